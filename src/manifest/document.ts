@@ -1,0 +1,130 @@
+import {
+  isMap as isYamlMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  type Document,
+  type Node,
+} from 'yaml';
+import type { Issue, SourceLocation } from '../domain/issue.js';
+
+/**
+ * One YAML document of a file, with what is needed to turn a field path into file:line:col.
+ * Kubernetes manifests are read with the YAML 1.1 schema, as kubectl reads them: an unquoted
+ * `yes`, `on` or `y` is a boolean there, and the API would reject it where a string belongs.
+ */
+export interface SourceDocument {
+  readonly file: string;
+  readonly value: unknown;
+  readonly start: SourceLocation;
+  /** Location of the field at `path` (e.g. `spec.ingress[0].from`) or of its nearest parent. */
+  locate(path: string, base?: readonly (string | number)[]): SourceLocation;
+  /** The source text of a plain scalar at `path`, if that is what stands there. */
+  plainText(path: string, base?: readonly (string | number)[]): string | undefined;
+}
+
+/** `spec.ingress[0].from` → ['spec', 'ingress', 0, 'from'] */
+export function splitPath(path: string): (string | number)[] {
+  const parts: (string | number)[] = [];
+  for (const match of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
+    if (match[2] !== undefined) parts.push(Number(match[2]));
+    else if (match[1] !== undefined) parts.push(match[1]);
+  }
+  return parts;
+}
+
+export function parseYamlDocuments(
+  text: string,
+  file: string,
+): { documents: SourceDocument[]; issues: Issue[] } {
+  const lines = new LineCounter();
+  const parsed = parseAllDocuments(text, {
+    version: '1.1',
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+  });
+  const docs: Document[] = Array.isArray(parsed) ? parsed : [];
+  const at = (offset: number): SourceLocation => {
+    const pos = lines.linePos(offset);
+    return { file, line: pos.line, col: pos.col };
+  };
+  const issues: Issue[] = [];
+  const documents: SourceDocument[] = [];
+  for (const doc of docs) {
+    if (doc.errors.length > 0) {
+      for (const error of doc.errors)
+        issues.push({
+          path: '',
+          message: `invalid YAML: ${firstLine(error.message)}`,
+          location: at(error.pos[0]),
+        });
+      continue;
+    }
+    for (const warning of doc.warnings)
+      if (warning.code !== 'TAG_RESOLVE_FAILED')
+        issues.push({
+          path: '',
+          message: `YAML: ${firstLine(warning.message)}`,
+          location: at(warning.pos[0]),
+        });
+    if (doc.contents === null) continue; // an empty document (`---` alone, comments only)
+    const root = doc.contents;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 1000 });
+    } catch (error) {
+      issues.push({
+        path: '',
+        message: `invalid YAML: ${firstLine(String(error))}`,
+        location: at(root.range?.[0] ?? 0),
+      });
+      continue;
+    }
+    const start = at(root.range?.[0] ?? 0);
+    documents.push({
+      file,
+      value,
+      start,
+      locate(path, base = []) {
+        return at(offsetOf(root, [...base, ...splitPath(path)]));
+      },
+      plainText(path, base = []) {
+        const node = doc.getIn([...base, ...splitPath(path)], true);
+        return isScalar(node) && node.type === 'PLAIN' && node.range
+          ? text.slice(node.range[0], node.range[1])
+          : undefined;
+      },
+    });
+  }
+  return { documents, issues };
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}
+
+/** Offset of the deepest node along `path` (the key itself for map entries). */
+function offsetOf(root: Node, path: readonly (string | number)[]): number {
+  let node: unknown = root;
+  let offset = root.range?.[0] ?? 0;
+  for (const part of path) {
+    if (isYamlMap(node)) {
+      const pair = node.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(part),
+      );
+      if (!pair) break;
+      const key = pair.key as Node;
+      offset = key.range?.[0] ?? offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof part === 'number') {
+      const item = node.items[part] as Node | undefined;
+      if (!item) break;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else break;
+  }
+  return offset;
+}

@@ -1,0 +1,570 @@
+import { externalKey, podKey, type EndpointKey } from '../domain/endpoint.js';
+import { formatProbe, type ProbePort } from '../domain/probe.js';
+import type { Protocol } from '../domain/protocol.js';
+import { emptyBits, fullBits, hasBit, or, orAnd, setBit, type Bits } from './bitset.js';
+import { cidrContains, parseCidr, parseIp, type Cidr, type IpAddress } from './cidr.js';
+import { matchesSelector } from './selector.js';
+import {
+  DEFAULT_MODEL_OPTIONS,
+  NAMESPACE_NAME_LABEL,
+  type ExternalInfo,
+  type Labels,
+  type ModelOptions,
+  type NamespaceInfo,
+  type NetworkPolicyInfo,
+  type PodInfo,
+  type PolicyPeer,
+  type PolicyPort,
+  type PolicyRule,
+  type World,
+} from './types.js';
+
+/** One row/column of a truth table: a pod or an external peer. */
+export type Endpoint =
+  | {
+      readonly kind: 'pod';
+      readonly index: number;
+      readonly key: EndpointKey;
+      readonly namespace: string;
+      readonly name: string;
+      readonly pod: PodInfo;
+      readonly namespaceLabels: Labels;
+      readonly addresses: readonly IpAddress[];
+    }
+  | {
+      readonly kind: 'external';
+      readonly index: number;
+      readonly key: EndpointKey;
+      readonly name: string;
+      readonly external: ExternalInfo;
+      readonly addresses: readonly IpAddress[];
+    };
+
+export type Direction = 'ingress' | 'egress';
+
+/** A rule of a policy: `ns/name` and its path, e.g. `spec.ingress[0]`. */
+export interface RuleRef {
+  readonly policy: string;
+  readonly direction: Direction;
+  readonly index: number;
+  readonly path: string;
+}
+
+/** How one side of a flow (egress on the source, ingress on the destination) was decided. */
+export type SideDecision =
+  /** No policy selects the pod for this direction: it is not isolated. */
+  | { readonly kind: 'not-isolated' }
+  /** Policies do not apply to this endpoint (a non-pod peer, or a hostNetwork pod). */
+  | { readonly kind: 'not-subject'; readonly why: 'external' | 'host-network' }
+  | {
+      readonly kind: 'allowed';
+      readonly policies: readonly string[];
+      readonly admittedBy: readonly RuleRef[];
+    }
+  | { readonly kind: 'denied'; readonly policies: readonly string[] };
+
+export type VerdictValue = 'allow' | 'deny';
+
+export interface Verdict {
+  readonly from: EndpointKey;
+  readonly to: EndpointKey;
+  readonly probe: ProbePort;
+  /** The destination port number the probe resolved to. */
+  readonly port: number;
+  readonly verdict: VerdictValue;
+  /** Decided by `selfTraffic: allow` without consulting policies. */
+  readonly self: boolean;
+  readonly egress: SideDecision;
+  readonly ingress: SideDecision;
+  /** One sentence a person can act on. */
+  readonly reason: string;
+}
+
+/** A probe by port name that the destination does not serve: no connection to judge. */
+export interface Unresolved {
+  readonly from: EndpointKey;
+  readonly to: EndpointKey;
+  readonly probe: ProbePort;
+  readonly reason: string;
+}
+
+interface CompiledRule {
+  readonly ref: RuleRef;
+  readonly rule: PolicyRule;
+  /** Endpoints matched by the rule's peers, by the address family used to match ipBlocks. */
+  readonly peers: { readonly v4: Bits; readonly v6: Bits; readonly primary: Bits };
+}
+
+interface CompiledPolicy {
+  readonly key: string;
+  readonly info: NetworkPolicyInfo;
+  readonly selected: Bits;
+  readonly ingress: readonly CompiledRule[] | null;
+  readonly egress: readonly CompiledRule[] | null;
+}
+
+/** Allowed cells of one probe: row-major bits, row = source index, column = destination. */
+export class TruthTable {
+  readonly size: number;
+  readonly resolved: Bits;
+  private readonly rows: Bits[];
+  constructor(
+    readonly probe: ProbePort,
+    readonly endpoints: readonly Endpoint[],
+    rows: Bits[],
+    resolved: Bits,
+  ) {
+    this.size = endpoints.length;
+    this.rows = rows;
+    this.resolved = resolved;
+  }
+  /** A cell is absent for unresolved named ports and for external-to-external pairs. */
+  isCell(from: number, to: number): boolean {
+    const a = this.endpoints[from];
+    const b = this.endpoints[to];
+    return (
+      a !== undefined &&
+      b !== undefined &&
+      !(a.kind === 'external' && b.kind === 'external') &&
+      hasBit(this.resolved, to)
+    );
+  }
+  allowed(from: number, to: number): boolean {
+    const row = this.rows[from];
+    return row !== undefined && hasBit(row, to);
+  }
+  countAllowed(): number {
+    let count = 0;
+    for (let s = 0; s < this.size; s++)
+      for (let d = 0; d < this.size; d++) if (this.isCell(s, d) && this.allowed(s, d)) count++;
+    return count;
+  }
+}
+
+function familyOf(addresses: readonly IpAddress[]): 4 | 6 | undefined {
+  return addresses[0]?.family;
+}
+
+function addressOf(addresses: readonly IpAddress[], family: 4 | 6): IpAddress | undefined {
+  return addresses.find((a) => a.family === family);
+}
+
+function ruleAdmitsPort(
+  rule: PolicyRule,
+  destination: Endpoint,
+  protocol: Protocol,
+  port: number,
+): boolean {
+  if (rule.ports === null) return true;
+  return rule.ports.some((p) => policyPortMatches(p, destination, protocol, port));
+}
+
+export function policyPortMatches(
+  p: PolicyPort,
+  destination: Endpoint,
+  protocol: Protocol,
+  port: number,
+): boolean {
+  if (p.protocol !== protocol) return false;
+  if (p.port === undefined) return true;
+  if (typeof p.port === 'number') {
+    return p.endPort === undefined ? port === p.port : port >= p.port && port <= p.endPort;
+  }
+  if (destination.kind !== 'pod') return false;
+  const name = p.port;
+  return destination.pod.ports.some(
+    (c) => c.name === name && c.protocol === protocol && c.containerPort === port,
+  );
+}
+
+/** The port a probe targets on a destination, or undefined for an unserved port name. */
+export function resolveProbePort(probe: ProbePort, destination: Endpoint): number | undefined {
+  if (typeof probe.port === 'number') return probe.port;
+  if (destination.kind !== 'pod') return undefined;
+  const name = probe.port;
+  return destination.pod.ports.find((c) => c.name === name && c.protocol === probe.protocol)
+    ?.containerPort;
+}
+
+/**
+ * The compiled model of one World: which policies select which pods and which peers each rule
+ * matches are computed once, as bit sets; a truth table is then a few word operations per row.
+ */
+export class NetworkModel {
+  readonly endpoints: readonly Endpoint[];
+  readonly options: ModelOptions;
+  readonly world: World;
+  private readonly byKey = new Map<string, Endpoint>();
+  private readonly policies: readonly CompiledPolicy[];
+  /** Per endpoint: the policies that select it for ingress / egress. */
+  private readonly ingressOf: CompiledPolicy[][];
+  private readonly egressOf: CompiledPolicy[][];
+
+  constructor(world: World, options: Partial<ModelOptions> = {}) {
+    this.world = world;
+    this.options = { ...DEFAULT_MODEL_OPTIONS, ...options };
+    const namespaces = namespaceLabels(world);
+    const endpoints: Endpoint[] = [];
+    for (const pod of world.pods) {
+      const key = podKey(pod.namespace, pod.name);
+      endpoints.push({
+        kind: 'pod',
+        index: endpoints.length,
+        key,
+        namespace: pod.namespace,
+        name: pod.name,
+        pod,
+        namespaceLabels: namespaces.get(pod.namespace) ?? defaultNamespaceLabels(pod.namespace),
+        addresses: pod.ips.map(parseIp).filter((a): a is IpAddress => a !== undefined),
+      });
+    }
+    for (const external of world.externals) {
+      const address = parseIp(external.ip);
+      endpoints.push({
+        kind: 'external',
+        index: endpoints.length,
+        key: externalKey(external.name),
+        name: external.name,
+        external,
+        addresses: address ? [address] : [],
+      });
+    }
+    this.endpoints = endpoints;
+    for (const e of endpoints) this.byKey.set(e.key, e);
+    this.policies = world.policies.map((p) => this.compilePolicy(p, namespaces));
+    this.ingressOf = endpoints.map(() => []);
+    this.egressOf = endpoints.map(() => []);
+    for (const policy of this.policies) {
+      for (const e of endpoints) {
+        if (!hasBit(policy.selected, e.index)) continue;
+        if (policy.ingress) this.ingressOf[e.index]?.push(policy);
+        if (policy.egress) this.egressOf[e.index]?.push(policy);
+      }
+    }
+  }
+
+  endpoint(key: string): Endpoint | undefined {
+    return this.byKey.get(key);
+  }
+
+  /** Whether policies can apply to an endpoint at all. */
+  private subjectToPolicy(e: Endpoint): boolean {
+    return e.kind === 'pod' && !(e.pod.hostNetwork && this.options.hostNetwork === 'node');
+  }
+
+  private compilePolicy(info: NetworkPolicyInfo, namespaces: Map<string, Labels>): CompiledPolicy {
+    const key = podKey(info.namespace, info.name);
+    const selected = emptyBits(this.endpoints.length);
+    for (const e of this.endpoints) {
+      if (
+        e.kind === 'pod' &&
+        this.subjectToPolicy(e) &&
+        e.namespace === info.namespace &&
+        matchesSelector(info.podSelector, e.pod.labels)
+      )
+        setBit(selected, e.index);
+    }
+    const compileRules = (direction: 'ingress' | 'egress'): CompiledRule[] =>
+      info[direction].map((rule, index) => ({
+        ref: { policy: key, direction, index, path: `spec.${direction}[${index}]` },
+        rule,
+        peers: this.compilePeers(rule.peers, info.namespace, namespaces),
+      }));
+    return {
+      key,
+      info,
+      selected,
+      ingress: info.policyTypes.includes('Ingress') ? compileRules('ingress') : null,
+      egress: info.policyTypes.includes('Egress') ? compileRules('egress') : null,
+    };
+  }
+
+  private compilePeers(
+    peers: readonly PolicyPeer[] | null,
+    policyNamespace: string,
+    namespaces: Map<string, Labels>,
+  ): CompiledRule['peers'] {
+    const n = this.endpoints.length;
+    if (peers === null) {
+      const all = fullBits(n);
+      return { v4: all, v6: all, primary: all };
+    }
+    const v4 = emptyBits(n);
+    const v6 = emptyBits(n);
+    const primary = emptyBits(n);
+    for (const peer of peers) {
+      if (peer.ipBlock) {
+        const cidr = parseCidr(peer.ipBlock.cidr);
+        const except = peer.ipBlock.except.map(parseCidr).filter((c): c is Cidr => c !== undefined);
+        if (!cidr) continue;
+        for (const e of this.endpoints) {
+          if (e.kind === 'pod' && !this.options.ipBlockMatchesPods && this.subjectToPolicy(e))
+            continue;
+          const inBlock = (a: IpAddress | undefined): boolean =>
+            a !== undefined && cidrContains(cidr, a) && !except.some((x) => cidrContains(x, a));
+          if (inBlock(addressOf(e.addresses, 4))) setBit(v4, e.index);
+          if (inBlock(addressOf(e.addresses, 6))) setBit(v6, e.index);
+          if (inBlock(e.addresses[0])) setBit(primary, e.index);
+        }
+        continue;
+      }
+      for (const e of this.endpoints) {
+        if (e.kind !== 'pod' || !this.subjectToPolicy(e)) continue;
+        const nsOk = peer.namespaceSelector
+          ? matchesSelector(
+              peer.namespaceSelector,
+              namespaces.get(e.namespace) ?? e.namespaceLabels,
+            )
+          : e.namespace === policyNamespace;
+        if (!nsOk) continue;
+        if (peer.podSelector && !matchesSelector(peer.podSelector, e.pod.labels)) continue;
+        setBit(v4, e.index);
+        setBit(v6, e.index);
+        setBit(primary, e.index);
+      }
+    }
+    return { v4, v6, primary };
+  }
+
+  /** The truth table of one probe over every endpoint. */
+  table(probe: ProbePort): TruthTable {
+    const n = this.endpoints.length;
+    const resolvedPort = new Int32Array(n).fill(-1);
+    const resolved = emptyBits(n);
+    for (const e of this.endpoints) {
+      const port = resolveProbePort(probe, e);
+      if (port !== undefined) {
+        resolvedPort[e.index] = port;
+        setBit(resolved, e.index);
+      }
+    }
+    // Destinations whose port matches each rule (named ports depend on the destination).
+    const portSets = new Map<CompiledRule, Bits>();
+    const portSet = (rule: CompiledRule): Bits => {
+      let bits = portSets.get(rule);
+      if (!bits) {
+        bits = emptyBits(n);
+        for (const e of this.endpoints) {
+          const port = resolvedPort[e.index] ?? -1;
+          if (port >= 0 && ruleAdmitsPort(rule.rule, e, probe.protocol, port))
+            setBit(bits, e.index);
+        }
+        portSets.set(rule, bits);
+      }
+      return bits;
+    };
+    const all = fullBits(n);
+    // Ingress: for every destination, the sources its ingress policies admit.
+    const allowedSources: Bits[] = this.endpoints.map((d) => {
+      const policies = this.ingressOf[d.index] ?? [];
+      if (policies.length === 0) return all;
+      const bits = emptyBits(n);
+      if (!hasBit(resolved, d.index)) return bits;
+      const family = familyOf(d.addresses);
+      for (const policy of policies) {
+        for (const rule of policy.ingress ?? []) {
+          if (!hasBit(portSet(rule), d.index)) continue;
+          or(
+            bits,
+            family === 4 ? rule.peers.v4 : family === 6 ? rule.peers.v6 : rule.peers.primary,
+          );
+        }
+      }
+      return bits;
+    });
+    const rows: Bits[] = this.endpoints.map((s) => {
+      const policies = this.egressOf[s.index] ?? [];
+      let row: Bits;
+      if (policies.length === 0) row = all.slice();
+      else {
+        row = emptyBits(n);
+        for (const policy of policies)
+          for (const rule of policy.egress ?? []) orAnd(row, rule.peers.primary, portSet(rule));
+      }
+      for (let d = 0; d < n; d++) {
+        if (hasBit(row, d) && !hasBit(allowedSources[d] ?? all, s.index)) {
+          const word = d >>> 5;
+          row[word] = (row[word] ?? 0) & ~(1 << (d & 31));
+        }
+      }
+      if (this.options.selfTraffic === 'allow' && hasBit(resolved, s.index)) setBit(row, s.index);
+      return row;
+    });
+    return new TruthTable(probe, this.endpoints, rows, resolved);
+  }
+
+  /** The verdict of one flow with its provenance; undefined keys throw. */
+  verdict(fromKey: string, toKey: string, probe: ProbePort): Verdict | Unresolved {
+    const from = this.mustGet(fromKey);
+    const to = this.mustGet(toKey);
+    const port = resolveProbePort(probe, to);
+    if (port === undefined) {
+      return {
+        from: from.key,
+        to: to.key,
+        probe,
+        reason:
+          to.kind === 'pod'
+            ? `${to.key} declares no ${probe.protocol} container port named "${String(probe.port)}"`
+            : `${to.key} is not a pod: a port name cannot be resolved on it`,
+      };
+    }
+    const self = from.index === to.index && this.options.selfTraffic === 'allow';
+    const egress = this.side('egress', from, to, probe.protocol, port);
+    const ingress = this.side('ingress', to, from, probe.protocol, port);
+    const allowed = self || (isOpen(egress) && isOpen(ingress));
+    return {
+      from: from.key,
+      to: to.key,
+      probe,
+      port,
+      verdict: allowed ? 'allow' : 'deny',
+      self,
+      egress,
+      ingress,
+      reason: describeVerdict(from, to, probe, port, self, egress, ingress),
+    };
+  }
+
+  /** Rules of the policies selecting `subject` for `direction` that admit `peer`. */
+  private side(
+    direction: Direction,
+    subject: Endpoint,
+    peer: Endpoint,
+    protocol: Protocol,
+    port: number,
+  ): SideDecision {
+    if (subject.kind === 'external') return { kind: 'not-subject', why: 'external' };
+    if (!this.subjectToPolicy(subject)) return { kind: 'not-subject', why: 'host-network' };
+    const policies =
+      (direction === 'ingress' ? this.ingressOf : this.egressOf)[subject.index] ?? [];
+    if (policies.length === 0) return { kind: 'not-isolated' };
+    const destination = direction === 'ingress' ? subject : peer;
+    const family = familyOf(destination.addresses);
+    const admittedBy: RuleRef[] = [];
+    for (const policy of policies) {
+      for (const rule of policy[direction] ?? []) {
+        const peers =
+          direction === 'egress' || family === undefined
+            ? rule.peers.primary
+            : family === 4
+              ? rule.peers.v4
+              : rule.peers.v6;
+        if (hasBit(peers, peer.index) && ruleAdmitsPort(rule.rule, destination, protocol, port))
+          admittedBy.push(rule.ref);
+      }
+    }
+    const names = policies.map((p) => p.key);
+    return admittedBy.length > 0
+      ? { kind: 'allowed', policies: names, admittedBy }
+      : { kind: 'denied', policies: names };
+  }
+
+  private mustGet(key: string): Endpoint {
+    const e = this.byKey.get(key);
+    if (!e) throw new RangeError(`unknown endpoint ${key}`);
+    return e;
+  }
+
+  /** Compiled policies selecting an endpoint (for explanations). */
+  policiesSelecting(key: string, direction: Direction): readonly NetworkPolicyInfo[] {
+    const e = this.mustGet(key);
+    return ((direction === 'ingress' ? this.ingressOf : this.egressOf)[e.index] ?? []).map(
+      (p) => p.info,
+    );
+  }
+
+  /** Whether rule `index` of `direction` of a policy matches `peer` as a peer. */
+  rulePeerMatches(
+    policyKey: string,
+    direction: Direction,
+    index: number,
+    peer: Endpoint,
+    destination: Endpoint,
+  ): boolean {
+    const policy = this.policies.find((p) => p.key === policyKey);
+    const rule = policy?.[direction]?.[index];
+    if (!rule) return false;
+    const family = familyOf(destination.addresses);
+    const bits =
+      direction === 'egress' || family === undefined
+        ? rule.peers.primary
+        : family === 4
+          ? rule.peers.v4
+          : rule.peers.v6;
+    return hasBit(bits, peer.index);
+  }
+}
+
+export function isOpen(side: SideDecision): boolean {
+  return side.kind !== 'denied';
+}
+
+function describeVerdict(
+  from: Endpoint,
+  to: Endpoint,
+  probe: ProbePort,
+  port: number,
+  self: boolean,
+  egress: SideDecision,
+  ingress: SideDecision,
+): string {
+  const on =
+    typeof probe.port === 'string' ? `${formatProbe(probe)} (port ${port})` : formatProbe(probe);
+  if (self)
+    return `allowed: ${from.key} connecting to itself is not subject to NetworkPolicy (selfTraffic: allow)`;
+  const denials: string[] = [];
+  if (egress.kind === 'denied')
+    denials.push(
+      `${egress.policies.join(', ')} ${egress.policies.length > 1 ? 'select' : 'selects'} ${from.key} for Egress and no rule admits ${to.key} on ${on}`,
+    );
+  if (ingress.kind === 'denied')
+    denials.push(
+      `${ingress.policies.join(', ')} ${ingress.policies.length > 1 ? 'select' : 'selects'} ${to.key} for Ingress and no rule admits ${from.key} on ${on}`,
+    );
+  if (denials.length > 0) return `denied: ${denials.join('; and ')}`;
+  return `allowed: ${describeSide('egress', from, egress)}; ${describeSide('ingress', to, ingress)}`;
+}
+
+function describeSide(direction: Direction, subject: Endpoint, side: SideDecision): string {
+  switch (side.kind) {
+    case 'not-isolated':
+      return `no policy selects ${subject.key} for ${direction === 'ingress' ? 'Ingress' : 'Egress'}`;
+    case 'not-subject':
+      return side.why === 'external'
+        ? `${subject.key} is outside the cluster (no policy applies to it)`
+        : `${subject.key} uses the host network (policies do not select it)`;
+    case 'allowed':
+      return `${direction} admitted by ${side.admittedBy.map((r) => `${r.policy} ${r.path}`).join(', ')}`;
+    case 'denied':
+      return `${direction} denied`;
+  }
+}
+
+function defaultNamespaceLabels(name: string): Labels {
+  return { [NAMESPACE_NAME_LABEL]: name };
+}
+
+/**
+ * Labels of every namespace the world mentions, as the API server stores them: declared labels
+ * plus `kubernetes.io/metadata.name` (always set to the name); undeclared namespaces that pods or
+ * policies use get that label alone.
+ */
+export function namespaceLabels(world: World): Map<string, Labels> {
+  const labels = new Map<string, Labels>();
+  for (const ns of world.namespaces)
+    labels.set(ns.name, { ...ns.labels, [NAMESPACE_NAME_LABEL]: ns.name });
+  const mention = (name: string): void => {
+    if (!labels.has(name)) labels.set(name, defaultNamespaceLabels(name));
+  };
+  for (const pod of world.pods) mention(pod.namespace);
+  for (const policy of world.policies) mention(policy.namespace);
+  return labels;
+}
+
+/** Every namespace of the world with its effective labels, sorted by name. */
+export function effectiveNamespaces(world: World): NamespaceInfo[] {
+  return [...namespaceLabels(world)]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, labels]) => ({ name, labels }));
+}
