@@ -5,3 +5,4 @@ export * from './issue.js';
 export * from './probe.js';
 export * from './protocol.js';
 export * from './suggest.js';
+export * from './job.js';

@@ -1,4 +1,4 @@
-import { externalKey, podKey, type EndpointKey } from '../domain/endpoint.js';
+import { externalAlias, externalKey, podKey, type EndpointKey } from '../domain/endpoint.js';
 import { formatProbe, type ProbePort } from '../domain/probe.js';
 import type { Protocol } from '../domain/protocol.js';
 import { emptyBits, fullBits, hasBit, or, orAnd, setBit, type Bits } from './bitset.js';
@@ -223,14 +223,17 @@ export class NetworkModel {
       endpoints.push({
         kind: 'external',
         index: endpoints.length,
-        key: externalKey(external.name),
+        key: externalKey(external.name, external.ip),
         name: external.name,
         external,
         addresses: address ? [address] : [],
       });
     }
     this.endpoints = endpoints;
-    for (const e of endpoints) this.byKey.set(e.key, e);
+    for (const e of endpoints) {
+      this.byKey.set(e.key, e);
+      if (e.kind === 'external') this.byKey.set(externalAlias(e.key), e);
+    }
     this.policies = world.policies.map((p) => this.compilePolicy(p, namespaces));
     this.ingressOf = endpoints.map(() => []);
     this.egressOf = endpoints.map(() => []);

@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
+import { externalAlias } from '../../src/domain/endpoint.js';
 import { InputError } from '../../src/domain/errors.js';
 import { formatIssue } from '../../src/domain/issue.js';
 import { parseProbe, type ProbePort } from '../../src/domain/probe.js';
@@ -48,7 +49,8 @@ function fail(file: string, message: string): never {
 
 export function matchesPattern(pattern: string, key: string): boolean {
   if (pattern === '*') return true;
-  if (pattern.startsWith('ext:') || key.startsWith('ext:')) return pattern === key;
+  if (pattern.startsWith('ext:') || key.startsWith('ext:'))
+    return pattern === key || pattern === externalAlias(key);
   const [ns, pod] = pattern.split('/');
   const [keyNs, keyPod] = key.split('/');
   return (ns === '*' || ns === keyNs) && (pod === '*' || pod === keyPod);

@@ -1,0 +1,46 @@
+import { InvalidArgumentError } from 'commander';
+import { parseIp } from '../model/cidr.js';
+import { parseProbe, type ProbePort } from '../domain/probe.js';
+import type { ExternalInfo, ModelOptions } from '../model/types.js';
+
+/** Commander argument parsers: a bad value becomes a usage error naming what was expected. */
+
+export function collect<T>(parse: (value: string) => T) {
+  return (value: string, previous: T[] | undefined): T[] => [...(previous ?? []), parse(value)];
+}
+
+export function probeArg(value: string): ProbePort {
+  const probe = parseProbe(value);
+  if (typeof probe === 'string') throw new InvalidArgumentError(probe);
+  return probe;
+}
+
+/** `NAME=IP` or a bare IP (named after itself). */
+export function externalArg(value: string): ExternalInfo {
+  const eq = value.indexOf('=');
+  const name = eq >= 0 ? value.slice(0, eq) : value;
+  const ip = eq >= 0 ? value.slice(eq + 1) : value;
+  if (!parseIp(ip))
+    throw new InvalidArgumentError(
+      `expected NAME=IP (e.g. backup=10.0.9.9), got "${value}": "${ip}" is not an IP address`,
+    );
+  if (!/^[A-Za-z0-9][-A-Za-z0-9_.:]*$/.test(name))
+    throw new InvalidArgumentError(
+      `"${name}" is not a usable name: letters, digits, "-", "_", "." and ":"`,
+    );
+  return { name, ip };
+}
+
+export interface ModelFlags {
+  selfTraffic: ModelOptions['selfTraffic'];
+  ipblockPods: 'match' | 'ignore';
+  hostNetwork: ModelOptions['hostNetwork'];
+}
+
+export function modelOptions(flags: ModelFlags): ModelOptions {
+  return {
+    selfTraffic: flags.selfTraffic,
+    ipBlockMatchesPods: flags.ipblockPods === 'match',
+    hostNetwork: flags.hostNetwork,
+  };
+}

@@ -1,0 +1,60 @@
+import type { Check, FlowExplanation, SideWalk } from '../model/explain.js';
+import { probeLabel } from '../model/explain.js';
+import type { Palette } from './style.js';
+
+function mark(check: Check, colors: Palette): string {
+  return check.ok ? colors.allow('✓') : colors.deny('✗');
+}
+
+function renderSide(side: SideWalk, colors: Palette): string[] {
+  const title =
+    side.direction === 'egress' ? `Egress from ${side.subject}` : `Ingress to ${side.subject}`;
+  const lines = [colors.bold(title)];
+  if (side.note) {
+    lines.push(`  ${side.note}`);
+  } else {
+    if (side.policies.length === 0)
+      lines.push(`  no NetworkPolicy in namespace ${side.subject.split('/')[0] ?? ''}`);
+    for (const policy of side.policies) {
+      const applies = policy.selects.ok && policy.covers.ok;
+      lines.push(`  ${applies ? colors.bold(policy.policy) : colors.dim(policy.policy)}`);
+      lines.push(`    ${mark(policy.selects, colors)} ${policy.selects.text}`);
+      if (policy.selects.ok) lines.push(`    ${mark(policy.covers, colors)} ${policy.covers.text}`);
+      if (!applies) continue;
+      if (policy.rules.length === 0)
+        lines.push(`    no ${side.direction} rules: nothing is admitted by this policy`);
+      for (const rule of policy.rules) {
+        lines.push(
+          `    ${rule.path}: ${rule.admits ? colors.allow(`admits ${side.peer}`) : colors.deny(`does not admit ${side.peer}`)}`,
+        );
+        for (const c of rule.peers) lines.push(`      ${mark(c, colors)} ${c.text}`);
+        for (const c of rule.ports) lines.push(`      ${mark(c, colors)} ${c.text}`);
+      }
+    }
+  }
+  const d = side.decision;
+  const result =
+    d.kind === 'not-isolated'
+      ? `not isolated for ${side.direction}: allowed`
+      : d.kind === 'not-subject'
+        ? 'not subject to NetworkPolicy: allowed'
+        : d.kind === 'allowed'
+          ? `allowed by ${d.admittedBy.map((r) => `${r.policy} ${r.path}`).join(', ')}`
+          : `isolated by ${d.policies.join(', ')} and no rule admits ${side.peer}: denied`;
+  lines.push(`  => ${side.allowed ? colors.allow(result) : colors.deny(result)}`);
+  return lines;
+}
+
+export function renderExplanation(x: FlowExplanation, colors: Palette): string {
+  const port = 'port' in x.result ? x.result.port : undefined;
+  const lines = [colors.bold(`Flow ${x.from} -> ${x.to} on ${probeLabel(x.probe, port)}`), ''];
+  if (!('verdict' in x.result)) {
+    lines.push(`Not evaluated: ${x.result.reason}`);
+    return lines.join('\n');
+  }
+  if (x.self) lines.push(x.self, '');
+  for (const s of x.sides) lines.push(...renderSide(s, colors), '');
+  const verdict = x.result.verdict === 'allow' ? colors.allow('ALLOW') : colors.deny('DENY');
+  lines.push(`Verdict: ${verdict}: ${x.result.reason}`);
+  return lines.join('\n');
+}
