@@ -1,3 +1,4 @@
+import { parseIp } from '../model/cidr.js';
 import type { Issue, SourceLocation } from '../domain/issue.js';
 import {
   IssueSink,
@@ -50,6 +51,7 @@ interface Collected {
   namespaces: NamespaceInfo[];
   pods: PodInfo[];
   policies: NetworkPolicyInfo[];
+  nodes: ExternalInfo[];
   origins: Map<string, SourceLocation>;
   ignored: { kind: string; name: string; location: SourceLocation }[];
   issues: Issue[];
@@ -70,6 +72,7 @@ export function collectObjects(
   const state: Collected = {
     namespaces: [],
     pods: [],
+    nodes: [],
     policies: [],
     origins: new Map(),
     ignored: [],
@@ -82,7 +85,7 @@ export function collectObjects(
       world: {
         namespaces: state.namespaces,
         pods: state.pods,
-        externals: options.externals ?? [],
+        externals: [...state.nodes, ...(options.externals ?? [])],
         policies: state.policies,
       },
       origins: state.origins,
@@ -201,6 +204,24 @@ function readObject(
         });
       return;
     }
+    case 'Node': {
+      const meta = readObjectMeta(value.metadata, sink, '', { namespaced: false });
+      const status = readMap(value.status, 'status', sink);
+      const addresses = readList(status?.addresses, 'status.addresses', sink) ?? [];
+      const internal = addresses
+        .filter(isMap)
+        .find((a) => a.type === 'InternalIP' && typeof a.address === 'string');
+      const address = internal ? String(internal.address) : undefined;
+      if (address !== undefined && !parseIp(address))
+        sink.add('status.addresses', `"${address}" is not a valid IP address`);
+      report(sink, objectId(kind, undefined, metaName));
+      if (sink.issues.length > 0 || meta.name === undefined) return;
+      if (!remember(objectId(kind, undefined, meta.name))) return;
+      // A node without a known address cannot be a row of the table.
+      if (address === undefined) state.ignored.push({ kind, name: meta.name, location });
+      else state.nodes.push({ name: meta.name, ip: address, node: true });
+      return;
+    }
     default:
       break;
   }
@@ -277,8 +298,9 @@ function readPodSpec(
   spec: RawMap,
   path: string,
   sink: IssueSink,
-): Pick<PodInfo, 'ports' | 'hostNetwork'> {
+): Pick<PodInfo, 'ports' | 'hostNetwork' | 'nodeName'> {
   const ports = readContainerPorts(spec, path, sink);
   const hostNetwork = readBoolean(spec.hostNetwork, join(path, 'hostNetwork'), sink) ?? false;
-  return { ports, hostNetwork };
+  const nodeName = readString(spec.nodeName, join(path, 'nodeName'), sink);
+  return { ports, hostNetwork, ...(nodeName ? { nodeName } : {}) };
 }

@@ -56,6 +56,8 @@ export type SideDecision =
   | { readonly kind: 'not-isolated' }
   /** Policies do not apply to this endpoint (a non-pod peer, or a hostNetwork pod). */
   | { readonly kind: 'not-subject'; readonly why: 'external' | 'host-network' }
+  /** Traffic between a pod and the node it runs on: always allowed. */
+  | { readonly kind: 'own-node'; readonly node: string }
   | {
       readonly kind: 'allowed';
       readonly policies: readonly string[];
@@ -199,6 +201,8 @@ export class NetworkModel {
   /** Per endpoint: the policies that select it for ingress / egress. */
   private readonly ingressOf: CompiledPolicy[][];
   private readonly egressOf: CompiledPolicy[][];
+  /** Per endpoint: the endpoints it always reaches as pod and own node. */
+  private readonly ownNode: number[][];
 
   constructor(world: World, options: Partial<ModelOptions> = {}) {
     this.world = world;
@@ -235,6 +239,9 @@ export class NetworkModel {
       if (e.kind === 'external') this.byKey.set(externalAlias(e.key), e);
     }
     this.policies = world.policies.map((p) => this.compilePolicy(p, namespaces));
+    this.ownNode = endpoints.map((a) =>
+      endpoints.filter((b) => ownNodeOf(a, b) !== undefined).map((b) => b.index),
+    );
     this.ingressOf = endpoints.map(() => []);
     this.egressOf = endpoints.map(() => []);
     for (const policy of this.policies) {
@@ -391,6 +398,8 @@ export class NetworkModel {
         }
       }
       if (this.options.selfTraffic === 'allow' && hasBit(resolved, s.index)) setBit(row, s.index);
+      for (const other of this.ownNode[s.index] ?? [])
+        if (hasBit(resolved, other)) setBit(row, other);
       return row;
     });
     return new TruthTable(probe, this.endpoints, rows, resolved);
@@ -413,8 +422,13 @@ export class NetworkModel {
       };
     }
     const self = from.index === to.index && this.options.selfTraffic === 'allow';
-    const egress = this.side('egress', from, to, probe.protocol, port);
-    const ingress = this.side('ingress', to, from, probe.protocol, port);
+    const node = ownNodeOf(from, to);
+    const egress: SideDecision = node
+      ? { kind: 'own-node', node }
+      : this.side('egress', from, to, probe.protocol, port);
+    const ingress: SideDecision = node
+      ? { kind: 'own-node', node }
+      : this.side('ingress', to, from, probe.protocol, port);
     const allowed = self || (isOpen(egress) && isOpen(ingress));
     return {
       from: from.key,
@@ -499,6 +513,14 @@ export class NetworkModel {
   }
 }
 
+/** The node's name when one endpoint is a node and the other a pod running on it. */
+function ownNodeOf(a: Endpoint, b: Endpoint): string | undefined {
+  const [pod, node] = a.kind === 'pod' ? [a, b] : [b, a];
+  if (pod.kind !== 'pod' || node.kind !== 'external' || node.external.node !== true)
+    return undefined;
+  return pod.pod.nodeName === node.name ? node.name : undefined;
+}
+
 export function isOpen(side: SideDecision): boolean {
   return side.kind !== 'denied';
 }
@@ -526,6 +548,8 @@ function describeVerdict(
       `${ingress.policies.join(', ')} ${ingress.policies.length > 1 ? 'select' : 'selects'} ${to.key} for Ingress and no rule admits ${from.key} on ${on}`,
     );
   if (denials.length > 0) return `denied: ${denials.join('; and ')}`;
+  if (egress.kind === 'own-node')
+    return `allowed: traffic between a pod and the node it runs on (${egress.node}) is always allowed`;
   return `allowed: ${describeSide('egress', from, egress)}; ${describeSide('ingress', to, ingress)}`;
 }
 
@@ -541,6 +565,8 @@ function describeSide(direction: Direction, subject: Endpoint, side: SideDecisio
       return `${direction} admitted by ${side.admittedBy.map((r) => `${r.policy} ${r.path}`).join(', ')}`;
     case 'denied':
       return `${direction} denied`;
+    case 'own-node':
+      return `${subject.key} runs on node ${side.node}`;
   }
 }
 

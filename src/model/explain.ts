@@ -202,6 +202,12 @@ function walkSide(
     decision,
     allowed: isOpen(decision),
   };
+  if (decision.kind === 'own-node')
+    return {
+      ...base,
+      note: `traffic between a pod and the node it runs on (${decision.node}) is always allowed, whatever the policies say`,
+      policies: [],
+    };
   if (subject.kind === 'external')
     return {
       ...base,

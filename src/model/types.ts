@@ -42,6 +42,8 @@ export interface PodInfo {
   readonly ips: readonly string[];
   readonly ports: readonly ContainerPort[];
   readonly hostNetwork: boolean;
+  /** spec.nodeName: the node the pod runs on, when known. */
+  readonly nodeName?: string;
   /** What the pod stands for when it is a workload's representative, e.g. `Deployment web`. */
   readonly origin?: string;
 }
@@ -50,6 +52,11 @@ export interface PodInfo {
 export interface ExternalInfo {
   readonly name: string;
   readonly ip: string;
+  /**
+   * The peer is a cluster node: traffic between it and the pods running on it (spec.nodeName)
+   * is always allowed, whatever the policies say (the documented exception for node traffic).
+   */
+  readonly node?: boolean;
 }
 
 export type PolicyType = 'Ingress' | 'Egress';

@@ -38,9 +38,11 @@ function renderSide(side: SideWalk, colors: Palette): string[] {
       ? `not isolated for ${side.direction}: allowed`
       : d.kind === 'not-subject'
         ? 'not subject to NetworkPolicy: allowed'
-        : d.kind === 'allowed'
-          ? `allowed by ${d.admittedBy.map((r) => `${r.policy} ${r.path}`).join(', ')}`
-          : `isolated by ${d.policies.join(', ')} and no rule admits ${side.peer}: denied`;
+        : d.kind === 'own-node'
+          ? `traffic between a pod and its own node (${d.node}) is always allowed`
+          : d.kind === 'allowed'
+            ? `allowed by ${d.admittedBy.map((r) => `${r.policy} ${r.path}`).join(', ')}`
+            : `isolated by ${d.policies.join(', ')} and no rule admits ${side.peer}: denied`;
   lines.push(`  => ${side.allowed ? colors.allow(result) : colors.deny(result)}`);
   return lines;
 }

@@ -38,7 +38,7 @@ type EndpointJson =
       origin?: string;
       source?: string;
     }
-  | { kind: 'external'; key: string; name: string; ip: string };
+  | { kind: 'external'; key: string; name: string; ip: string; node?: true };
 
 interface PolicyJson {
   key: string;
@@ -81,6 +81,8 @@ function side(decision: SideDecision): SideJson {
       };
     case 'denied':
       return { decision: decision.kind, policies: decision.policies };
+    case 'own-node':
+      return { decision: decision.kind, why: `node ${decision.node}` };
   }
 }
 
@@ -134,7 +136,13 @@ export function modelDocument(
     options: model.options,
     endpoints: model.endpoints.map((e): EndpointJson => {
       if (e.kind === 'external')
-        return { kind: 'external', key: e.key, name: e.name, ip: e.external.ip };
+        return {
+          kind: 'external',
+          key: e.key,
+          name: e.name,
+          ip: e.external.ip,
+          ...(e.external.node ? { node: true as const } : {}),
+        };
       const source = where(`${e.pod.origin?.split(' ')[0] ?? 'Pod'} ${e.key}`);
       return {
         kind: 'pod',
