@@ -143,7 +143,7 @@ export function modelDocument(
           ip: e.external.ip,
           ...(e.external.node ? { node: true as const } : {}),
         };
-      const source = where(`${e.pod.origin?.split(' ')[0] ?? 'Pod'} ${e.key}`);
+      const source = where(`Pod ${e.key}`);
       return {
         kind: 'pod',
         key: e.key,
