@@ -18,7 +18,18 @@ const layers = {
   engine: ['domain', 'model', 'manifest', 'dsl', 'plan', 'cluster', 'probe'],
   compare: ['domain', 'model', 'plan'],
   report: ['domain', 'model', 'manifest', 'plan', 'compare'],
-  cli: ['domain', 'model', 'manifest', 'dsl', 'plan', 'cluster', 'probe', 'engine', 'compare', 'report'],
+  cli: [
+    'domain',
+    'model',
+    'manifest',
+    'dsl',
+    'plan',
+    'cluster',
+    'probe',
+    'engine',
+    'compare',
+    'report',
+  ],
 };
 const all = Object.keys(layers);
 
