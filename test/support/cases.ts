@@ -120,6 +120,20 @@ export function loadCase(file: string): ModelCase {
     return { probe, probeText, expected };
   });
   if (expect.length === 0) fail(file, 'expect must list at least one probe');
+  const known = [
+    'name',
+    'source',
+    'topology',
+    'manifests',
+    'externals',
+    'options',
+    'pods',
+    'expect',
+  ];
+  for (const key of Object.keys(raw)) if (!known.includes(key)) fail(file, `unknown key "${key}"`);
+  for (const key of Object.keys((raw.options ?? {}) as object))
+    if (!['selfTraffic', 'ipBlockMatchesPods', 'hostNetwork'].includes(key))
+      fail(file, `unknown option "${key}"`);
   return {
     file,
     name: raw.name,
