@@ -1,0 +1,104 @@
+#!/bin/bash
+# polygraph batched probe client.
+#
+# Runs every job it is given concurrently, from inside one source pod, with netcat-openbsd called
+# by its full path (busybox sh would otherwise run its own `nc` applet, which has no -z and no UDP).
+# Needs bash and /usr/bin/nc (netcat-openbsd): present in registry.k8s.io/e2e-test-images/agnhost
+# and in the lab's polygraph.local/probe image. Uses only bash builtins besides nc.
+#
+# Usage:  bash probe.sh JOB...          or   bash probe.sh < jobs
+#         bash -c "$(cat probe.sh)" probe.sh JOB...   (when the script is not in the image)
+# JOB:    "<id>,<host>,<port>,<TCP|UDP>,<timeout-seconds>"   (on stdin: one per line, commas or
+#         blanks between fields). <id> is any token without blanks or commas, echoed back.
+#
+# Output: one tab-separated line per job, in completion order, then a DONE line:
+#   PROBE <id> <outcome> <elapsed-ms> <detail>
+#   DONE  <number of jobs>
+# <outcome> is one of
+#   allowed      TCP: connected. UDP: the server's reply arrived (the reply is the detail).
+#   refused      actively rejected: TCP "Connection refused" or an ICMP unreachable; UDP: no reply
+#                and nc ended well before the timeout (an ICMP port-unreachable came back).
+#   dropped      nothing came back before the timeout.
+#   probe-error  the probe itself failed (bad job, nc error); the detail says why.
+set -u
+NC=/usr/bin/nc
+
+now_us() { local t=${EPOCHREALTIME//[.,]/}; echo "$t"; }
+
+emit() { # id outcome elapsed_ms detail
+  local detail=${4//[$'\t\r\n']/ }
+  printf 'PROBE\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${detail:0:200}"
+}
+
+probe_one() {
+  local id=$1 host=$2 port=$3 proto=$4 timeout=$5
+  if [[ ! $port =~ ^[0-9]+$ || ! $timeout =~ ^[0-9]+$ || $timeout -lt 1 ]]; then
+    emit "$id" probe-error 0 "invalid job: port '$port' timeout '$timeout'"
+    return
+  fi
+  local numeric=()
+  [[ $host =~ ^[0-9.]+$ || $host == *:* ]] && numeric=(-n)
+  local start end elapsed out rc
+  start=${EPOCHREALTIME//[.,]/}
+  case $proto in
+    TCP | tcp)
+      out=$("$NC" -v "${numeric[@]}" -z -w "$timeout" "$host" "$port" 2>&1)
+      rc=$?
+      end=${EPOCHREALTIME//[.,]/}
+      elapsed=$(((end - start) / 1000))
+      if [[ $rc -eq 0 ]]; then
+        emit "$id" allowed "$elapsed" "connected"
+      elif [[ $out == *"refused"* ]]; then
+        emit "$id" refused "$elapsed" "$out"
+      elif [[ $out == *"unreachable"* || $out == *"No route to host"* ]]; then
+        emit "$id" refused "$elapsed" "$out"
+      elif [[ $out == *"timed out"* || $elapsed -ge $((timeout * 1000 - 100)) ]]; then
+        emit "$id" dropped "$elapsed" "no answer within ${timeout}s"
+      else
+        emit "$id" probe-error "$elapsed" "nc exit $rc: $out"
+      fi
+      ;;
+    UDP | udp)
+      out=$(printf 'polygraph\n' | "$NC" -u "${numeric[@]}" -w "$timeout" -W 1 "$host" "$port" 2>&1)
+      rc=$?
+      end=${EPOCHREALTIME//[.,]/}
+      elapsed=$(((end - start) / 1000))
+      if [[ -n $out && $out != nc:* ]]; then
+        emit "$id" allowed "$elapsed" "reply: $out"
+      elif [[ $out == *"refused"* ]]; then
+        emit "$id" refused "$elapsed" "$out"
+      elif [[ -n $out ]]; then
+        emit "$id" probe-error "$elapsed" "nc exit $rc: $out"
+      elif [[ $elapsed -lt $((timeout * 800)) ]]; then
+        emit "$id" refused "$elapsed" "no reply; ended early (ICMP unreachable)"
+      else
+        emit "$id" dropped "$elapsed" "no reply within ${timeout}s"
+      fi
+      ;;
+    *)
+      emit "$id" probe-error 0 "unsupported protocol '$proto' (TCP or UDP)"
+      ;;
+  esac
+}
+
+jobs_in=()
+if [[ $# -gt 0 ]]; then
+  jobs_in=("$@")
+else
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ -n ${line//[[:space:]]/} ]] && jobs_in+=("$line")
+  done
+fi
+
+count=0
+for job in "${jobs_in[@]}"; do
+  read -r id host port proto timeout extra <<<"${job//,/ }"
+  count=$((count + 1))
+  if [[ -z ${timeout:-} || -n ${extra:-} ]]; then
+    emit "${id:-?}" probe-error 0 "invalid job '$job': want id,host,port,protocol,timeout"
+    continue
+  fi
+  probe_one "$id" "$host" "$port" "$proto" "$timeout" &
+done
+wait
+printf 'DONE\t%d\n' "$count"

@@ -1,0 +1,423 @@
+/**
+ * The only code that talks to a Kubernetes API server. A small, typed wrapper over
+ * @kubernetes/client-node: every failure comes out as a ClusterError.
+ */
+import { Writable } from 'node:stream';
+import * as k8s from '@kubernetes/client-node';
+import { ClusterError, shortenUrls, toClusterError } from './errors.js';
+import type { ExecResult, Labels, NetworkPolicyManifest, PodInfo, PodSpecInput } from './types.js';
+
+export interface ConnectOptions {
+  /** Path of a kubeconfig; the default loading rules (KUBECONFIG, ~/.kube/config) otherwise. */
+  kubeconfig?: string;
+  context?: string;
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+}
+
+export interface ExecOptions {
+  timeoutMs?: number;
+}
+
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => {
+    setTimeout(resolve, ms);
+  });
+
+/** The part of the exec WebSocket used here (its type comes from isomorphic-ws). */
+interface SocketLike {
+  on(event: 'close', listener: () => void): void;
+  close(): void;
+}
+
+/**
+ * Plain JSON → client-node model. Its serializer writes only the model's attributes, some of which
+ * are renamed (`from` is `_from`): a plain object sent as is silently loses `from`, which turns
+ * "allow from X" into "allow from anywhere". loadYaml runs the matching deserializer.
+ */
+function toModel(apiVersion: string, kind: string, object: object): unknown {
+  return k8s.loadYaml(JSON.stringify({ ...object, apiVersion, kind }));
+}
+
+function isNotFound(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 404;
+}
+
+function isConflict(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 409;
+}
+
+class Collector extends Writable {
+  private readonly chunks: Buffer[] = [];
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.chunks.push(chunk);
+    callback();
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+function exitCodeOf(status: k8s.V1Status): number | undefined {
+  if (status.status === 'Success') return 0;
+  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+  if (cause?.message !== undefined && /^\d+$/.test(cause.message)) return Number(cause.message);
+  return undefined;
+}
+
+function podInfo(pod: k8s.V1Pod): PodInfo {
+  const ready =
+    pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  return {
+    namespace: pod.metadata?.namespace ?? '',
+    name: pod.metadata?.name ?? '',
+    ip: pod.status?.podIP,
+    nodeName: pod.spec?.nodeName,
+    phase: pod.status?.phase ?? 'Unknown',
+    ready,
+    labels: pod.metadata?.labels ?? {},
+  };
+}
+
+/** Why a pod is not Ready, from its container statuses: "c1: ImagePullBackOff (msg)". */
+function notReadyReason(pod: k8s.V1Pod | undefined): string {
+  if (pod === undefined) return 'not found';
+  const parts = [`phase ${pod.status?.phase ?? 'unknown'}`];
+  const unscheduled = pod.status?.conditions?.find(
+    (c) => c.type === 'PodScheduled' && c.status !== 'True',
+  );
+  if (unscheduled !== undefined) parts.push(`unscheduled: ${unscheduled.message ?? ''}`);
+  for (const c of pod.status?.containerStatuses ?? []) {
+    const waiting = c.state?.waiting;
+    const terminated = c.state?.terminated ?? c.lastState?.terminated;
+    if (waiting !== undefined) {
+      parts.push(`${c.name}: ${waiting.reason ?? 'waiting'} ${waiting.message ?? ''}`.trim());
+    } else if (terminated !== undefined) {
+      parts.push(`${c.name}: exited ${String(terminated.exitCode)} ${terminated.reason ?? ''}`);
+    }
+  }
+  return parts.join('; ');
+}
+
+export class Cluster {
+  private readonly core: k8s.CoreV1Api;
+  private readonly networking: k8s.NetworkingV1Api;
+  private readonly execClient: k8s.Exec;
+
+  private constructor(private readonly config: k8s.KubeConfig) {
+    this.core = config.makeApiClient(k8s.CoreV1Api);
+    this.networking = config.makeApiClient(k8s.NetworkingV1Api);
+    this.execClient = new k8s.Exec(config);
+  }
+
+  static connect(options: ConnectOptions = {}): Cluster {
+    const config = new k8s.KubeConfig();
+    try {
+      if (options.kubeconfig === undefined) config.loadFromDefault();
+      else config.loadFromFile(options.kubeconfig);
+      if (options.context !== undefined) config.setCurrentContext(options.context);
+    } catch (error) {
+      throw new ClusterError(
+        error instanceof Error ? error.message : String(error),
+        {
+          verb: 'load',
+          kind: 'kubeconfig',
+          ...(options.kubeconfig === undefined ? {} : { name: options.kubeconfig }),
+          hint: 'check the kubeconfig path and its current context',
+        },
+        { cause: error },
+      );
+    }
+    return new Cluster(config);
+  }
+
+  /** The API server's URL from the kubeconfig. */
+  get server(): string {
+    return this.config.getCurrentCluster()?.server ?? '';
+  }
+
+  async serverVersion(): Promise<string> {
+    try {
+      const version = await this.config.makeApiClient(k8s.VersionApi).getCode();
+      return version.gitVersion;
+    } catch (error) {
+      throw toClusterError(error, { verb: 'get', kind: 'version' });
+    }
+  }
+
+  async createNamespace(name: string, labels: Labels = {}): Promise<void> {
+    try {
+      const body = toModel('v1', 'Namespace', {
+        metadata: { name, labels: { ...labels } },
+      }) as k8s.V1Namespace;
+      await this.core.createNamespace({ body });
+    } catch (error) {
+      throw toClusterError(error, { verb: 'create', kind: 'Namespace', name });
+    }
+  }
+
+  /** Delete a namespace; with `wait`, until it is gone. Absent already is fine. */
+  async deleteNamespace(
+    name: string,
+    options: WaitOptions & { wait?: boolean } = {},
+  ): Promise<void> {
+    try {
+      await this.core.deleteNamespace({ name });
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw toClusterError(error, { verb: 'delete', kind: 'Namespace', name });
+    }
+    if (options.wait !== true) return;
+    await this.poll(
+      { verb: 'wait for deletion of', kind: 'Namespace', name },
+      async () => {
+        try {
+          await this.core.readNamespace({ name });
+          return undefined;
+        } catch (error) {
+          if (isNotFound(error)) return true;
+          throw error;
+        }
+      },
+      () => Promise.resolve('still terminating'),
+      { timeoutMs: 120_000, ...options },
+    );
+  }
+
+  async createPod(input: PodSpecInput): Promise<void> {
+    const runAsUser = input.runAsUser ?? 65534;
+    const pod = {
+      metadata: { name: input.name, namespace: input.namespace, labels: { ...input.labels } },
+      spec: {
+        ...(input.nodeName === undefined ? {} : { nodeName: input.nodeName }),
+        terminationGracePeriodSeconds: input.terminationGracePeriodSeconds ?? 1,
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser,
+          runAsGroup: runAsUser,
+          sysctls: Object.entries(input.sysctls ?? {}).map(([name, value]) => ({ name, value })),
+        },
+        containers: input.containers.map((c) => ({
+          name: c.name,
+          image: c.image,
+          imagePullPolicy: 'IfNotPresent',
+          ...(c.command === undefined ? {} : { command: [...c.command] }),
+          ...(c.args === undefined ? {} : { args: [...c.args] }),
+          ports: (c.ports ?? []).map((p) => ({
+            containerPort: p.containerPort,
+            protocol: p.protocol,
+            ...(p.name === undefined ? {} : { name: p.name }),
+          })),
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'] },
+          },
+        })),
+      },
+    };
+    try {
+      const body = toModel('v1', 'Pod', pod) as k8s.V1Pod;
+      await this.core.createNamespacedPod({ namespace: input.namespace, body });
+    } catch (error) {
+      throw toClusterError(error, {
+        verb: 'create',
+        kind: 'Pod',
+        namespace: input.namespace,
+        name: input.name,
+      });
+    }
+  }
+
+  async getPod(namespace: string, name: string): Promise<PodInfo> {
+    try {
+      return podInfo(await this.core.readNamespacedPod({ namespace, name }));
+    } catch (error) {
+      throw toClusterError(error, { verb: 'read', kind: 'Pod', namespace, name });
+    }
+  }
+
+  /** Wait until every named pod is Ready; the error names each pod that is not, and why. */
+  async waitPodsReady(
+    namespace: string,
+    names: readonly string[],
+    options: WaitOptions = {},
+  ): Promise<PodInfo[]> {
+    const pods = new Map<string, k8s.V1Pod>();
+    const readAll = async () => {
+      await Promise.all(
+        names.map(async (name) => {
+          try {
+            pods.set(name, await this.core.readNamespacedPod({ namespace, name }));
+          } catch (error) {
+            if (!isNotFound(error)) throw error;
+            pods.delete(name);
+          }
+        }),
+      );
+    };
+    return this.poll(
+      { verb: 'wait for Ready', kind: 'Pod', namespace, name: names.join(',') },
+      async () => {
+        await readAll();
+        const infos = names.map((n) => pods.get(n)).map((p) => (p ? podInfo(p) : undefined));
+        return infos.every((i) => i?.ready === true) ? (infos as PodInfo[]) : undefined;
+      },
+      () =>
+        Promise.resolve(
+          names
+            .filter((n) => {
+              const p = pods.get(n);
+              return p === undefined || !podInfo(p).ready;
+            })
+            .map((n) => `${n}: ${notReadyReason(pods.get(n))}`)
+            .join('; '),
+        ),
+      { timeoutMs: 60_000, ...options },
+    );
+  }
+
+  /** Create the policy, or replace it if it exists. */
+  async applyNetworkPolicy(namespace: string, policy: NetworkPolicyManifest): Promise<void> {
+    const name = policy.metadata.name;
+    const body = toModel('networking.k8s.io/v1', 'NetworkPolicy', {
+      metadata: { ...policy.metadata, namespace },
+      spec: policy.spec,
+    }) as k8s.V1NetworkPolicy;
+    const details = { kind: 'NetworkPolicy', namespace, name };
+    try {
+      await this.networking.createNamespacedNetworkPolicy({ namespace, body });
+    } catch (error) {
+      if (!isConflict(error)) throw toClusterError(error, { verb: 'create', ...details });
+      try {
+        await this.networking.replaceNamespacedNetworkPolicy({ namespace, name, body });
+      } catch (replaceError) {
+        throw toClusterError(replaceError, { verb: 'replace', ...details });
+      }
+    }
+  }
+
+  /** Delete a policy; absent already is fine. */
+  async deleteNetworkPolicy(namespace: string, name: string): Promise<void> {
+    try {
+      await this.networking.deleteNamespacedNetworkPolicy({ namespace, name });
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw toClusterError(error, { verb: 'delete', kind: 'NetworkPolicy', namespace, name });
+    }
+  }
+
+  /**
+   * Run a command in a container and collect its output and exit status. A command that ran and
+   * failed is a result (exitCode ≠ 0); a command that could not be run is a ClusterError.
+   */
+  async exec(
+    namespace: string,
+    pod: string,
+    container: string,
+    command: readonly string[],
+    options: ExecOptions = {},
+  ): Promise<ExecResult> {
+    const details = { verb: 'exec in', kind: 'Pod', namespace, name: `${pod}/${container}` };
+    const stdout = new Collector();
+    const stderr = new Collector();
+    const start = performance.now();
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    return new Promise<ExecResult>((resolve, reject) => {
+      let settled = false;
+      let socket: { close: () => void } | undefined;
+      const finish = (result: ExecResult | ClusterError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (result instanceof ClusterError) reject(result);
+        else resolve(result);
+      };
+      const timer = setTimeout(() => {
+        socket?.close();
+        finish(
+          new ClusterError(`no exit status after ${String(timeoutMs)} ms`, {
+            ...details,
+            hint: 'the command hung, or the exec stream was lost',
+          }),
+        );
+      }, timeoutMs);
+      const onStatus = (status: k8s.V1Status) => {
+        const exitCode = exitCodeOf(status);
+        if (exitCode === undefined) {
+          finish(
+            new ClusterError(shortenUrls(status.message ?? 'exec failed'), {
+              ...details,
+              ...(status.code === undefined ? {} : { httpCode: status.code }),
+              hint: 'could the command start in this container? is the container running?',
+            }),
+          );
+          return;
+        }
+        // The status arrives with the socket close; let the output streams flush first.
+        setImmediate(() => {
+          finish({
+            stdout: stdout.text(),
+            stderr: stderr.text(),
+            exitCode,
+            elapsedMs: Math.round(performance.now() - start),
+          });
+        });
+      };
+      this.execClient
+        .exec(namespace, pod, container, [...command], stdout, stderr, null, false, onStatus)
+        .then(
+          (ws: unknown) => {
+            const stream = ws as SocketLike;
+            socket = stream;
+            stream.on('close', () => {
+              setTimeout(() => {
+                finish(
+                  new ClusterError('the exec stream closed without an exit status', {
+                    ...details,
+                    hint: 'the kubelet or API server ended the stream; see their logs',
+                  }),
+                );
+              }, 100);
+            });
+          },
+          (error: unknown) => {
+            finish(toClusterError(error, details));
+          },
+        );
+    });
+  }
+
+  private async poll<T>(
+    details: { verb: string; kind: string; namespace?: string; name?: string },
+    check: () => Promise<T | undefined>,
+    describe: () => Promise<string>,
+    options: WaitOptions,
+  ): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const value = await check();
+        if (value !== undefined) return value;
+      } catch (error) {
+        throw toClusterError(error, details);
+      }
+      if (Date.now() > deadline) {
+        throw new ClusterError(
+          `not done after ${String(timeoutMs / 1000)} s: ${await describe()}`,
+          {
+            ...details,
+            hint: 'see the pod events (kubectl describe) and the kubelet log',
+          },
+        );
+      }
+      await sleep(options.intervalMs ?? 250);
+    }
+  }
+}

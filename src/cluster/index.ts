@@ -1,0 +1,11 @@
+export { Cluster, type ConnectOptions, type ExecOptions, type WaitOptions } from './cluster.js';
+export { ClusterError, type ClusterErrorDetails } from './errors.js';
+export type {
+  ContainerPort,
+  ContainerSpec,
+  ExecResult,
+  Labels,
+  NetworkPolicyManifest,
+  PodInfo,
+  PodSpecInput,
+} from './types.js';

@@ -1,0 +1,58 @@
+/** Plain data that crosses the src/cluster boundary (no client-node type leaks out). */
+
+export type Labels = Readonly<Record<string, string>>;
+
+export interface ContainerPort {
+  containerPort: number;
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+  name?: string;
+}
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  command?: readonly string[];
+  args?: readonly string[];
+  ports?: readonly ContainerPort[];
+}
+
+/**
+ * A pod as polygraph creates it. Containers always run hardened: non-root (65534 unless set), no
+ * capabilities, no privilege escalation, read-only root filesystem.
+ */
+export interface PodSpecInput {
+  namespace: string;
+  name: string;
+  labels?: Labels;
+  containers: readonly ContainerSpec[];
+  /** Safe pod sysctls, e.g. net.ipv4.ip_unprivileged_port_start=0 to bind ports < 1024. */
+  sysctls?: Readonly<Record<string, string>>;
+  terminationGracePeriodSeconds?: number;
+  runAsUser?: number;
+  nodeName?: string;
+}
+
+export interface PodInfo {
+  namespace: string;
+  name: string;
+  ip: string | undefined;
+  nodeName: string | undefined;
+  phase: string;
+  ready: boolean;
+  labels: Labels;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  elapsedMs: number;
+}
+
+/** A NetworkPolicy (networking.k8s.io/v1) as plain JSON. */
+export interface NetworkPolicyManifest {
+  apiVersion?: 'networking.k8s.io/v1';
+  kind?: 'NetworkPolicy';
+  metadata: { name: string; namespace?: string; labels?: Labels };
+  spec: Readonly<Record<string, unknown>>;
+}

@@ -1,0 +1,383 @@
+/**
+ * What the lab changes on the host besides processes: sysctls, links, routes, the guard, the
+ * external host's network namespace, iptables chains, ipsets, mounts and cgroups — and how each is
+ * undone. Every cleanup here is idempotent: it runs at lab:down and before every lab:up.
+ */
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import {
+  CLUSTER_CIDR,
+  DATA_DIR,
+  GUARD_COMMENT,
+  HOST_SNAPSHOT,
+  RUN_DIR,
+  SERVICE_CIDR,
+  external,
+  node,
+} from './config.js';
+import { log, output, run, sleep, tryRun } from './util.js';
+
+/** Sysctls the lab sets, and those kubelet sets host-wide on its own (recorded to be restored). */
+export const LAB_SYSCTLS: Record<string, string> = {
+  'net.ipv4.ip_forward': '1',
+  'net.bridge.bridge-nf-call-iptables': '1',
+  'net.bridge.bridge-nf-call-ip6tables': '1',
+  // Without this, only ~6 of a burst of denied probes get kube-router's reject (docs/LAB.md).
+  'net.ipv4.icmp_ratelimit': '0',
+};
+const KUBELET_SYSCTLS = [
+  'kernel.panic',
+  'kernel.panic_on_oops',
+  'vm.overcommit_memory',
+  'vm.panic_on_oom',
+  'kernel.keys.root_maxkeys',
+  'kernel.keys.root_maxbytes',
+];
+
+interface HostSnapshot {
+  sysctls: Record<string, string>;
+  /** Whether /run/netns was a mount point before the lab (ip netns add makes it one). */
+  netnsWasMount: boolean;
+}
+
+function sysctlPath(key: string): string {
+  return join('/proc/sys', ...key.split('.'));
+}
+
+function readSysctl(key: string): string | undefined {
+  try {
+    return readFileSync(sysctlPath(key), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function writeSysctl(key: string, value: string): void {
+  writeFileSync(sysctlPath(key), `${value}\n`);
+}
+
+function mountPoints(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((p): p is string => p !== undefined)
+    .map((p) => p.replace(/\\040/g, ' '));
+}
+
+/**
+ * Record host values before the lab changes them. A snapshot left by a killed lab is kept: it holds
+ * the values from before that lab, which are the ones to restore.
+ */
+export function snapshotHost(): void {
+  if (existsSync(HOST_SNAPSHOT)) return;
+  const sysctls: Record<string, string> = {};
+  for (const key of [...Object.keys(LAB_SYSCTLS), ...KUBELET_SYSCTLS]) {
+    const value = readSysctl(key);
+    if (value !== undefined) sysctls[key] = value;
+  }
+  mkdirSync(RUN_DIR, { recursive: true });
+  const snapshot: HostSnapshot = { sysctls, netnsWasMount: mountPoints().includes('/run/netns') };
+  writeFileSync(HOST_SNAPSHOT, JSON.stringify(snapshot, null, 2));
+}
+
+export function setLabSysctls(): void {
+  for (const [key, value] of Object.entries(LAB_SYSCTLS)) writeSysctl(key, value);
+}
+
+/** Restore recorded sysctls and /run/netns; returns the keys that changed back. */
+export async function restoreHost(): Promise<string[]> {
+  if (!existsSync(HOST_SNAPSHOT)) return [];
+  const snapshot = JSON.parse(readFileSync(HOST_SNAPSHOT, 'utf8')) as HostSnapshot;
+  const restored: string[] = [];
+  for (const [key, value] of Object.entries(snapshot.sysctls)) {
+    if (readSysctl(key) !== value) {
+      writeSysctl(key, value);
+      restored.push(`${key}=${value}`);
+    }
+  }
+  if (!snapshot.netnsWasMount && mountPoints().includes('/run/netns')) {
+    const left = existsSync('/run/netns') ? readdirSync('/run/netns') : [];
+    if (left.length === 0) await tryRun('umount', ['/run/netns']);
+  }
+  rmSync(HOST_SNAPSHOT, { force: true });
+  return restored;
+}
+
+/** Interface of the IPv4 default route: where a packet would leave this machine. */
+export async function uplink(): Promise<string> {
+  const routes = JSON.parse((await output('ip', ['-j', 'route', 'show', 'default'])) || '[]') as {
+    dev?: string;
+  }[];
+  const dev = routes[0]?.dev;
+  if (dev === undefined) throw new Error('no IPv4 default route: cannot tell the uplink');
+  return dev;
+}
+
+async function linkExists(name: string): Promise<boolean> {
+  return tryRun('ip', ['link', 'show', 'dev', name]);
+}
+
+/** Node IP on an empty bridge (no dummy links in this kernel); service range black-holed. */
+export async function setupNodeNetwork(): Promise<void> {
+  if (!(await linkExists(node.bridge))) {
+    await run('ip', ['link', 'add', node.bridge, 'type', 'bridge']);
+  }
+  await run('ip', ['addr', 'replace', `${node.ip}/${node.prefix}`, 'dev', node.bridge]);
+  await run('ip', ['link', 'set', node.bridge, 'up']);
+  // No kube-proxy: nothing translates Service IPs, so none may be routed out of the uplink.
+  await run('ip', ['route', 'replace', 'blackhole', SERVICE_CIDR]);
+}
+
+function guardArgs(family: 4 | 6, dev: string): string[] {
+  const match = family === 4 ? ['-s', CLUSTER_CIDR] : ['-i', node.cniBridge];
+  return [...match, '-o', dev, '-m', 'comment', '--comment', GUARD_COMMENT, '-j', 'DROP'];
+}
+
+/**
+ * The guard: drop everything from the pod range that would leave through the uplink, in mangle
+ * FORWARD (evaluated before filter FORWARD, where kube-router inserts its ACCEPT rules first).
+ * Pods get no IPv6 address; the IPv6 rule is there in case they ever do.
+ */
+export async function installGuard(): Promise<void> {
+  const dev = await uplink();
+  for (const [bin, family] of [
+    ['iptables', 4],
+    ['ip6tables', 6],
+  ] as const) {
+    const args = guardArgs(family, dev);
+    if (!(await tryRun(bin, ['-w', '-t', 'mangle', '-C', 'FORWARD', ...args]))) {
+      await run(bin, ['-w', '-t', 'mangle', '-I', 'FORWARD', '1', ...args]);
+    }
+  }
+}
+
+export async function guardInstalled(): Promise<boolean> {
+  const dev = await uplink();
+  return tryRun('iptables', ['-w', '-t', 'mangle', '-C', 'FORWARD', ...guardArgs(4, dev)]);
+}
+
+/** Packet counter of the first rule in `table` whose comment is `comment` (undefined if none). */
+export async function rulePackets(table: string, comment: string): Promise<number | undefined> {
+  const save = await output('iptables-save', ['-c', '-t', table]);
+  for (const line of save.split('\n')) {
+    if (!line.includes(`"${comment}"`) && !line.includes(`--comment ${comment} `)) continue;
+    const match = /^\[(\d+):\d+\]/.exec(line);
+    if (match?.[1] !== undefined) return Number(match[1]);
+  }
+  return undefined;
+}
+
+/** The external host: netns + veth; servers are started by the caller inside the netns. */
+export async function setupExternalHost(): Promise<void> {
+  const { netns, hostVeth, hostIP, ip, prefix } = external;
+  await run('ip', ['netns', 'add', netns]);
+  await run('ip', [
+    'link',
+    'add',
+    hostVeth,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'eth0',
+    'netns',
+    netns,
+  ]);
+  await run('ip', ['addr', 'add', `${hostIP}/${prefix}`, 'dev', hostVeth]);
+  await run('ip', ['link', 'set', hostVeth, 'up']);
+  const inNs = (...args: string[]) => run('ip', ['-n', netns, ...args]);
+  await inNs('addr', 'add', `${ip}/${prefix}`, 'dev', 'eth0');
+  await inNs('link', 'set', 'eth0', 'up');
+  await inNs('link', 'set', 'lo', 'up');
+  await inNs('route', 'add', 'default', 'via', hostIP);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup
+
+const LAB_CHAIN = /^(KUBE-|CNI-)/;
+const LAB_RULE = /(-[jg] (KUBE-|CNI-))|polygraph-lab/;
+
+/**
+ * Remove every KUBE-* and CNI-* chain, every rule jumping to one, and the lab's own commented rules,
+ * from every table of iptables and ip6tables, nft and legacy backends. Each table is rewritten with
+ * iptables-restore only if it holds something of the lab.
+ */
+export async function cleanIptables(): Promise<string[]> {
+  const cleaned: string[] = [];
+  const backends = [
+    ['iptables-save', 'iptables-restore'],
+    ['ip6tables-save', 'ip6tables-restore'],
+    ['iptables-legacy-save', 'iptables-legacy-restore'],
+    ['ip6tables-legacy-save', 'ip6tables-legacy-restore'],
+  ] as const;
+  for (const [save, restore] of backends) {
+    for (const table of ['filter', 'nat', 'mangle', 'raw']) {
+      const text = await output(save, ['-t', table]);
+      if (text === '') continue;
+      const lines = text.split('\n');
+      const kept = lines.filter((line) => {
+        if (line.startsWith(':')) return !LAB_CHAIN.test(line.slice(1));
+        if (line.startsWith('-A ')) {
+          const chain = line.split(' ')[1] ?? '';
+          return !LAB_CHAIN.test(chain) && !LAB_RULE.test(line);
+        }
+        return true;
+      });
+      if (kept.length === lines.length) continue;
+      const result = await execa(restore, ['-w'], { input: kept.join('\n') + '\n', reject: false });
+      if (result.exitCode !== 0) {
+        log(`warning: ${restore} (${table}) failed: ${result.stderr}`);
+      } else {
+        cleaned.push(`${save.replace('-save', '')}/${table}`);
+      }
+    }
+  }
+  return cleaned;
+}
+
+export async function cleanIpsets(): Promise<string[]> {
+  const names = (await output('ipset', ['list', '-n']))
+    .split('\n')
+    .filter((n) => /^(inet6:)?KUBE-/.test(n));
+  for (const name of names) await tryRun('ipset', ['destroy', name]);
+  // A set still referenced cannot be destroyed on the first pass.
+  for (const name of names) await tryRun('ipset', ['destroy', name]);
+  return names;
+}
+
+/** CNI network namespaces made by containerd, and the external host's. */
+export async function cleanNetns(): Promise<string[]> {
+  const dir = '/run/netns';
+  const names = existsSync(dir)
+    ? readdirSync(dir).filter((n) => n.startsWith('cni-') || n === external.netns)
+    : [];
+  for (const name of names) {
+    if (!(await tryRun('ip', ['netns', 'delete', name]))) {
+      await tryRun('umount', ['-l', join(dir, name)]);
+      rmSync(join(dir, name), { force: true });
+    }
+  }
+  return names;
+}
+
+export async function cleanLinks(): Promise<string[]> {
+  const removed: string[] = [];
+  const links = JSON.parse((await output('ip', ['-j', 'link', 'show'])) || '[]') as {
+    ifname: string;
+    master?: string;
+  }[];
+  for (const link of links) {
+    const veth = link.master === node.cniBridge && link.ifname.startsWith('veth');
+    if (veth || link.ifname === external.hostVeth) {
+      if (await tryRun('ip', ['link', 'delete', link.ifname])) removed.push(link.ifname);
+    }
+  }
+  for (const bridge of [node.cniBridge, node.bridge]) {
+    if (await tryRun('ip', ['link', 'delete', bridge])) removed.push(bridge);
+  }
+  await tryRun('ip', ['route', 'delete', 'blackhole', SERVICE_CIDR]);
+  return removed;
+}
+
+/** Unmount everything under the lab's directories, deepest first. */
+export async function cleanMounts(): Promise<number> {
+  const ours = mountPoints()
+    .filter((p) => [DATA_DIR, RUN_DIR].some((d) => p === d || p.startsWith(`${d}/`)))
+    .sort((a, b) => b.length - a.length);
+  for (const p of ours) await tryRun('umount', ['-l', p]);
+  return ours.length;
+}
+
+function cgroupRoots(): string[] {
+  const base = '/sys/fs/cgroup';
+  if (!existsSync(base)) return [];
+  const roots = [base];
+  for (const entry of readdirSync(base)) {
+    const p = join(base, entry);
+    if (existsSync(join(p, 'cgroup.procs'))) roots.push(p);
+  }
+  return roots;
+}
+
+function cgroupTree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(d, entry.name));
+    }
+    out.push(d);
+  };
+  if (existsSync(dir)) walk(dir);
+  return out; // children before parents
+}
+
+/** Kill what is left in the kubepods cgroups (container processes outlive their shims). */
+export async function cleanCgroups(): Promise<{ killed: number; removed: number }> {
+  const trees = cgroupRoots().flatMap((root) => cgroupTree(join(root, 'kubepods')));
+  const pids = new Set<number>();
+  for (const dir of trees) {
+    try {
+      for (const p of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n')) {
+        if (p !== '') pids.add(Number(p));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  let removed = 0;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    let left = 0;
+    for (const dir of trees) {
+      if (!existsSync(dir)) continue;
+      try {
+        rmdirSync(dir);
+        removed++;
+      } catch {
+        left++;
+      }
+    }
+    if (left === 0) break;
+    await sleep(100);
+  }
+  return { killed: pids.size, removed };
+}
+
+/** Files the lab leaves outside its directories: CNI result cache, container log links. */
+export function cleanFiles(): void {
+  const results = '/var/lib/cni/results';
+  if (existsSync(results)) {
+    for (const f of readdirSync(results)) {
+      if (f.startsWith(`${node.cniNetwork}-`)) rmSync(join(results, f), { force: true });
+    }
+  }
+  const links = '/var/log/containers';
+  if (existsSync(links)) {
+    for (const f of readdirSync(links)) {
+      let target = '';
+      try {
+        target = readlinkSync(join(links, f));
+      } catch {
+        continue;
+      }
+      if (target.startsWith(`${DATA_DIR}/`)) rmSync(join(links, f), { force: true });
+    }
+  }
+}

@@ -1,0 +1,690 @@
+/**
+ * The lab: a one-node Kubernetes cluster with kube-router enforcing NetworkPolicies, on this
+ * machine. `up()`, `down()` and `status()` are what `npm run lab:*` call; the other exports are
+ * for tests (paths, addresses, the guard's counters). See docs/LAB.md.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import {
+  agnhostVersion,
+  buildKubeRouter,
+  buildKubernetes,
+  ensurePackages,
+  kubeRouterBin,
+  kubernetesBin,
+} from './build.js';
+import {
+  API_PORT,
+  CACHE,
+  CLUSTER_CIDR,
+  CLUSTER_DNS,
+  DATA_DIR,
+  GUARD_COMMENT,
+  KUBECONFIG,
+  KUBECTL_LINK,
+  KUBE_ROUTER_VERSION,
+  KUBERNETES_VERSION,
+  LAB_DIR,
+  LOG_DIR,
+  PAUSE_IMAGE,
+  PKI_DIR,
+  RUN_DIR,
+  SERVICE_CIDR,
+  external,
+  node,
+} from './config.js';
+import {
+  cleanCgroups,
+  cleanFiles,
+  cleanIpsets,
+  cleanIptables,
+  cleanLinks,
+  cleanMounts,
+  cleanNetns,
+  guardInstalled,
+  installGuard,
+  restoreHost,
+  rulePackets,
+  setLabSysctls,
+  setupExternalHost,
+  setupNodeNetwork,
+  snapshotHost,
+  uplink,
+} from './host.js';
+import { buildImages, probeImage } from './images.js';
+import { kubeconfigFor, makePKI, pkiPath, writeKubeconfig } from './pki.js';
+import {
+  isOurs,
+  killPids,
+  logFile,
+  readPid,
+  recordedComponents,
+  startDaemon,
+  stopDaemon,
+  strayProcesses,
+} from './processes.js';
+import { LabError, log, output, phase, run, tail, timings, tryRun, waitFor } from './util.js';
+
+// ---------------------------------------------------------------------------------------------
+// Facts for tests
+
+export const kubeconfigPath = (): string => KUBECONFIG;
+export const kubectlPath = (): string => KUBECTL_LINK;
+export const nodeName = (): string => node.name;
+export const nodeIP = (): string => node.ip;
+/** The node's pod range (what the CNI hands out). */
+export const podCIDR = (): string => node.podCIDR;
+/** The cluster's pod range (all nodes); the guard drops it towards the uplink. */
+export const clusterCIDR = (): string => CLUSTER_CIDR;
+export { uplink };
+
+export interface ExternalHost {
+  name: string;
+  ip: string;
+  /** agnhost serve-hostname answers TCP and UDP on each. */
+  ports: readonly number[];
+}
+export function externalHosts(): ExternalHost[] {
+  return [{ name: external.netns, ip: external.ip, ports: external.ports }];
+}
+
+/** The lab's probe image (agnhost + netcat-openbsd + bash), tagged with the agnhost version. */
+export async function probeImageRef(): Promise<string> {
+  return probeImage(await agnhostVersion());
+}
+
+/** Packets dropped so far by the guard (mangle FORWARD, pod range → uplink). */
+export async function guardPackets(): Promise<number | undefined> {
+  return rulePackets('mangle', GUARD_COMMENT);
+}
+export { rulePackets };
+
+// ---------------------------------------------------------------------------------------------
+// Components
+
+const EXTERNAL_SERVERS = external.ports.map((p) => `external-host-${String(p)}`);
+/** Start order; stop is the reverse, etcd last. */
+const ORDER = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'containerd',
+  ...EXTERNAL_SERVERS,
+  'kubelet',
+  'kube-router',
+];
+
+const KUBE_ROUTER_HEALTH_PORT = 20244;
+
+function kubeconfigFile(client: string): string {
+  return join(PKI_DIR, `${client}.kubeconfig`);
+}
+
+/** GET on the apiserver with the admin certificate; resolves to [status, body]. */
+function apiGet(path: string): Promise<[number, string]> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: node.ip,
+        port: API_PORT,
+        path,
+        ca: readFileSync(pkiPath('ca.crt')),
+        cert: readFileSync(pkiPath('admin.crt')),
+        key: readFileSync(pkiPath('admin.key')),
+        timeout: 3000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => {
+          resolve([res.statusCode ?? 0, body]);
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+interface NodeObject {
+  spec?: { podCIDR?: string };
+  status?: { conditions?: { type: string; status: string; message?: string }[] };
+}
+
+async function readNode(): Promise<NodeObject | undefined> {
+  const [code, body] = await apiGet(`/api/v1/nodes/${node.name}`);
+  return code === 200 ? (JSON.parse(body) as NodeObject) : undefined;
+}
+
+async function nodeReady(): Promise<boolean> {
+  const n = await readNode();
+  return n?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+/** kube-router's firewall chains exist in filter (it has finished a first full sync). */
+async function kubeRouterSynced(): Promise<boolean> {
+  const rules = await output('iptables', ['-w', '-S']);
+  return ['KUBE-ROUTER-INPUT', 'KUBE-ROUTER-FORWARD', 'KUBE-ROUTER-OUTPUT'].every((c) =>
+    rules.includes(`-N ${c}`),
+  );
+}
+
+/** Start a daemon and wait for `ready`, failing early (with its log) if it exits. */
+async function startAndWait(
+  name: string,
+  command: string,
+  args: readonly string[],
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
+  options: Parameters<typeof startDaemon>[3] = {},
+): Promise<number> {
+  const pid = startDaemon(name, command, args, options);
+  const record = { pid, command };
+  await waitFor(
+    `${name} to be ready`,
+    async () => {
+      if (!isOurs(record)) throw new LabError(`${name} exited`, logFile(name));
+      return ready();
+    },
+    timeoutMs,
+  ).catch((error: unknown) => {
+    if (error instanceof LabError && error.logFile !== undefined) throw error;
+    throw new LabError(error instanceof Error ? error.message : String(error), logFile(name), {
+      cause: error,
+    });
+  });
+  return pid;
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** An https health endpoint with a self-signed serving certificate (controller-manager, scheduler). */
+function httpsOkInsecure(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(
+      { host: '127.0.0.1', port, path: '/healthz', rejectUnauthorized: false, timeout: 2000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.on('error', () => {
+      resolve(false);
+    });
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+function containerdConfig(): string {
+  const cri = 'plugins."io.containerd.grpc.v1.cri"';
+  return `# Generated by test/lab/lab.ts
+version = 2
+root = "${node.containerdRoot}"
+state = "${node.containerdState}"
+disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
+
+[grpc]
+  address = "${node.containerdSocket}"
+
+[${cri}]
+  sandbox_image = "${PAUSE_IMAGE}"
+  # Root here lacks CAP_SYS_RESOURCE: a negative oom_score_adj fails every sandbox.
+  restrict_oom_score_adj = true
+
+[${cri}.containerd]
+  snapshotter = "overlayfs"
+  default_runtime_name = "runc"
+
+[${cri}.containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+
+[${cri}.containerd.runtimes.runc.options]
+  SystemdCgroup = false
+
+[${cri}.cni]
+  bin_dir = "/usr/lib/cni"
+  conf_dir = "${node.cniConfDir}"
+`;
+}
+
+function cniConflist(): string {
+  return JSON.stringify(
+    {
+      cniVersion: '1.0.0',
+      name: node.cniNetwork,
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: node.cniBridge,
+          isGateway: true,
+          ipMasq: false,
+          hairpinMode: true,
+          ipam: {
+            type: 'host-local',
+            ranges: [[{ subnet: node.podCIDR }]],
+            routes: [{ dst: '0.0.0.0/0' }],
+            dataDir: node.ipamDir,
+          },
+        },
+        { type: 'portmap', capabilities: { portMappings: true } },
+      ],
+    },
+    null,
+    2,
+  );
+}
+
+function kubeletConfig(): string {
+  return stringify({
+    apiVersion: 'kubelet.config.k8s.io/v1beta1',
+    kind: 'KubeletConfiguration',
+    address: node.ip,
+    authentication: {
+      anonymous: { enabled: false },
+      webhook: { enabled: true },
+      x509: { clientCAFile: pkiPath('ca.crt') },
+    },
+    authorization: { mode: 'Webhook' },
+    cgroupDriver: 'cgroupfs',
+    containerRuntimeEndpoint: `unix://${node.containerdSocket}`,
+    failSwapOn: false,
+    // Images can never be pulled again here: never collect them.
+    imageGCHighThresholdPercent: 100,
+    imageGCLowThresholdPercent: 99,
+    evictionHard: {
+      'memory.available': '100Mi',
+      'nodefs.available': '1%',
+      'imagefs.available': '1%',
+    },
+    resolvConf: join(DATA_DIR, 'resolv.conf'),
+    clusterDNS: [CLUSTER_DNS],
+    clusterDomain: 'cluster.local',
+    podLogsDirectory: join(DATA_DIR, 'pod-logs'),
+    healthzBindAddress: '127.0.0.1',
+    healthzPort: 10248,
+    readOnlyPort: 0,
+    serializeImagePulls: false,
+    maxPods: 200,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// status
+
+export interface ComponentStatus {
+  name: string;
+  pid: number | undefined;
+  alive: boolean;
+}
+
+export interface LabStatus {
+  components: ComponentStatus[];
+  nodeReady: boolean;
+  kubeRouterSynced: boolean;
+  guard: boolean;
+  /** Everything alive, node Ready, kube-router synced, guard in place. */
+  up: boolean;
+}
+
+export async function status(): Promise<LabStatus> {
+  const components = ORDER.map((name): ComponentStatus => {
+    const record = readPid(name);
+    return { name, pid: record?.pid, alive: record !== undefined && isOurs(record) };
+  });
+  const apiAlive = components.find((c) => c.name === 'kube-apiserver')?.alive === true;
+  const ready =
+    apiAlive && existsSync(pkiPath('admin.crt')) && (await nodeReady().catch(() => false));
+  const synced =
+    components.find((c) => c.name === 'kube-router')?.alive === true && (await kubeRouterSynced());
+  const guard = await guardInstalled().catch(() => false);
+  return {
+    components,
+    nodeReady: ready,
+    kubeRouterSynced: synced,
+    guard,
+    up: components.every((c) => c.alive) && ready && synced && guard,
+  };
+}
+
+export function formatStatus(s: LabStatus): string {
+  const lines = s.components.map(
+    (c) =>
+      `  ${c.name.padEnd(24)} ${c.pid === undefined ? '-'.padStart(7) : String(c.pid).padStart(7)}  ${c.alive ? 'alive' : 'not running'}`,
+  );
+  lines.push(`  node ${node.name} Ready: ${s.nodeReady ? 'yes' : 'no'}`);
+  lines.push(`  kube-router synced: ${s.kubeRouterSynced ? 'yes' : 'no'}`);
+  lines.push(
+    `  guard (mangle FORWARD ${CLUSTER_CIDR} → uplink DROP): ${s.guard ? 'in place' : 'MISSING'}`,
+  );
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// down
+
+/** Stop everything and remove every trace of the lab. Harmless when nothing runs. */
+export async function down(): Promise<void> {
+  const known = new Set(ORDER);
+  const extra = recordedComponents().filter((n) => !known.has(n));
+  for (const name of [...extra, ...[...ORDER].reverse()]) {
+    // etcd last, and only once the apiserver has exited (docs/LAB.md, shutdown order).
+    // serve-hostname waits 60 s after SIGTERM ("awaiting pod deletion"): no grace for it.
+    const grace =
+      name === 'kube-apiserver' ? 20_000 : name.startsWith('external-host') ? 300 : 10_000;
+    await stopDaemon(name, grace);
+  }
+  const strays = strayProcesses([CACHE, DATA_DIR, RUN_DIR]);
+  if (strays.length > 0) {
+    log(`killing ${strays.length} leftover lab processes: ${strays.join(' ')}`);
+    await killPids(strays);
+  }
+  const cgroups = await cleanCgroups();
+  if (cgroups.killed > 0) log(`killed ${cgroups.killed} container processes left in kubepods`);
+  const mounts = await cleanMounts();
+  const netns = await cleanNetns();
+  const chains = await cleanIptables();
+  const sets = await cleanIpsets();
+  const links = await cleanLinks();
+  cleanFiles();
+  const restored = await restoreHost();
+  rmSync(DATA_DIR, { recursive: true, force: true });
+  rmSync(RUN_DIR, { recursive: true, force: true });
+  rmSync(KUBECONFIG, { force: true });
+  const parts = [
+    mounts > 0 ? `${mounts} mounts` : '',
+    netns.length > 0 ? `${netns.length} netns` : '',
+    chains.length > 0 ? `iptables ${chains.join(',')}` : '',
+    sets.length > 0 ? `${sets.length} ipsets` : '',
+    links.length > 0 ? `links ${links.join(',')}` : '',
+    cgroups.removed > 0 ? `${cgroups.removed} cgroups` : '',
+    restored.length > 0 ? `sysctls ${restored.join(',')}` : '',
+  ].filter((p) => p !== '');
+  log(parts.length > 0 ? `removed: ${parts.join('; ')}` : 'nothing of the lab was left');
+}
+
+// ---------------------------------------------------------------------------------------------
+// up
+
+export interface UpResult {
+  alreadyUp: boolean;
+  status: LabStatus;
+}
+
+export async function up(): Promise<UpResult> {
+  const before = await status();
+  if (before.up) {
+    log('the lab is already up');
+    return { alreadyUp: true, status: before };
+  }
+  try {
+    return { alreadyUp: false, status: await start() };
+  } catch (error) {
+    if (error instanceof LabError && error.logFile !== undefined) {
+      log(`last lines of ${error.logFile}:\n${tail(error.logFile)}`);
+    }
+    throw error;
+  }
+}
+
+async function start(): Promise<LabStatus> {
+  await phase('clear leftovers of an earlier lab', down);
+  await phase('debian packages', async () => {
+    const installed = await ensurePackages();
+    log(installed.length > 0 ? `installed ${installed.join(' ')}` : 'all present');
+  });
+  await phase(`build kubernetes ${KUBERNETES_VERSION} + agnhost`, async () => {
+    log((await buildKubernetes()) ? 'built' : `cached in ${CACHE}`);
+  });
+  await phase(`build kube-router ${KUBE_ROUTER_VERSION}`, async () => {
+    log((await buildKubeRouter()) ? 'built' : `cached in ${CACHE}`);
+  });
+  const agnhost = await agnhostVersion();
+
+  mkdirSync(LOG_DIR, { recursive: true });
+  for (const d of [DATA_DIR, RUN_DIR, node.cniConfDir, node.ipamDir])
+    mkdirSync(d, { recursive: true });
+
+  await phase('host network, sysctls and guard', async () => {
+    snapshotHost();
+    setLabSysctls();
+    await setupNodeNetwork();
+    // Before any pod exists: nothing from the pod range may leave through the uplink.
+    await installGuard();
+    log(`guard: mangle FORWARD -s ${CLUSTER_CIDR} -o ${await uplink()} -j DROP`);
+  });
+
+  await phase('pki and kubeconfigs', async () => {
+    await makePKI();
+    for (const c of ['admin', 'kubelet', 'controllerManager', 'scheduler', 'kubeRouter'] as const) {
+      writeKubeconfig(c, kubeconfigFile(c));
+    }
+    writeFileSync(join(DATA_DIR, 'resolv.conf'), '');
+  });
+
+  await phase('etcd', () =>
+    startAndWait(
+      'etcd',
+      '/usr/bin/etcd',
+      [
+        '--name=lab',
+        `--data-dir=${join(DATA_DIR, 'etcd')}`,
+        '--listen-client-urls=http://127.0.0.1:2379',
+        '--advertise-client-urls=http://127.0.0.1:2379',
+        '--listen-peer-urls=http://127.0.0.1:2380',
+        '--initial-advertise-peer-urls=http://127.0.0.1:2380',
+        '--initial-cluster=lab=http://127.0.0.1:2380',
+        '--listen-metrics-urls=http://127.0.0.1:2381',
+      ],
+      () => httpOk('http://127.0.0.1:2381/health'),
+      30_000,
+    ),
+  );
+
+  await phase('kube-apiserver', () =>
+    startAndWait(
+      'kube-apiserver',
+      kubernetesBin('kube-apiserver'),
+      [
+        `--advertise-address=${node.ip}`,
+        `--bind-address=${node.ip}`,
+        `--secure-port=${String(API_PORT)}`,
+        '--etcd-servers=http://127.0.0.1:2379',
+        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        '--authorization-mode=Node,RBAC',
+        '--enable-admission-plugins=NodeRestriction',
+        `--client-ca-file=${pkiPath('ca.crt')}`,
+        `--tls-cert-file=${pkiPath('apiserver.crt')}`,
+        `--tls-private-key-file=${pkiPath('apiserver.key')}`,
+        `--kubelet-client-certificate=${pkiPath('apiserverKubeletClient.crt')}`,
+        `--kubelet-client-key=${pkiPath('apiserverKubeletClient.key')}`,
+        `--service-account-key-file=${pkiPath('sa.pub')}`,
+        `--service-account-signing-key-file=${pkiPath('sa.key')}`,
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        // Reach kubelets by node IP: a node name is not in any DNS here (and must not be looked up).
+        '--kubelet-preferred-address-types=InternalIP',
+        '--allow-privileged=true',
+        '--profiling=false',
+        '--v=1',
+      ],
+      async () => (await apiGet('/readyz').catch(() => [0, ''] as const))[0] === 200,
+      90_000,
+    ),
+  );
+
+  await phase('kube-controller-manager and kube-scheduler', async () => {
+    await Promise.all([
+      startAndWait(
+        'kube-controller-manager',
+        kubernetesBin('kube-controller-manager'),
+        [
+          `--kubeconfig=${kubeconfigFile('controllerManager')}`,
+          `--authentication-kubeconfig=${kubeconfigFile('controllerManager')}`,
+          `--authorization-kubeconfig=${kubeconfigFile('controllerManager')}`,
+          '--bind-address=127.0.0.1',
+          '--leader-elect=false',
+          '--allocate-node-cidrs=true',
+          `--cluster-cidr=${CLUSTER_CIDR}`,
+          '--node-cidr-mask-size=24',
+          `--service-cluster-ip-range=${SERVICE_CIDR}`,
+          `--service-account-private-key-file=${pkiPath('sa.key')}`,
+          `--root-ca-file=${pkiPath('ca.crt')}`,
+          `--cluster-signing-cert-file=${pkiPath('ca.crt')}`,
+          `--cluster-signing-key-file=${pkiPath('ca.key')}`,
+          '--use-service-account-credentials=true',
+          '--configure-cloud-routes=false',
+          '--v=1',
+        ],
+        () => httpsOkInsecure(10257),
+        60_000,
+      ),
+      startAndWait(
+        'kube-scheduler',
+        kubernetesBin('kube-scheduler'),
+        [
+          `--kubeconfig=${kubeconfigFile('scheduler')}`,
+          `--authentication-kubeconfig=${kubeconfigFile('scheduler')}`,
+          `--authorization-kubeconfig=${kubeconfigFile('scheduler')}`,
+          '--bind-address=127.0.0.1',
+          '--leader-elect=false',
+          '--v=1',
+        ],
+        () => httpsOkInsecure(10259),
+        60_000,
+      ),
+    ]);
+  });
+
+  const ctr = (...args: string[]) =>
+    run('ctr', ['--address', node.containerdSocket, '--namespace', 'k8s.io', ...args]);
+
+  await phase('containerd', async () => {
+    const config = join(RUN_DIR, 'containerd.toml');
+    writeFileSync(config, containerdConfig());
+    writeFileSync(join(node.cniConfDir, '10-polygraph-lab.conflist'), cniConflist());
+    await startAndWait(
+      'containerd',
+      '/usr/bin/containerd',
+      ['--config', config],
+      () => tryRun('ctr', ['--address', node.containerdSocket, 'version']),
+      30_000,
+    );
+  });
+
+  await phase('images (build and import)', async () => {
+    const images = await buildImages(kubernetesBin('agnhost'), agnhost);
+    for (const image of images) {
+      await ctr('images', 'import', image.tar);
+      log(`imported ${image.ref}`);
+    }
+  });
+
+  await phase('external host', async () => {
+    await setupExternalHost();
+    for (const [i, port] of external.ports.entries()) {
+      const name = EXTERNAL_SERVERS[i] ?? `external-host-${String(port)}`;
+      const args = ['serve-hostname', '--tcp', '--udp', '--http=false', `--port=${String(port)}`];
+      startDaemon(name, kubernetesBin('agnhost'), args, { netns: external.netns });
+    }
+    await waitFor(
+      'external host servers to listen',
+      async () => {
+        const listening = await output('ip', ['netns', 'exec', external.netns, 'ss', '-ltnH']);
+        return external.ports.every((p) => listening.includes(`:${String(p)} `));
+      },
+      10_000,
+    );
+    log(
+      `external host ${external.ip} (netns ${external.netns}) serves TCP+UDP ${external.ports.join(', ')}`,
+    );
+  });
+
+  await phase('kubelet (until node Ready)', async () => {
+    const config = join(RUN_DIR, 'kubelet.yaml');
+    writeFileSync(config, kubeletConfig());
+    await startAndWait(
+      'kubelet',
+      kubernetesBin('kubelet'),
+      [
+        `--config=${config}`,
+        `--kubeconfig=${kubeconfigFile('kubelet')}`,
+        `--root-dir=${node.kubeletDir}`,
+        `--hostname-override=${node.name}`,
+        `--node-ip=${node.ip}`,
+        '--v=1',
+      ],
+      async () => (await nodeReady()) && (await readNode())?.spec?.podCIDR !== undefined,
+      120_000,
+    );
+    const cidr = (await readNode())?.spec?.podCIDR;
+    if (cidr !== node.podCIDR) {
+      throw new LabError(
+        `node ${node.name} got pod CIDR ${String(cidr)}, but the CNI conflist hands out ${node.podCIDR}`,
+      );
+    }
+  });
+
+  await phase('kube-router (until synced)', () =>
+    startAndWait(
+      'kube-router',
+      kubeRouterBin,
+      [
+        '--run-router=false',
+        '--run-service-proxy=false',
+        '--run-firewall=true',
+        '--run-loadbalancer=false',
+        '--enable-cni=false',
+        '--enable-ipv4=true',
+        '--enable-ipv6=false',
+        `--hostname-override=${node.name}`,
+        `--kubeconfig=${kubeconfigFile('kubeRouter')}`,
+        `--health-port=${String(KUBE_ROUTER_HEALTH_PORT)}`,
+        '--metrics-port=0',
+        '--v=1',
+      ],
+      kubeRouterSynced,
+      60_000,
+    ),
+  );
+
+  mkdirSync(join(LAB_DIR, 'bin'), { recursive: true });
+  writeFileSync(KUBECONFIG, kubeconfigFor('admin'), { mode: 0o600 });
+  rmSync(KUBECTL_LINK, { force: true });
+  symlinkSync(kubernetesBin('kubectl'), KUBECTL_LINK);
+
+  const final = await status();
+  if (!final.up) throw new LabError(`the lab did not come up:\n${formatStatus(final)}`);
+  printSummary(final, agnhost);
+  return final;
+}
+
+function printSummary(s: LabStatus, agnhost: string): void {
+  const total = timings.reduce((sum, t) => sum + t.seconds, 0);
+  const lines = [
+    '',
+    'polygraph lab is up',
+    formatStatus(s),
+    `  kubeconfig:   ${KUBECONFIG}`,
+    `  kubectl:      ${KUBECTL_LINK} (Kubernetes ${KUBERNETES_VERSION})`,
+    `  node:         ${node.name} ${node.ip}, pod CIDR ${node.podCIDR}`,
+    `  probe image:  ${probeImage(agnhost)}; pause image ${PAUSE_IMAGE}`,
+    `  external:     ${external.ip} (netns ${external.netns}) TCP+UDP ${external.ports.join(', ')}`,
+    `  logs:         ${LOG_DIR}`,
+    '  phases:',
+    ...timings.map((t) => `    ${t.phase.padEnd(45)} ${t.seconds.toFixed(1).padStart(7)} s`),
+    `    ${'total'.padEnd(45)} ${total.toFixed(1).padStart(7)} s`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
