@@ -239,8 +239,16 @@ export class NetworkModel {
       if (e.kind === 'external') this.byKey.set(externalAlias(e.key), e);
     }
     this.policies = world.policies.map((p) => this.compilePolicy(p, namespaces));
+    const hostNetworkIsNode = this.options.hostNetwork === 'node';
+    const anyNode = endpoints.some((e) =>
+      e.kind === 'external' ? e.external.node === true : hostNetworkIsNode && e.pod.hostNetwork,
+    );
     this.ownNode = endpoints.map((a) =>
-      endpoints.filter((b) => ownNodeOf(a, b) !== undefined).map((b) => b.index),
+      anyNode
+        ? endpoints
+            .filter((b) => ownNodeOf(a, b, hostNetworkIsNode) !== undefined)
+            .map((b) => b.index)
+        : [],
     );
     this.ingressOf = endpoints.map(() => []);
     this.egressOf = endpoints.map(() => []);
@@ -422,7 +430,7 @@ export class NetworkModel {
       };
     }
     const self = from.index === to.index && this.options.selfTraffic === 'allow';
-    const node = ownNodeOf(from, to);
+    const node = ownNodeOf(from, to, this.options.hostNetwork === 'node');
     const egress: SideDecision = node
       ? { kind: 'own-node', node }
       : this.side('egress', from, to, probe.protocol, port);
@@ -513,12 +521,27 @@ export class NetworkModel {
   }
 }
 
-/** The node's name when one endpoint is a node and the other a pod running on it. */
-function ownNodeOf(a: Endpoint, b: Endpoint): string | undefined {
-  const [pod, node] = a.kind === 'pod' ? [a, b] : [b, a];
-  if (pod.kind !== 'pod' || node.kind !== 'external' || node.external.node !== true)
-    return undefined;
-  return pod.pod.nodeName === node.name ? node.name : undefined;
+/**
+ * The node's name when one endpoint is a node (a Node object, or a hostNetwork pod when those
+ * count as node traffic) and the other a pod running on that node.
+ */
+function ownNodeOf(a: Endpoint, b: Endpoint, hostNetworkIsNode: boolean): string | undefined {
+  if (a.index === b.index) return undefined;
+  const nodeOf = (e: Endpoint): string | undefined =>
+    e.kind === 'external'
+      ? e.external.node === true
+        ? e.name
+        : undefined
+      : hostNetworkIsNode && e.pod.hostNetwork
+        ? e.pod.nodeName
+        : undefined;
+  const runsOn = (e: Endpoint): string | undefined =>
+    e.kind === 'pod' && !(hostNetworkIsNode && e.pod.hostNetwork) ? e.pod.nodeName : undefined;
+  const nodeA = nodeOf(a);
+  if (nodeA !== undefined && runsOn(b) === nodeA) return nodeA;
+  const nodeB = nodeOf(b);
+  if (nodeB !== undefined && runsOn(a) === nodeB) return nodeB;
+  return undefined;
 }
 
 export function isOpen(side: SideDecision): boolean {
