@@ -365,7 +365,17 @@ export function cleanFiles(): void {
   const results = '/var/lib/cni/results';
   if (existsSync(results)) {
     for (const f of readdirSync(results)) {
-      if (f.startsWith(`${node.cniNetwork}-`)) rmSync(join(results, f), { force: true });
+      // The pods' network, and containerd's own loopback network for each sandbox.
+      if (f.startsWith(`${node.cniNetwork}-`) || f.startsWith('cni-loopback-')) {
+        rmSync(join(results, f), { force: true });
+      }
+    }
+    for (const dir of [results, '/var/lib/cni']) {
+      try {
+        rmdirSync(dir); // only if empty: it may hold other runtimes' state
+      } catch {
+        // not empty, or absent
+      }
     }
   }
   const links = '/var/log/containers';

@@ -426,7 +426,10 @@ export interface UpResult {
 export async function up(): Promise<UpResult> {
   const before = await status();
   if (before.up) {
-    log('the lab is already up');
+    process.stdout.write(
+      `polygraph lab is already up (npm run lab:down to stop it)\n${formatStatus(before)}\n` +
+        `  kubeconfig:   ${KUBECONFIG}\n`,
+    );
     return { alreadyUp: true, status: before };
   }
   try {
