@@ -1,5 +1,7 @@
 import {
   isMap as isYamlMap,
+  type ScalarTag,
+  type Tags,
   isPair,
   isScalar,
   isSeq,
@@ -41,6 +43,7 @@ export function parseYamlDocuments(
 ): { documents: SourceDocument[]; issues: Issue[] } {
   const lines = new LineCounter();
   const parsed = parseAllDocuments(text, {
+    customTags: kubectlScalars,
     version: '1.1',
     lineCounter: lines,
     prettyErrors: false,
@@ -100,6 +103,31 @@ export function parseYamlDocuments(
     });
   }
   return { documents, issues };
+}
+
+/**
+ * kubectl reads YAML with go-yaml v2 (through sigs.k8s.io/yaml): YAML 1.1 booleans, nulls and
+ * 0b/0x/0 ints, but no timestamps (a date stays the string written) and no base-60 numbers
+ * (`1:20` is a string), while integers follow Go's ParseInt(s, 0), which also reads `0o17`.
+ */
+function kubectlScalars(tags: Tags): Tags {
+  const kept = tags.filter(
+    (t) =>
+      typeof t === 'string' ||
+      (t.tag !== 'tag:yaml.org,2002:timestamp' && !('format' in t && t.format === 'TIME')),
+  );
+  const octal0o: ScalarTag = {
+    identify: (value) => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'OCT',
+    test: /^[-+]?0o[0-7_]+$/,
+    resolve: (source) => {
+      const sign = source.startsWith('-') ? -1 : 1;
+      return sign * parseInt(source.replace(/^[-+]?0o/, '').replace(/_/g, ''), 8);
+    },
+  };
+  return [...kept, octal0o];
 }
 
 function firstLine(message: string): string {

@@ -241,7 +241,12 @@ function readObject(
       return;
     }
     const templateMeta = readMap(node.metadata, join(path, 'metadata'), sink) ?? {};
-    const labels = readTemplateLabels(templateMeta, join(path, 'metadata'), sink);
+    const labels = withControllerLabels(
+      kind,
+      value,
+      meta.name,
+      readTemplateLabels(templateMeta, join(path, 'metadata'), sink),
+    );
     const spec = readMap(node.spec, join(path, 'spec'), sink) ?? {};
     const pod = readPodSpec(spec, join(path, 'spec'), sink);
     report(sink, id);
@@ -279,6 +284,24 @@ function explainYaml11(
   const text = doc.plainText(path, base);
   if (text === undefined) return message;
   return `expected a string, got ${text}, which YAML 1.1 (as kubectl reads manifests) takes for the ${match[1]} ${match[2]}: quote it, "${text}"`;
+}
+
+/**
+ * Labels the API server adds to a pod template on create. A Job without `manualSelector: true`
+ * gets `job-name` and `batch.kubernetes.io/job-name` set to its name unless the template sets
+ * them (pkg/registry/batch/job/strategy.go, generateSelector). Labels with unpredictable values
+ * (controller-uid, pod-template-hash) are not modelled.
+ */
+function withControllerLabels(
+  kind: string,
+  workload: RawMap,
+  name: string | undefined,
+  labels: PodInfo['labels'],
+): PodInfo['labels'] {
+  if (kind !== 'Job' || name === undefined) return labels;
+  const spec = isMap(workload.spec) ? workload.spec : {};
+  if (spec.manualSelector === true) return labels;
+  return { 'job-name': name, 'batch.kubernetes.io/job-name': name, ...labels };
 }
 
 function readNamespaceOf(value: RawMap, defaultNamespace: string): string {

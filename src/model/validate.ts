@@ -84,12 +84,9 @@ export function readLabels(value: unknown, path: string, sink: IssueSink): Label
     const keyPath = join(path, key);
     const keyProblem = labelKeyProblem(key);
     if (keyProblem) sink.add(keyPath, `invalid label key "${key}": ${keyProblem}`);
-    const text = readString(raw, keyPath, sink);
-    if (text === undefined) {
-      if (raw === null || raw === undefined)
-        sink.add(keyPath, 'expected a string, got nothing (null)');
-      continue;
-    }
+    // A null value decodes as "" (the zero value), a valid label value.
+    const text = raw === null ? '' : readString(raw, keyPath, sink);
+    if (text === undefined) continue;
     const valueProblem = labelValueProblem(text);
     if (valueProblem) sink.add(keyPath, `invalid label value "${text}": ${valueProblem}`);
     if (!keyProblem && !valueProblem) labels[key] = text;
@@ -124,7 +121,7 @@ export function readSelector(value: unknown, path: string, sink: IssueSink): Lab
     const rawValues = readList(expr.values, valuesPath, sink) ?? [];
     const values: string[] = [];
     rawValues.forEach((v, j) => {
-      const text = readString(v, join(valuesPath, j), sink);
+      const text = v === null ? '' : readString(v, join(valuesPath, j), sink);
       if (text === undefined) return;
       const problem = labelValueProblem(text);
       if (problem) sink.add(join(valuesPath, j), `invalid label value "${text}": ${problem}`);
@@ -349,7 +346,8 @@ export function readNetworkPolicy(
   const rawTypes = readList(spec.policyTypes, typesPath, sink) ?? [];
   if (rawTypes.length > 2) sink.add(typesPath, 'may not specify more than two policyTypes');
   rawTypes.forEach((raw, i) => {
-    const text = readString(raw, join(typesPath, i), sink);
+    // A null item decodes as "" (the zero value), which validation then rejects.
+    const text = raw === null ? '' : readString(raw, join(typesPath, i), sink);
     if (text === 'Ingress' || text === 'Egress') declaredTypes.push(text);
     else if (text !== undefined)
       sink.add(join(typesPath, i), `unsupported value "${text}": expected "Ingress" or "Egress"`);
@@ -413,7 +411,12 @@ export function readObjectMeta(
   return { ...(name !== undefined ? { name } : {}), namespace, labels };
 }
 
-/** containers[].ports of a pod spec (or pod template spec). */
+/**
+ * containers[].ports of a pod spec (or pod template spec), validated as the API server does
+ * (validateContainerPorts, after SetDefaults_ContainerPort turns an empty protocol into TCP).
+ * Ports of init containers are validated too, but only restartable (sidecar) init containers keep
+ * serving, so only theirs are returned.
+ */
 export function readContainerPorts(spec: RawMap, path: string, sink: IssueSink): ContainerPort[] {
   const ports: ContainerPort[] = [];
   for (const group of ['initContainers', 'containers'] as const) {
@@ -422,8 +425,8 @@ export function readContainerPorts(spec: RawMap, path: string, sink: IssueSink):
       const containerPath = join(groupPath, i);
       const container = readMap(rawContainer, containerPath, sink);
       if (!container) return;
-      // Only restartable (sidecar) init containers keep serving; others have exited.
-      if (group === 'initContainers' && container.restartPolicy !== 'Always') return;
+      const serving = group === 'containers' || container.restartPolicy === 'Always';
+      const names = new Set<string>();
       const portsPath = join(containerPath, 'ports');
       (readList(container.ports, portsPath, sink) ?? []).forEach((rawPort, j) => {
         const portPath = join(portsPath, j);
@@ -444,16 +447,26 @@ export function readContainerPorts(spec: RawMap, path: string, sink: IssueSink):
           sink.add(join(portPath, 'containerPort'), problem);
           return;
         }
-        const protocol = readProtocol(port.protocol, join(portPath, 'protocol'), sink);
-        const name = readString(port.name, join(portPath, 'name'), sink);
+        const protocol =
+          port.protocol === ''
+            ? 'TCP'
+            : readProtocol(port.protocol, join(portPath, 'protocol'), sink);
+        const rawName = readString(port.name, join(portPath, 'name'), sink);
+        const name = rawName === '' ? undefined : rawName;
         if (name !== undefined) {
           const problems = portNameProblems(name);
           if (problems.length > 0) {
             sink.add(join(portPath, 'name'), `invalid port name "${name}": ${problems.join('; ')}`);
             return;
           }
+          if (names.has(name)) {
+            sink.add(join(portPath, 'name'), `duplicate port name "${name}" in this container`);
+            return;
+          }
+          names.add(name);
         }
-        ports.push({ containerPort, protocol, ...(name !== undefined ? { name } : {}) });
+        if (serving)
+          ports.push({ containerPort, protocol, ...(name !== undefined ? { name } : {}) });
       });
     });
   }

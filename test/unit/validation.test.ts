@@ -141,6 +141,53 @@ describe('manifest validation (what the API server would reject)', () => {
     ]);
   });
 
+  it('decodes nulls as the zero value, as the API server does', () => {
+    // policyTypes [null] is [""], which validation rejects; a null label value is "", valid.
+    expect(
+      problems(policy('  podSelector: {matchLabels: {app: }}\n  policyTypes: [null]\n')),
+    ).to.deep.equal([
+      '8:17: NetworkPolicy x/p: spec.policyTypes[0]: unsupported value "": expected "Ingress" or "Egress"',
+    ]);
+  });
+
+  it('reads scalars as kubectl does: no base-60 numbers, 0o octal, dates as strings', () => {
+    const found = problems(
+      policy(
+        '  podSelector: {matchLabels: {release: 2024-01-01}}\n  ingress:\n    - ports: [{port: 1:20}, {port: 0o120}]\n',
+      ),
+    );
+    expect(found).to.have.length(1);
+    expect(found[0]).to.contain('ports[0].port: invalid port name "1:20"');
+  });
+
+  it('rejects CIDRs with spaces and hex in an embedded IPv4 part', () => {
+    const found = problems(
+      policy(
+        '  podSelector: {}\n  ingress:\n    - from: [{ipBlock: {cidr: " 10.0.0.0/8"}}, {ipBlock: {cidr: "::ffff:0x0a.0.0.1/128"}}]\n',
+      ),
+    );
+    expect(found.map((f) => f.replace(/^\d+:\d+: /, ''))).to.deep.equal([
+      'NetworkPolicy x/p: spec.ingress[0].from[0].ipBlock.cidr: " 10.0.0.0/8" is not a valid CIDR (expected e.g. 10.0.0.0/16 or fd00::/64)',
+      'NetworkPolicy x/p: spec.ingress[0].from[1].ipBlock.cidr: "::ffff:0x0a.0.0.1/128" is not a valid CIDR (expected e.g. 10.0.0.0/16 or fd00::/64)',
+    ]);
+  });
+
+  it('validates container ports like the API server: duplicate names, empty protocol and name', () => {
+    const pod = (ports: string, extra = '') =>
+      `apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n${extra}  containers:\n    - name: c\n      ports: ${ports}\n`;
+    expect(
+      problems(pod('[{name: http, containerPort: 80}, {name: http, containerPort: 81}]')),
+    ).to.deep.equal([
+      '7:49: Pod default/a: spec.containers[0].ports[1].name: duplicate port name "http" in this container',
+    ]);
+    expect(problems(pod('[{name: "", protocol: "", containerPort: 80}]'))).to.deep.equal([]);
+    expect(
+      problems(
+        pod('[]', '  initContainers: [{name: i, ports: [{name: BAD, containerPort: 1}]}]\n'),
+      ),
+    ).to.have.length(1);
+  });
+
   it('rejects a wrong apiVersion for a NetworkPolicy', () => {
     expect(
       problems(
