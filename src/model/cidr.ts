@@ -27,8 +27,10 @@ const BIG = 0xffffff;
 function dtoi(s: string): [number, number] | undefined {
   let n = 0;
   let i = 0;
-  for (; i < s.length && s[i]! >= '0' && s[i]! <= '9'; i++) {
-    n = n * 10 + (s.charCodeAt(i) - 48);
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    n = n * 10 + (c - 48);
     if (n >= BIG) return undefined;
   }
   return i === 0 ? undefined : [n, i];
@@ -39,7 +41,7 @@ function xtoi(s: string): [number, number] | undefined {
   let n = 0;
   let i = 0;
   for (; i < s.length; i++) {
-    const d = parseInt(s[i]!, 16);
+    const d = parseInt(s.charAt(i), 16);
     if (Number.isNaN(d)) break;
     n = n * 16 + d;
     if (n >= BIG) return undefined;
@@ -105,7 +107,7 @@ function parseV6(text: string): number[] | undefined {
   if (i < 16) {
     if (ellipsis < 0) return undefined;
     const n = 16 - i;
-    for (let j = i - 1; j >= ellipsis; j--) ip[j + n] = ip[j]!;
+    for (let j = i - 1; j >= ellipsis; j--) ip[j + n] = ip[j] ?? 0;
     for (let j = ellipsis + n - 1; j >= ellipsis; j--) ip[j] = 0;
   } else if (ellipsis >= 0) return undefined;
   return ip;

@@ -131,7 +131,7 @@ export function loadCase(file: string): ModelCase {
     'expect',
   ];
   for (const key of Object.keys(raw)) if (!known.includes(key)) fail(file, `unknown key "${key}"`);
-  for (const key of Object.keys((raw.options ?? {}) as object))
+  for (const key of Object.keys(raw.options ?? {}))
     if (!['selfTraffic', 'ipBlockMatchesPods', 'hostNetwork'].includes(key))
       fail(file, `unknown option "${key}"`);
   return {
