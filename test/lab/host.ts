@@ -48,7 +48,12 @@ interface HostSnapshot {
   sysctls: Record<string, string>;
   /** Whether /run/netns was a mount point before the lab (ip netns add makes it one). */
   netnsWasMount: boolean;
+  /** Directories that kubelet or the CNI plugins create outside the lab's own, if they were absent. */
+  absentDirs?: string[];
 }
+
+/** Made by kubelet (hard-coded) and libcni; removed at down if the lab made them and they are empty. */
+const FOREIGN_DIRS = ['/var/log/containers', '/var/lib/cni/results', '/var/lib/cni'];
 
 function sysctlPath(key: string): string {
   return join('/proc/sys', ...key.split('.'));
@@ -86,7 +91,11 @@ export function snapshotHost(): void {
     if (value !== undefined) sysctls[key] = value;
   }
   mkdirSync(RUN_DIR, { recursive: true });
-  const snapshot: HostSnapshot = { sysctls, netnsWasMount: mountPoints().includes('/run/netns') };
+  const snapshot: HostSnapshot = {
+    sysctls,
+    netnsWasMount: mountPoints().includes('/run/netns'),
+    absentDirs: FOREIGN_DIRS.filter((d) => !existsSync(d)),
+  };
   writeFileSync(HOST_SNAPSHOT, JSON.stringify(snapshot, null, 2));
 }
 
@@ -108,6 +117,13 @@ export async function restoreHost(): Promise<string[]> {
   if (!snapshot.netnsWasMount && mountPoints().includes('/run/netns')) {
     const left = existsSync('/run/netns') ? readdirSync('/run/netns') : [];
     if (left.length === 0) await tryRun('umount', ['/run/netns']);
+  }
+  for (const dir of snapshot.absentDirs ?? []) {
+    try {
+      rmdirSync(dir); // only if empty
+    } catch {
+      // not empty (someone else uses it) or absent
+    }
   }
   rmSync(HOST_SNAPSHOT, { force: true });
   return restored;
@@ -368,13 +384,6 @@ export function cleanFiles(): void {
       // The pods' network, and containerd's own loopback network for each sandbox.
       if (f.startsWith(`${node.cniNetwork}-`) || f.startsWith('cni-loopback-')) {
         rmSync(join(results, f), { force: true });
-      }
-    }
-    for (const dir of [results, '/var/lib/cni']) {
-      try {
-        rmdirSync(dir); // only if empty: it may hold other runtimes' state
-      } catch {
-        // not empty, or absent
       }
     }
   }

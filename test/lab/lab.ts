@@ -312,7 +312,7 @@ function kubeletConfig(): string {
     resolvConf: join(DATA_DIR, 'resolv.conf'),
     clusterDNS: [CLUSTER_DNS],
     clusterDomain: 'cluster.local',
-    podLogsDirectory: join(DATA_DIR, 'pod-logs'),
+    podLogsDir: join(DATA_DIR, 'pod-logs'),
     healthzBindAddress: '127.0.0.1',
     healthzPort: 10248,
     readOnlyPort: 0,
