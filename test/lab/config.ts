@@ -4,6 +4,7 @@
  * Node-specific values (name, IP, pod CIDR, directories) are grouped in `node` so a second node can
  * be added later as another value of the same shape.
  */
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,9 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
 /** Build cache, outside the work tree, keyed by component and version. */
 export const CACHE = process.env.POLYGRAPH_LAB_CACHE ?? join(homedir(), '.cache', 'polygraph-lab');
-export const GO = process.env.POLYGRAPH_LAB_GO ?? '/usr/local/go/bin/go';
+export const GO =
+  process.env.POLYGRAPH_LAB_GO ??
+  (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go');
 
 /** Per-checkout outputs: logs, admin kubeconfig, kubectl. Gitignored. */
 export const LAB_DIR = join(REPO, '.lab');
@@ -65,11 +68,6 @@ export const external = {
   prefix: 24,
   ports: [80, 443],
 } as const;
-
-export const AGNHOST_IMAGE_UPSTREAM = 'registry.k8s.io/e2e-test-images/agnhost';
-export const PAUSE_IMAGE = 'polygraph.local/pause:catatonit';
-/** Tag completed with the agnhost VERSION read from the Kubernetes module. */
-export const PROBE_IMAGE_REPO = 'polygraph.local/probe';
 
 export const GUARD_COMMENT = 'polygraph-lab guard: no pod packet leaves this machine';
 

@@ -15,10 +15,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { DATA_DIR, PAUSE_IMAGE, PROBE_IMAGE_REPO, REPO } from './config.js';
+import { DATA_DIR, REPO } from './config.js';
 import { output, run } from './util.js';
 
+export type ImageRole = 'pause' | 'probe';
+
 interface ImageDefinition {
+  role: ImageRole;
   name: string;
   tag: string;
   files: { from: string; to: string }[];
@@ -141,8 +144,9 @@ export async function buildImages(agnhost: string, agnhostVersion: string): Prom
   );
 }
 
-export function probeImage(agnhostVersion: string): string {
-  return `${PROBE_IMAGE_REPO}:${agnhostVersion}`;
+/** The reference of the image with this role: `name:tag` from probes/lab-image.json. */
+export function imageRef(role: ImageRole, agnhostVersion: string): string {
+  const def = definitions().find((d) => d.role === role);
+  if (def === undefined) throw new Error(`probes/lab-image.json defines no ${role} image`);
+  return `${def.name}:${def.tag.replace('{agnhost-version}', agnhostVersion)}`;
 }
-
-export { PAUSE_IMAGE };

@@ -17,19 +17,6 @@ import { join } from 'node:path';
 import { LOG_DIR, PID_DIR } from './config.js';
 import { LabError, log, sleep } from './util.js';
 
-/** Start order; stop runs in reverse (etcd last: see docs/LAB.md). */
-export const COMPONENTS = [
-  'etcd',
-  'kube-apiserver',
-  'kube-controller-manager',
-  'kube-scheduler',
-  'containerd',
-  'external-host',
-  'kubelet',
-  'kube-router',
-] as const;
-export type Component = (typeof COMPONENTS)[number];
-
 interface PidRecord {
   pid: number;
   /** The executable, checked against /proc/<pid>/cmdline before any signal is sent. */
