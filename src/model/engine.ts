@@ -143,6 +143,21 @@ export class TruthTable {
   }
 }
 
+/**
+ * The endpoints a rule's peers match for a flow. An ipBlock is matched against the peer's address
+ * of the flow's family: the destination's primary family. On egress the peer is the destination
+ * itself, so its primary address; on ingress, the source's address of the destination's family
+ * (its primary address when the destination has none).
+ */
+function peersFor(
+  rule: CompiledRule,
+  direction: Direction,
+  destinationFamily: 4 | 6 | undefined,
+): Bits {
+  if (direction === 'egress' || destinationFamily === undefined) return rule.peers.primary;
+  return destinationFamily === 4 ? rule.peers.v4 : rule.peers.v6;
+}
+
 function familyOf(addresses: readonly IpAddress[]): 4 | 6 | undefined {
   return addresses[0]?.family;
 }
@@ -382,10 +397,7 @@ export class NetworkModel {
       for (const policy of policies) {
         for (const rule of policy.ingress ?? []) {
           if (!hasBit(portSet(rule), d.index)) continue;
-          or(
-            bits,
-            family === 4 ? rule.peers.v4 : family === 6 ? rule.peers.v6 : rule.peers.primary,
-          );
+          or(bits, peersFor(rule, 'ingress', family));
         }
       }
       return bits;
@@ -397,7 +409,8 @@ export class NetworkModel {
       else {
         row = emptyBits(n);
         for (const policy of policies)
-          for (const rule of policy.egress ?? []) orAnd(row, rule.peers.primary, portSet(rule));
+          for (const rule of policy.egress ?? [])
+            orAnd(row, peersFor(rule, 'egress', undefined), portSet(rule));
       }
       for (let d = 0; d < n; d++) {
         if (hasBit(row, d) && !hasBit(allowedSources[d] ?? all, s.index)) {
@@ -469,13 +482,10 @@ export class NetworkModel {
     const admittedBy: RuleRef[] = [];
     for (const policy of policies) {
       for (const rule of policy[direction] ?? []) {
-        const peers =
-          direction === 'egress' || family === undefined
-            ? rule.peers.primary
-            : family === 4
-              ? rule.peers.v4
-              : rule.peers.v6;
-        if (hasBit(peers, peer.index) && ruleAdmitsPort(rule.rule, destination, protocol, port))
+        if (
+          hasBit(peersFor(rule, direction, family), peer.index) &&
+          ruleAdmitsPort(rule.rule, destination, protocol, port)
+        )
           admittedBy.push(rule.ref);
       }
     }
@@ -489,35 +499,6 @@ export class NetworkModel {
     const e = this.byKey.get(key);
     if (!e) throw new RangeError(`unknown endpoint ${key}`);
     return e;
-  }
-
-  /** Compiled policies selecting an endpoint (for explanations). */
-  policiesSelecting(key: string, direction: Direction): readonly NetworkPolicyInfo[] {
-    const e = this.mustGet(key);
-    return ((direction === 'ingress' ? this.ingressOf : this.egressOf)[e.index] ?? []).map(
-      (p) => p.info,
-    );
-  }
-
-  /** Whether rule `index` of `direction` of a policy matches `peer` as a peer. */
-  rulePeerMatches(
-    policyKey: string,
-    direction: Direction,
-    index: number,
-    peer: Endpoint,
-    destination: Endpoint,
-  ): boolean {
-    const policy = this.policies.find((p) => p.key === policyKey);
-    const rule = policy?.[direction]?.[index];
-    if (!rule) return false;
-    const family = familyOf(destination.addresses);
-    const bits =
-      direction === 'egress' || family === undefined
-        ? rule.peers.primary
-        : family === 4
-          ? rule.peers.v4
-          : rule.peers.v6;
-    return hasBit(bits, peer.index);
   }
 }
 
