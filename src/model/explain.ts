@@ -139,7 +139,10 @@ function peerCheck(
   else
     checks.push({
       ok: other.namespace === policy.namespace,
-      text: `(no namespaceSelector: the policy's namespace ${policy.namespace}) ${other.key} is ${other.namespace === policy.namespace ? '' : 'not '}in ${policy.namespace}`,
+      text:
+        other.namespace === policy.namespace
+          ? `${other.key} is in the policy's namespace ${policy.namespace}`
+          : `${other.key} is not in the policy's namespace ${policy.namespace} (no namespaceSelector)`,
     });
   if (peer.podSelector)
     checks.push(selectorCheck('podSelector', peer.podSelector, other.pod.labels, other.key));

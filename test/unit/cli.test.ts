@@ -1,13 +1,24 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /* The built CLI, spawned as users run it: stdout, stderr and exit codes. */
 const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 const EXAMPLE = new URL('../../examples/three-tier', import.meta.url).pathname;
+const GOLDEN = new URL('../golden/', import.meta.url).pathname;
+
+/**
+ * Compares with a golden file (its matrices checked by hand against examples/three-tier);
+ * UPDATE_GOLDEN=1 rewrites it after an intended change of the rendering.
+ */
+async function matchesGolden(name: string, actual: string): Promise<void> {
+  const file = join(GOLDEN, name);
+  if (process.env.UPDATE_GOLDEN === '1') await writeFile(file, `${actual}\n`);
+  expect(actual).to.equal((await readFile(file, 'utf8')).replace(/\n$/, ''));
+}
 
 async function polygraph(...args: string[]) {
   const r = await execa('node', [CLI, ...args], { reject: false, env: { NO_COLOR: '1' } });
@@ -163,6 +174,27 @@ describe('polygraph CLI (built)', function () {
     const flag = await polygraph('model', '-f', EXAMPLE, '--prob', '80');
     expect(flag.code).to.equal(2);
     expect(flag.stderr).to.contain("unknown option '--prob'");
+  });
+
+  it('renders tables and explanations exactly as the golden files', async () => {
+    await matchesGolden('three-tier.model.txt', (await polygraph('model', '-f', EXAMPLE)).stdout);
+    for (const [name, from, to, port] of [
+      ['three-tier.explain-api-db-mysql.txt', 'shop/api', 'shop/db', 'mysql'],
+      ['three-tier.explain-web-db-3306.txt', 'shop/web', 'shop/db', '3306'],
+    ] as const) {
+      const r = await polygraph(
+        'explain',
+        '-f',
+        EXAMPLE,
+        '--from',
+        from,
+        '--to',
+        to,
+        '--port',
+        port,
+      );
+      await matchesGolden(name, r.stdout);
+    }
   });
 
   it('--help documents the commands and exit codes', async () => {
