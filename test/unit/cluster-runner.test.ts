@@ -1,0 +1,208 @@
+import { expect } from 'chai';
+import type { Cluster } from '../../src/cluster/index.js';
+import type { Job } from '../../src/domain/job.js';
+import type { ProbeJob, ProbeOutcome, ProbeResult } from '../../src/probe/batch-protocol.js';
+import type { ProbeSource } from '../../src/probe/batch.js';
+import { ClusterRunner, type LivePod, type RunBatch } from '../../src/probe/cluster-runner.js';
+
+/** The runner never touches the cluster itself: only the injected runBatch does. */
+const cluster = {} as unknown as Cluster;
+
+const live = (namespace: string, name: string, ip: string | undefined): LivePod => ({
+  namespace,
+  name,
+  ip,
+  container: 'serve-80',
+  ports: [
+    { name: 'serve-80-tcp', containerPort: 80, protocol: 'TCP' },
+    { name: 'serve-80-udp', containerPort: 80, protocol: 'UDP' },
+  ],
+});
+
+const pods = new Map<string, LivePod>([
+  ['x/a', live('x', 'a', '10.244.0.11')],
+  ['x/b', live('x', 'b', '10.244.0.12')],
+  ['y/a', live('y', 'a', '10.244.0.21')],
+  ['y/p', live('y', 'p', undefined)],
+]);
+
+const job = (from: string, to: string, port: number | string, protocol = 'TCP'): Job => ({
+  from,
+  to,
+  probe: { port, protocol: protocol as Job['probe']['protocol'] },
+});
+
+interface Call {
+  source: ProbeSource;
+  jobs: readonly ProbeJob[];
+}
+
+/** A fake batch: records each call and answers every probe by host:port/protocol. */
+function fakeBatch(answer: (job: ProbeJob) => ProbeOutcome, calls: Call[] = []): RunBatch {
+  return (_cluster, source, jobs) => {
+    calls.push({ source, jobs });
+    return Promise.resolve(
+      jobs.map((j): ProbeResult => ({
+        id: j.id,
+        outcome: answer(j),
+        elapsedMs: 3,
+        detail: 'fake',
+      })),
+    );
+  };
+}
+
+describe('ClusterRunner (fake runBatch)', () => {
+  it('runs one batch per source pod, with every probe of that pod, to destination IPs', async () => {
+    const calls: Call[] = [];
+    const runner = new ClusterRunner(
+      cluster,
+      pods,
+      { timeoutSeconds: 2 },
+      fakeBatch(() => 'allowed', calls),
+    );
+    const jobs = [
+      job('x/a', 'x/b', 80),
+      job('y/a', 'x/a', 81, 'UDP'),
+      job('x/a', 'y/a', 80, 'UDP'),
+      job('x/a', 'x/a', 80),
+    ];
+    const results = await runner.run(jobs);
+    expect(results.map((r) => r.outcome)).to.deep.equal([
+      'allowed',
+      'allowed',
+      'allowed',
+      'allowed',
+    ]);
+    expect(results.map((r) => r.job)).to.deep.equal(jobs);
+    const bySource = Object.fromEntries(
+      calls.map((c) => [
+        `${c.source.namespace}/${c.source.pod}`,
+        c.jobs.map((j) => `${j.host}:${String(j.port)}/${j.protocol}/${String(j.timeoutSeconds)}`),
+      ]),
+    );
+    expect(bySource).to.deep.equal({
+      'x/a': ['10.244.0.12:80/TCP/2', '10.244.0.21:80/UDP/2', '10.244.0.11:80/TCP/2'],
+      'y/a': ['10.244.0.11:81/UDP/2'],
+    });
+    expect(calls.every((c) => c.source.container === 'serve-80')).to.equal(true);
+  });
+
+  it('maps each probe outcome to its own outcome, keeping the detail', async () => {
+    const byPort: Record<number, ProbeOutcome> = {
+      1: 'allowed',
+      2: 'refused',
+      3: 'dropped',
+      4: 'probe-error',
+    };
+    const runner = new ClusterRunner(
+      cluster,
+      pods,
+      {},
+      fakeBatch((j) => byPort[j.port] ?? 'probe-error'),
+    );
+    const results = await runner.run([1, 2, 3, 4].map((port) => job('x/a', 'x/b', port)));
+    expect(results.map((r) => r.outcome)).to.deep.equal([
+      'allowed',
+      'refused',
+      'dropped',
+      'probe-error',
+    ]);
+    expect(results[1]?.detail).to.equal('fake (3 ms)');
+  });
+
+  it('resolves a named port on the destination, and never probes one it does not serve', async () => {
+    const calls: Call[] = [];
+    const runner = new ClusterRunner(
+      cluster,
+      pods,
+      {},
+      fakeBatch(() => 'allowed', calls),
+    );
+    const results = await runner.run([
+      job('x/a', 'x/b', 'serve-80-udp', 'UDP'),
+      job('x/a', 'x/b', 'serve-80-udp', 'TCP'),
+      job('x/a', 'x/b', 'serve-81-tcp', 'TCP'),
+    ]);
+    expect(results.map((r) => r.outcome)).to.deep.equal([
+      'allowed',
+      'unresolved-port',
+      'unresolved-port',
+    ]);
+    expect(results[2]?.detail).to.equal('x/b serves no port named serve-81-tcp on TCP');
+    expect(
+      calls.flatMap((c) => c.jobs.map((j) => `${String(j.port)}/${j.protocol}`)),
+    ).to.deep.equal(['80/UDP']);
+  });
+
+  it('skips what it cannot run, with the reason, and never calls it a denial', async () => {
+    const calls: Call[] = [];
+    const jobs = [
+      job('q/q', 'x/a', 80),
+      job('x/a', 'q/q', 80),
+      job('x/a', 'y/p', 80),
+      job('x/a', 'x/b', 80, 'SCTP'),
+    ];
+    const told = new ClusterRunner(
+      cluster,
+      pods,
+      { sctp: false },
+      fakeBatch(() => 'refused', calls),
+    );
+    const results = await told.run(jobs);
+    expect(results.map((r) => [r.outcome, r.detail])).to.deep.equal([
+      ['skipped', 'source q/q is not a known pod'],
+      ['skipped', 'destination q/q is not a known pod'],
+      ['skipped', 'destination y/p has no IP'],
+      ['skipped', 'the cluster cannot carry SCTP'],
+    ]);
+    expect(calls).to.deep.equal([]);
+    const [sctp] = await new ClusterRunner(
+      cluster,
+      pods,
+      {},
+      fakeBatch(() => 'refused'),
+    ).run([job('x/a', 'x/b', 80, 'SCTP')]);
+    expect(sctp?.outcome).to.equal('skipped');
+  });
+
+  it('turns a batch that returns fewer results into probe-errors, not denials', async () => {
+    const short: RunBatch = (_cluster, _source, jobs) =>
+      Promise.resolve(
+        jobs
+          .slice(1)
+          .map((j) => ({ id: j.id, outcome: 'refused' as const, elapsedMs: 1, detail: '' })),
+      );
+    const results = await new ClusterRunner(cluster, pods, {}, short).run([
+      job('x/a', 'x/b', 80),
+      job('x/a', 'x/b', 81),
+    ]);
+    expect(results.map((r) => r.outcome)).to.deep.equal(['probe-error', 'probe-error']);
+  });
+
+  it('runs at most `concurrency` source pods at once', async () => {
+    let running = 0;
+    let peak = 0;
+    const slow: RunBatch = async (_cluster, _source, jobs) => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      running--;
+      return jobs.map((j) => ({ id: j.id, outcome: 'allowed' as const, elapsedMs: 1, detail: '' }));
+    };
+    const many = new Map<string, LivePod>();
+    for (let i = 0; i < 6; i++)
+      many.set(`n/p${String(i)}`, live('n', `p${String(i)}`, `10.0.0.${String(i + 1)}`));
+    const jobs = [...many.keys()].map((from) => job(from, 'n/p0', 80));
+    const results = await new ClusterRunner(cluster, many, { concurrency: 2 }, slow).run(jobs);
+    expect(results).to.have.length(6);
+    expect(peak).to.equal(2);
+  });
+
+  it('rejects options it could not honour', () => {
+    expect(() => new ClusterRunner(cluster, pods, { concurrency: 0 })).to.throw(/concurrency/);
+    expect(() => new ClusterRunner(cluster, pods, { timeoutSeconds: 0.5 })).to.throw(
+      /timeoutSeconds/,
+    );
+  });
+});
