@@ -5,7 +5,15 @@
 import { Writable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import { ClusterError, shortenUrls, toClusterError } from './errors.js';
-import type { ExecResult, Labels, NetworkPolicyManifest, PodInfo, PodSpecInput } from './types.js';
+import type {
+  ContainerPort,
+  ExecResult,
+  Labels,
+  NamespaceInfo,
+  NetworkPolicyManifest,
+  PodInfo,
+  PodSpecInput,
+} from './types.js';
 
 export interface ConnectOptions {
   /** Path of a kubeconfig; the default loading rules (KUBECONFIG, ~/.kube/config) otherwise. */
@@ -79,6 +87,13 @@ function podInfo(pod: k8s.V1Pod): PodInfo {
     phase: pod.status?.phase ?? 'Unknown',
     ready,
     labels: pod.metadata?.labels ?? {},
+    containerPorts: (pod.spec?.containers ?? []).flatMap((c) =>
+      (c.ports ?? []).map((p): ContainerPort => ({
+        containerPort: p.containerPort,
+        protocol: p.protocol === 'UDP' || p.protocol === 'SCTP' ? p.protocol : 'TCP',
+        ...(p.name === undefined ? {} : { name: p.name }),
+      })),
+    ),
   };
 }
 
@@ -156,6 +171,55 @@ export class Cluster {
       await this.core.createNamespace({ body });
     } catch (error) {
       throw toClusterError(error, { verb: 'create', kind: 'Namespace', name });
+    }
+  }
+
+  async getNamespace(name: string): Promise<NamespaceInfo> {
+    try {
+      const ns = await this.core.readNamespace({ name });
+      return { name, labels: ns.metadata?.labels ?? {} };
+    } catch (error) {
+      throw toClusterError(error, { verb: 'read', kind: 'Namespace', name });
+    }
+  }
+
+  /**
+   * Give a namespace exactly these labels (others removed; the API server keeps
+   * kubernetes.io/metadata.name). Read, then replace; retried once on a write conflict.
+   */
+  async setNamespaceLabels(name: string, labels: Labels): Promise<void> {
+    const details = { kind: 'Namespace', name };
+    await this.replaceLabels(details, async () => {
+      const body = await this.core.readNamespace({ name });
+      body.metadata ??= new k8s.V1ObjectMeta();
+      body.metadata.labels = { ...labels };
+      await this.core.replaceNamespace({ name, body });
+    });
+  }
+
+  /** Give a pod exactly these labels (others removed). Read, then replace. */
+  async setPodLabels(namespace: string, name: string, labels: Labels): Promise<void> {
+    const details = { kind: 'Pod', namespace, name };
+    await this.replaceLabels(details, async () => {
+      const body = await this.core.readNamespacedPod({ namespace, name });
+      body.metadata ??= new k8s.V1ObjectMeta();
+      body.metadata.labels = { ...labels };
+      await this.core.replaceNamespacedPod({ namespace, name, body });
+    });
+  }
+
+  private async replaceLabels(
+    details: { kind: string; namespace?: string; name: string },
+    replace: () => Promise<void>,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await replace();
+        return;
+      } catch (error) {
+        if (isConflict(error) && attempt < 3) continue;
+        throw toClusterError(error, { verb: 'relabel', ...details });
+      }
     }
   }
 
@@ -299,6 +363,16 @@ export class Cluster {
       } catch (replaceError) {
         throw toClusterError(replaceError, { verb: 'replace', ...details });
       }
+    }
+  }
+
+  /** Names of the NetworkPolicies of a namespace. */
+  async listNetworkPolicies(namespace: string): Promise<string[]> {
+    try {
+      const list = await this.networking.listNamespacedNetworkPolicy({ namespace });
+      return list.items.map((p) => p.metadata?.name ?? '').filter((n) => n !== '');
+    } catch (error) {
+      throw toClusterError(error, { verb: 'list', kind: 'NetworkPolicy', namespace });
     }
   }
 

@@ -5,6 +5,7 @@ export type {
   ContainerSpec,
   ExecResult,
   Labels,
+  NamespaceInfo,
   NetworkPolicyManifest,
   PodInfo,
   PodSpecInput,

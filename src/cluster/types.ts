@@ -40,6 +40,13 @@ export interface PodInfo {
   phase: string;
   ready: boolean;
   labels: Labels;
+  /** Declared container ports of every container (what named policy ports resolve against). */
+  containerPorts: ContainerPort[];
+}
+
+export interface NamespaceInfo {
+  name: string;
+  labels: Labels;
 }
 
 export interface ExecResult {

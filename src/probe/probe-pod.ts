@@ -10,7 +10,15 @@ export interface ProbePodRequest {
   /** Each port is served on TCP and UDP by its own container, `serve-<port>`. */
   ports: readonly number[];
   nodeName?: string;
+  /**
+   * Name of each declared container port (what named policy ports match). Default
+   * `tcp-<port>` / `udp-<port>`; the upstream e2e suite's pods name them `serve-<port>-<tcp|udp>`.
+   */
+  portName?: (port: number, protocol: 'TCP' | 'UDP') => string;
 }
+
+const defaultPortName = (port: number, protocol: 'TCP' | 'UDP'): string =>
+  `${protocol.toLowerCase()}-${String(port)}`;
 
 /** Container to exec the probe client in (any of them has bash and nc). */
 export function probeContainer(ports: readonly number[]): string {
@@ -21,6 +29,7 @@ export function probeContainer(ports: readonly number[]): string {
 
 export function probePod(request: ProbePodRequest): PodSpecInput {
   probeContainer(request.ports);
+  const portName = request.portName ?? defaultPortName;
   return {
     namespace: request.namespace,
     name: request.name,
@@ -35,8 +44,8 @@ export function probePod(request: ProbePodRequest): PodSpecInput {
       command: ['/agnhost'],
       args: ['serve-hostname', '--tcp', '--udp', '--http=false', `--port=${String(port)}`],
       ports: [
-        { containerPort: port, protocol: 'TCP' as const, name: `tcp-${String(port)}` },
-        { containerPort: port, protocol: 'UDP' as const, name: `udp-${String(port)}` },
+        { containerPort: port, protocol: 'TCP' as const, name: portName(port, 'TCP') },
+        { containerPort: port, protocol: 'UDP' as const, name: portName(port, 'UDP') },
       ],
     })),
   };
