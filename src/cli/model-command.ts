@@ -99,12 +99,15 @@ export function modelCommand(io: Io): Command {
   command.action(async (flags: InputFlags & { probe?: ProbePort[]; output: 'table' | 'json' }) => {
     const { manifests, model } = await buildModel(flags);
     const probes = flags.probe ?? declaredProbes(model);
-    if (probes.length === 0)
-      throw new UsageError(
-        'no probes: no pod declares a container port; name the ports to probe with --probe PORT[/PROTOCOL]',
-      );
+    // An empty result is still a result: say why on stderr, print the (empty) tables or document.
     if (model.endpoints.length === 0)
-      throw new UsageError(`no pods in ${flags.filename.join(', ')}: nothing to evaluate`);
+      io.err(
+        `note: no pods or external peers in ${flags.filename.join(', ')}: nothing to evaluate`,
+      );
+    else if (probes.length === 0)
+      io.err(
+        'note: no pod declares a container port, so there is nothing to probe; name ports with --probe PORT[/PROTOCOL]',
+      );
     const tables = probes.map((p) => model.table(p));
     if (flags.output === 'json') {
       io.out(JSON.stringify(modelDocument(model, tables, manifests.origins), null, 2));
@@ -112,7 +115,8 @@ export function modelCommand(io: Io): Command {
     }
     const colors = palette(io.color(flags.color));
     const blocks = tables.map((t) => renderTruthTable(t, colors, io.width()));
-    io.out(`${blocks.join('\n\n')}\n\n${colors.dim(MODEL_LEGEND)}`);
+    if (blocks.length > 0 && model.endpoints.length > 0)
+      io.out(`${blocks.join('\n\n')}\n\n${colors.dim(MODEL_LEGEND)}`);
     if (manifests.ignored.length > 0)
       io.err(
         colors.dim(

@@ -197,6 +197,21 @@ describe('polygraph CLI (built)', function () {
     }
   });
 
+  it('an empty result is still a result: exit 0, the empty document, a note on stderr', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'polygraph-'));
+    const file = join(dir, 'pod.yaml');
+    await writeFile(
+      file,
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, image: i}]}\n',
+    );
+    const r = await polygraph('model', '-f', file, '-o', 'json');
+    expect(r.code).to.equal(0);
+    expect(JSON.parse(r.stdout)).to.deep.include({ probes: [], cells: [], unresolved: [] });
+    expect(r.stderr).to.contain('no pod declares a container port');
+    const withProbe = await polygraph('model', '-f', file, '-o', 'json', '--probe', '8080');
+    expect((JSON.parse(withProbe.stdout) as { cells: unknown[] }).cells).to.have.length(1);
+  });
+
   it('--help documents the commands and exit codes', async () => {
     const r = await polygraph('--help');
     expect(r.code).to.equal(0);
