@@ -61,6 +61,15 @@ async function buildModel(flags: InputFlags) {
     defaultNamespace: flags.namespace,
     externals: flags.external ?? [],
   });
+  const names = new Map<string, string>();
+  for (const e of manifests.world.externals) {
+    const earlier = names.get(e.name);
+    if (earlier !== undefined)
+      throw new UsageError(
+        `two external peers are named "${e.name}" (${earlier} and ${e.ip}${e.node ? ', a Node' : ''}): give each --external a name of its own`,
+      );
+    names.set(e.name, e.ip);
+  }
   return { manifests, model: new NetworkModel(manifests.world, modelOptions(flags)) };
 }
 

@@ -171,6 +171,17 @@ describe('polygraph CLI (built)', function () {
     expect(endpoint.stderr)
       .to.contain('unknown endpoint "web"')
       .and.contain('did you mean shop/web');
+    const twice = await polygraph(
+      'model',
+      '-f',
+      EXAMPLE,
+      '--external',
+      'db=10.0.0.1',
+      '--external',
+      'db=10.0.0.2',
+    );
+    expect(twice.code).to.equal(2);
+    expect(twice.stderr).to.contain('two external peers are named "db"');
     const flag = await polygraph('model', '-f', EXAMPLE, '--prob', '80');
     expect(flag.code).to.equal(2);
     expect(flag.stderr).to.contain("unknown option '--prob'");
