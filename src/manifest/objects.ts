@@ -19,6 +19,7 @@ import type {
   World,
 } from '../model/types.js';
 import {
+  dns1123LabelProblem,
   readContainerPorts,
   readNetworkPolicy,
   readObjectMeta,
@@ -163,16 +164,9 @@ function readObject(
     }
     case 'Namespace': {
       const meta = readObjectMeta(value.metadata, sink, '', { namespaced: false });
-      if (meta.name !== undefined && meta.name.length > 63)
-        sink.add(
-          'metadata.name',
-          `invalid namespace name "${meta.name}": must be no more than 63 characters`,
-        );
-      else if (meta.name !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(meta.name))
-        sink.add(
-          'metadata.name',
-          `invalid namespace name "${meta.name}": must be an RFC 1123 label`,
-        );
+      const nameProblem = meta.name === undefined ? undefined : dns1123LabelProblem(meta.name);
+      if (nameProblem)
+        sink.add('metadata.name', `invalid namespace name "${meta.name ?? ''}": ${nameProblem}`);
       const id = objectId(kind, undefined, metaName);
       report(sink, id);
       if (

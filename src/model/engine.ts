@@ -10,7 +10,6 @@ import {
   type ExternalInfo,
   type Labels,
   type ModelOptions,
-  type NamespaceInfo,
   type NetworkPolicyInfo,
   type PodInfo,
   type PolicyPeer,
@@ -135,12 +134,6 @@ export class TruthTable {
     const row = this.rows[from];
     return row !== undefined && hasBit(row, to);
   }
-  countAllowed(): number {
-    let count = 0;
-    for (let s = 0; s < this.size; s++)
-      for (let d = 0; d < this.size; d++) if (this.isCell(s, d) && this.allowed(s, d)) count++;
-    return count;
-  }
 }
 
 /**
@@ -156,6 +149,16 @@ function peersFor(
 ): Bits {
   if (direction === 'egress' || destinationFamily === undefined) return rule.peers.primary;
   return destinationFamily === 4 ? rule.peers.v4 : rule.peers.v6;
+}
+
+/**
+ * The address of `peer` an ipBlock is matched against in a flow towards `destination`: the
+ * peer's address of the flow's family (the destination's primary family; the peer's own primary
+ * address when the destination has none). On egress the peer is the destination itself.
+ */
+export function ipBlockAddress(peer: Endpoint, destination: Endpoint): IpAddress | undefined {
+  const family = familyOf(destination.addresses);
+  return family === undefined ? peer.addresses[0] : addressOf(peer.addresses, family);
 }
 
 function familyOf(addresses: readonly IpAddress[]): 4 | 6 | undefined {
@@ -280,8 +283,11 @@ export class NetworkModel {
     return this.byKey.get(key);
   }
 
-  /** Whether policies can apply to an endpoint at all. */
-  private subjectToPolicy(e: Endpoint): boolean {
+  /**
+   * Whether an endpoint is an ordinary pod: one policies can select and pod/namespace selectors
+   * can match (not a non-pod peer, nor a hostNetwork pod counted as node traffic).
+   */
+  subjectToPolicy(e: Endpoint): boolean {
     return e.kind === 'pod' && !(e.pod.hostNetwork && this.options.hostNetwork === 'node');
   }
 
@@ -593,11 +599,4 @@ export function namespaceLabels(world: World): Map<string, Labels> {
   for (const pod of world.pods) mention(pod.namespace);
   for (const policy of world.policies) mention(policy.namespace);
   return labels;
-}
-
-/** Every namespace of the world with its effective labels, sorted by name. */
-export function effectiveNamespaces(world: World): NamespaceInfo[] {
-  return [...namespaceLabels(world)]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, labels]) => ({ name, labels }));
 }

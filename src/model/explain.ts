@@ -1,6 +1,7 @@
 import { formatProbe, type ProbePort } from '../domain/probe.js';
 import { cidrContains, parseCidr, type Cidr } from './cidr.js';
 import {
+  ipBlockAddress,
   isOpen,
   policyPortMatches,
   type Direction,
@@ -86,27 +87,20 @@ function peerCheck(
   policy: NetworkPolicyInfo,
   other: Endpoint,
   destination: Endpoint,
-  direction: Direction,
 ): Check {
   const matched = (ok: boolean, text: string): Check => ({ ok, text: `${label} ${text}` });
   if (peer.ipBlock) {
     const block = `ipBlock ${peer.ipBlock.cidr}${peer.ipBlock.except.length > 0 ? ` except ${peer.ipBlock.except.join(', ')}` : ''}`;
-    if (other.kind === 'pod' && !other.pod.hostNetwork && !model.options.ipBlockMatchesPods)
+    if (model.subjectToPolicy(other) && !model.options.ipBlockMatchesPods)
       return matched(
         false,
         `${block}: pods are not matched by ipBlock (ipBlockMatchesPods: false)`,
       );
-    const family =
-      direction === 'egress'
-        ? other.addresses[0]?.family
-        : (destination.addresses[0]?.family ?? other.addresses[0]?.family);
-    const address =
-      other.addresses.find((a) => a.family === family) ??
-      (family === undefined ? undefined : undefined);
+    const address = ipBlockAddress(other, destination);
     if (!address)
       return matched(
         false,
-        `${block}: ${other.key} has no ${family === undefined ? '' : `IPv${family} `}address`,
+        `${block}: ${other.key} has no ${destination.addresses[0] ? `IPv${destination.addresses[0].family} ` : ''}address`,
       );
     const cidr = parseCidr(peer.ipBlock.cidr) as Cidr;
     if (!cidrContains(cidr, address))
@@ -121,7 +115,7 @@ function peerCheck(
   }
   if (other.kind !== 'pod')
     return matched(false, `${describePeer(peer)}: ${describeEndpoint(other)} is not a pod`);
-  if (other.pod.hostNetwork && model.options.hostNetwork === 'node')
+  if (!model.subjectToPolicy(other))
     return matched(
       false,
       `${describePeer(peer)}: ${other.key} uses the host network; only ipBlock can match its traffic`,
@@ -217,7 +211,7 @@ function walkSide(
       note: `${describeEndpoint(subject)} is outside the cluster: no NetworkPolicy applies to it`,
       policies: [],
     };
-  if (subject.pod.hostNetwork && model.options.hostNetwork === 'node')
+  if (!model.subjectToPolicy(subject))
     return {
       ...base,
       note: `${subject.key} uses the host network: NetworkPolicies do not select it (hostNetwork: node)`,
@@ -235,9 +229,14 @@ function walkSide(
         subject.key,
       );
       const coversDirection = policy.policyTypes.includes(type);
+      const defaulted = policy.policyTypesDefaulted
+        ? policy.policyTypes.includes('Egress')
+          ? ' (defaulted: Ingress, plus Egress because the policy has egress rules)'
+          : ' (defaulted: Ingress; no egress rules, so not Egress)'
+        : '';
       const covers: Check = {
         ok: coversDirection,
-        text: `policyTypes [${policy.policyTypes.join(', ')}]${policy.policyTypesDefaulted ? ' (defaulted: Ingress, plus Egress because the policy has egress rules)'.replace(', plus Egress because the policy has egress rules', policy.policyTypes.includes('Egress') ? ', plus Egress because the policy has egress rules' : '; no egress rules, so not Egress') : ''} ${coversDirection ? 'include' : 'do not include'} ${type}`,
+        text: `policyTypes [${policy.policyTypes.join(', ')}]${defaulted} ${coversDirection ? 'include' : 'do not include'} ${type}`,
       };
       const rules =
         selects.ok && coversDirection
@@ -251,15 +250,7 @@ function walkSide(
                       },
                     ]
                   : rule.peers.map((p, j) =>
-                      peerCheck(
-                        model,
-                        p,
-                        `${peersKey}[${j}]`,
-                        policy,
-                        peer,
-                        destination,
-                        direction,
-                      ),
+                      peerCheck(model, p, `${peersKey}[${j}]`, policy, peer, destination),
                     );
               const ports = portChecks(rule, destination, probe, port);
               const peerMatched = peers.some((c) => c.ok);

@@ -1,12 +1,6 @@
 import { assertNever } from '../domain/assert.js';
 import type { LabelSelector, Labels } from './types.js';
 
-export const EMPTY_SELECTOR: LabelSelector = { matchLabels: {}, matchExpressions: [] };
-
-export function isEmptySelector(selector: LabelSelector): boolean {
-  return Object.keys(selector.matchLabels).length === 0 && selector.matchExpressions.length === 0;
-}
-
 /** metav1.LabelSelector semantics: every matchLabels pair and every expression must hold. */
 export function matchesSelector(selector: LabelSelector, labels: Labels): boolean {
   for (const [key, value] of Object.entries(selector.matchLabels)) {

@@ -17,6 +17,7 @@ describe('model paths agree (table, verdict, explanation)', () => {
     { selfTraffic: 'policy' as const },
     { ipBlockMatchesPods: false },
     { hostNetwork: 'pod' as const },
+    { hostNetwork: 'pod' as const, ipBlockMatchesPods: false, selfTraffic: 'policy' as const },
   ];
   for (const file of listCaseFiles()) {
     const c = loadCase(file);
