@@ -57,6 +57,8 @@ export interface ExternalInfo {
    * is always allowed, whatever the policies say (the documented exception for node traffic).
    */
   readonly node?: boolean;
+  /** The ports the host serves (what a probe to it can target); absent: none declared. */
+  readonly ports?: readonly ContainerPort[];
 }
 
 export type PolicyType = 'Ingress' | 'Egress';
