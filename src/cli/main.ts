@@ -2,19 +2,76 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { formatIssue } from '../domain/issue.js';
+import { ClusterError } from '../cluster/index.js';
+import { assertNever } from '../domain/assert.js';
 import { InputError, UsageError } from '../domain/errors.js';
+import { failing } from '../engine/results.js';
+import { checkCommand } from './commands/check.js';
+import { initCommand } from './commands/init.js';
+import type { CommandResult } from './result.js';
 import { explainCommand, modelCommand } from './model-command.js';
 import { processIo, type Io } from './io.js';
 
 /** Exit codes (docs/CLI.md). */
 export const EXIT = { ok: 0, mismatch: 1, invalid: 2, cluster: 3, internal: 4 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** How a command ended: the result it handed back, or what it threw. */
+export type Ending = { readonly result: CommandResult } | { readonly error: unknown };
+
+/**
+ * The one place where outcomes become exit codes: every command result and every error class
+ * polygraph raises, each mapped exactly once.
+ */
+export function exitCode(ending: Ending, io: Io): ExitCode {
+  if ('result' in ending) {
+    const result = ending.result;
+    switch (result.kind) {
+      case 'done':
+        return EXIT.ok;
+      case 'check':
+        return result.results.some((r) => failing(r.counts) > 0) ? EXIT.mismatch : EXIT.ok;
+      default:
+        return assertNever(result, 'command result');
+    }
+  }
+  const error = ending.error;
+  if (error instanceof CommanderError) {
+    if (
+      error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.version' ||
+      error.code === 'commander.help'
+    )
+      return EXIT.ok;
+    return EXIT.invalid; // commander already printed the message
+  }
+  if (error instanceof InputError) {
+    io.err(
+      `polygraph: invalid input, ${String(error.issues.length)} problem${error.issues.length === 1 ? '' : 's'}:`,
+    );
+    for (const issue of error.issues) io.err(`  ${formatIssue(issue)}`);
+    return EXIT.invalid;
+  }
+  if (error instanceof UsageError) {
+    io.err(`polygraph: ${error.message}`);
+    return EXIT.invalid;
+  }
+  if (error instanceof ClusterError) {
+    io.err(`polygraph: ${error.message}`);
+    return EXIT.cluster;
+  }
+  io.err(
+    `polygraph: internal error (a bug in polygraph; please report it with this output):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
+  return EXIT.internal;
+}
 
 function version(): string {
   const require = createRequire(import.meta.url);
   return (require('../../package.json') as { version: string }).version;
 }
 
-export function program(io: Io): Command {
+export function program(io: Io, done: (result: CommandResult) => void = () => undefined): Command {
   const root = new Command('polygraph')
     .description(
       'Connectivity testing harness for Kubernetes NetworkPolicies: an exact model of the spec,\nchecked against your expectations and against live clusters.',
@@ -34,7 +91,12 @@ export function program(io: Io): Command {
       'after',
       '\nExit codes: 0 success, 1 mismatch, 2 invalid input or usage, 3 cluster failure, 4 internal error.\nDocs: docs/MODEL.md (semantics), docs/OUTPUT.md (JSON), docs/CLI.md.',
     );
-  for (const sub of [modelCommand(io), explainCommand(io)]) {
+  for (const sub of [
+    modelCommand(io),
+    explainCommand(io),
+    checkCommand(io, done),
+    initCommand(io, done),
+  ]) {
     sub.exitOverride().configureOutput({
       writeOut: (s) => {
         io.out(s.trimEnd());
@@ -50,35 +112,15 @@ export function program(io: Io): Command {
 
 /** Runs the CLI and returns the exit code; never throws. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let result: CommandResult = { kind: 'done' };
   try {
-    await program(io).parseAsync(argv, { from: 'user' });
-    return EXIT.ok;
+    await program(io, (r) => {
+      result = r;
+    }).parseAsync(argv, { from: 'user' });
   } catch (error) {
-    if (error instanceof CommanderError) {
-      if (
-        error.code === 'commander.helpDisplayed' ||
-        error.code === 'commander.version' ||
-        error.code === 'commander.help'
-      )
-        return EXIT.ok;
-      return EXIT.invalid; // commander already printed the message
-    }
-    if (error instanceof InputError) {
-      io.err(
-        `polygraph: invalid input, ${error.issues.length} problem${error.issues.length === 1 ? '' : 's'}:`,
-      );
-      for (const issue of error.issues) io.err(`  ${formatIssue(issue)}`);
-      return EXIT.invalid;
-    }
-    if (error instanceof UsageError) {
-      io.err(`polygraph: ${error.message}`);
-      return EXIT.invalid;
-    }
-    io.err(
-      `polygraph: internal error (a bug in polygraph; please report it with this output):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-    );
-    return EXIT.internal;
+    return exitCode({ error }, io);
   }
+  return exitCode({ result }, io);
 }
 
 if (

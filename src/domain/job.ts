@@ -9,6 +9,15 @@ export interface Job {
 }
 
 /**
+ * A job that plan/ resolved: `port` is the destination port it targets (a named probe already
+ * resolved on the destination). Runners take only these; unresolvable jobs never reach them.
+ */
+export interface RunnableJob {
+  readonly job: Job;
+  readonly port: number;
+}
+
+/**
  * What a runner found for a job. Never a boolean: a cluster runner tells a refused connection
  * from a dropped one and from a probe that could not run; the model says allowed or denied.
  */

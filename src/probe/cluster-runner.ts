@@ -1,23 +1,16 @@
 /**
  * A live cluster as a JobRunner: jobs are grouped by source pod and each source pod runs all of
- * its probes in one exec of the batched probe client (probes/probe.sh). Jobs that cannot be run
- * come back as skipped or unresolved-port with the reason — never as a denial.
+ * its probes in one exec of the batched probe client (probes/probe.sh). Ports were resolved by
+ * plan/; jobs that still cannot be run (no such pod, no IP, SCTP) come back as skipped with the
+ * reason — never as a denial.
  */
 import pLimit from 'p-limit';
 import type { Cluster } from '../cluster/index.js';
 import type { EndpointKey } from '../domain/endpoint.js';
-import type { Job, JobResult, Outcome } from '../domain/job.js';
-import type { Protocol } from '../domain/protocol.js';
+import type { Job, JobResult, Outcome, RunnableJob } from '../domain/job.js';
 import type { ProbeJob, ProbeOutcome, ProbeResult } from './batch-protocol.js';
 import { runProbeBatch, type ProbeSource } from './batch.js';
 import type { JobRunner } from './job-runner.js';
-
-/** A container port a live pod declares (what a named probe port resolves against). */
-export interface LivePort {
-  readonly name?: string;
-  readonly containerPort: number;
-  readonly protocol: Protocol;
-}
 
 /** A pod running on the cluster that jobs name by key (`ns/pod`). */
 export interface LivePod {
@@ -27,8 +20,6 @@ export interface LivePod {
   readonly ip: string | undefined;
   /** The container to exec the probe client in (it needs bash and /usr/bin/nc). */
   readonly container: string;
-  /** Declared container ports, to resolve probes by port name on this pod as destination. */
-  readonly ports?: readonly LivePort[];
 }
 
 export interface ClusterRunnerOptions {
@@ -94,11 +85,12 @@ export class ClusterRunner implements JobRunner {
       );
   }
 
-  async run(jobs: readonly Job[], signal?: AbortSignal): Promise<JobResult[]> {
+  async run(runnable: readonly RunnableJob[], signal?: AbortSignal): Promise<JobResult[]> {
+    const jobs = runnable.map((r) => r.job);
     const results: (JobResult | undefined)[] = new Array<JobResult | undefined>(jobs.length);
     const bySource = new Map<EndpointKey, Planned[]>();
-    jobs.forEach((job, index) => {
-      const planned = this.plan(job, index);
+    runnable.forEach(({ job, port }, index) => {
+      const planned = this.plan(job, port, index);
       if ('outcome' in planned) {
         results[index] = planned;
         return;
@@ -148,7 +140,7 @@ export class ClusterRunner implements JobRunner {
   }
 
   /** The probe for a job, or the result of a job that cannot be probed. */
-  private plan(job: Job, index: number): Planned | JobResult {
+  private plan(job: Job, port: number, index: number): Planned | JobResult {
     const skip = (detail: string): JobResult => ({ job, outcome: 'skipped', detail });
     const source = this.pods.get(job.from);
     if (source === undefined) return skip(`source ${job.from} is not a known pod`);
@@ -163,21 +155,6 @@ export class ClusterRunner implements JobRunner {
           ? 'the probe client (probes/probe.sh) has no SCTP probe'
           : 'the cluster cannot carry SCTP',
       );
-    }
-    let port: number;
-    if (typeof job.probe.port === 'number') {
-      port = job.probe.port;
-    } else {
-      const name = job.probe.port;
-      const served = destination.ports?.find((p) => p.name === name && p.protocol === protocol);
-      if (served === undefined) {
-        return {
-          job,
-          outcome: 'unresolved-port',
-          detail: `${job.to} serves no port named ${name} on ${protocol}`,
-        };
-      }
-      port = served.containerPort;
     }
     return {
       index,

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Cluster } from '../../src/cluster/index.js';
-import type { Job } from '../../src/domain/job.js';
+import type { Job, RunnableJob } from '../../src/domain/job.js';
 import type { ProbeJob, ProbeOutcome, ProbeResult } from '../../src/probe/batch-protocol.js';
 import type { ProbeSource } from '../../src/probe/batch.js';
 import { ClusterRunner, type LivePod, type RunBatch } from '../../src/probe/cluster-runner.js';
@@ -13,10 +13,6 @@ const live = (namespace: string, name: string, ip: string | undefined): LivePod 
   name,
   ip,
   container: 'serve-80',
-  ports: [
-    { name: 'serve-80-tcp', containerPort: 80, protocol: 'TCP' },
-    { name: 'serve-80-udp', containerPort: 80, protocol: 'UDP' },
-  ],
 });
 
 const pods = new Map<string, LivePod>([
@@ -26,10 +22,16 @@ const pods = new Map<string, LivePod>([
   ['y/p', live('y', 'p', undefined)],
 ]);
 
-const job = (from: string, to: string, port: number | string, protocol = 'TCP'): Job => ({
-  from,
-  to,
-  probe: { port, protocol: protocol as Job['probe']['protocol'] },
+/** A job as plan/ hands it over: a named probe comes with the port it resolved to. */
+const job = (
+  from: string,
+  to: string,
+  port: number | string,
+  protocol = 'TCP',
+  resolved = typeof port === 'number' ? port : 80,
+): RunnableJob => ({
+  job: { from, to, probe: { port, protocol: protocol as Job['probe']['protocol'] } },
+  port: resolved,
 });
 
 interface Call {
@@ -74,7 +76,7 @@ describe('ClusterRunner (fake runBatch)', () => {
       'allowed',
       'allowed',
     ]);
-    expect(results.map((r) => r.job)).to.deep.equal(jobs);
+    expect(results.map((r) => r.job)).to.deep.equal(jobs.map((j) => j.job));
     const bySource = Object.fromEntries(
       calls.map((c) => [
         `${c.source.namespace}/${c.source.pod}`,
@@ -111,7 +113,7 @@ describe('ClusterRunner (fake runBatch)', () => {
     expect(results[1]?.detail).to.equal('fake (3 ms)');
   });
 
-  it('resolves a named port on the destination, and never probes one it does not serve', async () => {
+  it('probes the port plan/ resolved for a named probe, never resolving names itself', async () => {
     const calls: Call[] = [];
     const runner = new ClusterRunner(
       cluster,
@@ -119,20 +121,12 @@ describe('ClusterRunner (fake runBatch)', () => {
       {},
       fakeBatch(() => 'allowed', calls),
     );
-    const results = await runner.run([
-      job('x/a', 'x/b', 'serve-80-udp', 'UDP'),
-      job('x/a', 'x/b', 'serve-80-udp', 'TCP'),
-      job('x/a', 'x/b', 'serve-81-tcp', 'TCP'),
-    ]);
-    expect(results.map((r) => r.outcome)).to.deep.equal([
-      'allowed',
-      'unresolved-port',
-      'unresolved-port',
-    ]);
-    expect(results[2]?.detail).to.equal('x/b serves no port named serve-81-tcp on TCP');
+    const results = await runner.run([job('x/a', 'x/b', 'serve-80-udp', 'UDP', 8080)]);
+    expect(results.map((r) => r.outcome)).to.deep.equal(['allowed']);
+    expect(results[0]?.job.probe.port).to.equal('serve-80-udp');
     expect(
       calls.flatMap((c) => c.jobs.map((j) => `${String(j.port)}/${j.protocol}`)),
-    ).to.deep.equal(['80/UDP']);
+    ).to.deep.equal(['8080/UDP']);
   });
 
   it('skips what it cannot run, with the reason, and never calls it a denial', async () => {

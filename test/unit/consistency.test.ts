@@ -63,7 +63,7 @@ describe('model paths agree (table, verdict, explanation)', () => {
       keys.map((to) => ({ from, to, probe: { port: 80, protocol: 'TCP' as const } })),
     );
     jobs.push({ from: keys[0]!, to: 'nowhere/pod', probe: { port: 80, protocol: 'TCP' } });
-    const results = await new ModelRunner(model).run(jobs);
+    const results = await new ModelRunner(model).run(jobs.map((job) => ({ job, port: 80 })));
     expect(results.map((r) => r.job)).to.deep.equal(jobs);
     results.slice(0, -1).forEach((r) => {
       const v = model.verdict(r.job.from, r.job.to, r.job.probe);

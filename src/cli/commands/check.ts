@@ -1,0 +1,48 @@
+import { Command, Option } from 'commander';
+import { loadScenario } from '../../dsl/load.js';
+import { checkScenario } from '../../engine/check.js';
+import type { ScenarioResult } from '../../engine/results.js';
+import { InputError } from '../../domain/errors.js';
+import type { Issue } from '../../domain/issue.js';
+import { checkDocument } from '../../report/check-json.js';
+import { renderCheck } from '../../report/check-text.js';
+import { palette } from '../../report/style.js';
+import type { Io } from '../io.js';
+import type { CommandResult } from '../result.js';
+
+export function checkCommand(io: Io, done: (result: CommandResult) => void): Command {
+  return new Command('check')
+    .summary('check the expectations of scenarios against the model, offline')
+    .description(
+      'Validates each scenario file (docs/SCENARIOS.md), plans every step, decides every cell with\n' +
+        "the model of the NetworkPolicy spec and compares it with the scenario's expectation. Prints\n" +
+        'each cell that disagrees with the policy and rule that decide it, and a summary per step.\n' +
+        'Exit 0 when everything agrees, 1 when a cell disagrees, 2 when a file is invalid.',
+    )
+    .argument('<scenario...>', 'scenario files (YAML, apiVersion polygraph.dev/v1alpha1)')
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .option('--no-color', 'plain output (also when NO_COLOR is set or stdout is not a terminal)')
+    .action(async (files: string[], flags: { output: 'text' | 'json'; color?: boolean }) => {
+      // Every file is validated before anything is checked: all problems of all files at once.
+      const issues: Issue[] = [];
+      const scenarios = [];
+      for (const file of files) {
+        try {
+          scenarios.push(await loadScenario(file));
+        } catch (error) {
+          if (!(error instanceof InputError)) throw error;
+          issues.push(...error.issues);
+        }
+      }
+      if (issues.length > 0) throw new InputError(issues);
+      const results: ScenarioResult[] = [];
+      for (const scenario of scenarios) results.push(await checkScenario(scenario));
+      if (flags.output === 'json') io.out(JSON.stringify(checkDocument(results), null, 2));
+      else io.out(renderCheck(results, palette(io.color(flags.color))));
+      done({ kind: 'check', results });
+    });
+}

@@ -1,0 +1,7 @@
+import type { ScenarioResult } from '../engine/results.js';
+
+/** What a command hands back to main, which alone turns it into an exit code. */
+export type CommandResult =
+  /** The command wrote its output; nothing can disagree (model, explain, init). */
+  | { readonly kind: 'done' }
+  | { readonly kind: 'check'; readonly results: readonly ScenarioResult[] };

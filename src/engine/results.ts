@@ -1,0 +1,77 @@
+/**
+ * What executing a scenario produces, as data: reporters render it, the CLI maps it to an exit
+ * code, library users assert on it. Nothing here is text meant for one output format only.
+ */
+import type { Outcome } from '../domain/job.js';
+import type { ProbePort } from '../domain/probe.js';
+import {
+  CELL_CLASSES,
+  FAILING_CLASSES,
+  type CellClass,
+  type Decided,
+} from '../compare/classify.js';
+import type { ExpectedVerdict } from '../dsl/types.js';
+
+export interface CellResult {
+  readonly from: string;
+  readonly to: string;
+  readonly probe: ProbePort;
+  /** The destination port plan/ resolved; absent when unresolvable. */
+  readonly port?: number;
+  readonly expected?: ExpectedVerdict;
+  readonly modelled: Decided | 'unresolvable';
+  /** The live outcome (allowed, refused, dropped, probe-error, skipped), on a live run. */
+  readonly observed?: Outcome;
+  readonly class: CellClass;
+  /** The model's reason (which policy and rule decided), or why the cell is unresolvable. */
+  readonly explanation: string;
+}
+
+export type ClassCounts = Readonly<Record<CellClass, number>>;
+
+export interface Counts {
+  readonly cells: number;
+  readonly byClass: ClassCounts;
+}
+
+export interface StepResult {
+  readonly index: number;
+  readonly name: string;
+  readonly probes: readonly ProbePort[];
+  /** Endpoint keys, in matrix order (rows and columns). */
+  readonly endpoints: readonly string[];
+  readonly cells: readonly CellResult[];
+  readonly counts: Counts;
+}
+
+export interface ScenarioResult {
+  readonly file: string;
+  readonly name: string;
+  readonly steps: readonly StepResult[];
+  readonly counts: Counts;
+}
+
+export function emptyClassCounts(): Record<CellClass, number> {
+  return Object.fromEntries(CELL_CLASSES.map((c) => [c, 0])) as Record<CellClass, number>;
+}
+
+export function countCells(cells: readonly { readonly class: CellClass }[]): Counts {
+  const byClass = emptyClassCounts();
+  for (const cell of cells) byClass[cell.class]++;
+  return { cells: cells.length, byClass };
+}
+
+export function addCounts(all: readonly Counts[]): Counts {
+  const byClass = emptyClassCounts();
+  let cells = 0;
+  for (const c of all) {
+    cells += c.cells;
+    for (const k of CELL_CLASSES) byClass[k] += c.byClass[k];
+  }
+  return { cells, byClass };
+}
+
+/** Cells whose class fails a check or a run. */
+export function failing(counts: Counts): number {
+  return FAILING_CLASSES.reduce((sum, c) => sum + counts.byClass[c], 0);
+}

@@ -1,0 +1,121 @@
+/**
+ * Jobs, resolved once. For a world and its probes: every (source, destination, probe) is either
+ * runnable (with the destination port it targets) or unresolvable (with the reason: a port name
+ * the destination does not serve, a port number no container of it declares, a host that
+ * declares no ports). The model runner and the cluster runner take these jobs; nobody else
+ * resolves ports. Pure: no I/O.
+ */
+import { podKey, type EndpointKey } from '../domain/endpoint.js';
+import type { Job } from '../domain/job.js';
+import type { PatternSubject } from '../domain/pattern.js';
+import { formatProbe, type ProbePort } from '../domain/probe.js';
+import {
+  NAMESPACE_NAME_LABEL,
+  type ContainerPort,
+  type Labels,
+  type World,
+} from '../model/types.js';
+
+/** One row/column of a step's matrix. */
+export interface PlanEndpoint extends PatternSubject {
+  readonly key: EndpointKey;
+  readonly kind: 'pod' | 'external' | 'node';
+  /** What the endpoint serves; undefined for a host that declares nothing. */
+  readonly ports: readonly ContainerPort[];
+}
+
+export type PlannedJob =
+  | { readonly kind: 'runnable'; readonly job: Job; readonly port: number }
+  | { readonly kind: 'unresolvable'; readonly job: Job; readonly reason: string };
+
+export interface JobPlan {
+  readonly endpoints: readonly PlanEndpoint[];
+  readonly probes: readonly ProbePort[];
+  /** Probe-major, then source, then destination (the order of `endpoints`). */
+  readonly jobs: readonly PlannedJob[];
+}
+
+/** Pods (in world order), then externals and nodes, keyed as expectations name them. */
+export function planEndpoints(world: World): PlanEndpoint[] {
+  const nsLabels = new Map<string, Labels>();
+  for (const ns of world.namespaces)
+    nsLabels.set(ns.name, { ...ns.labels, [NAMESPACE_NAME_LABEL]: ns.name });
+  const endpoints: PlanEndpoint[] = world.pods.map((pod) => ({
+    key: podKey(pod.namespace, pod.name),
+    kind: 'pod',
+    namespace: pod.namespace,
+    name: pod.name,
+    labels: pod.labels,
+    namespaceLabels: nsLabels.get(pod.namespace) ?? { [NAMESPACE_NAME_LABEL]: pod.namespace },
+    ports: pod.ports,
+  }));
+  for (const e of world.externals)
+    endpoints.push({
+      key: `ext:${e.name}`,
+      kind: e.node === true ? 'node' : 'external',
+      name: e.name,
+      ports: e.ports ?? [],
+    });
+  return endpoints;
+}
+
+/** Every (port, protocol) some endpoint serves, by protocol then port. */
+export function servedProbes(endpoints: readonly PlanEndpoint[]): ProbePort[] {
+  const seen = new Map<string, ProbePort>();
+  for (const e of endpoints)
+    for (const p of e.ports)
+      seen.set(`${p.protocol}/${String(p.containerPort)}`, {
+        port: p.containerPort,
+        protocol: p.protocol,
+      });
+  return [...seen.values()].sort(
+    (a, b) => a.protocol.localeCompare(b.protocol) || Number(a.port) - Number(b.port),
+  );
+}
+
+/** The port `probe` targets on `destination`, or why there is none. */
+export function resolvePort(probe: ProbePort, destination: PlanEndpoint): number | string {
+  const served = destination.ports.filter((p) => p.protocol === probe.protocol);
+  const what = destination.kind === 'pod' ? 'serves' : 'declares';
+  if (typeof probe.port === 'string') {
+    const named = served.find((p) => p.name === probe.port);
+    if (named) return named.containerPort;
+    return `${destination.key} ${what} no ${probe.protocol} port named "${probe.port}"${describeServed(destination)}`;
+  }
+  if (served.some((p) => p.containerPort === probe.port)) return probe.port;
+  return `${destination.key} ${what} no ${formatProbe(probe)} port${describeServed(destination)}`;
+}
+
+function describeServed(e: PlanEndpoint): string {
+  if (e.ports.length === 0) return ' (it declares no ports)';
+  const list = e.ports.map(
+    (p) => `${p.name ? `${p.name}=` : ''}${String(p.containerPort)}/${p.protocol}`,
+  );
+  return ` (it serves ${list.join(', ')})`;
+}
+
+/**
+ * Every job of a world: from every endpoint to every endpoint (external to external excepted:
+ * no policy decides it) on every probe.
+ */
+export function planJobs(world: World, probes?: readonly ProbePort[]): JobPlan {
+  const endpoints = planEndpoints(world);
+  const chosen = probes ?? servedProbes(endpoints);
+  const jobs: PlannedJob[] = [];
+  for (const probe of chosen) {
+    const ports = endpoints.map((d) => resolvePort(probe, d));
+    for (const from of endpoints) {
+      endpoints.forEach((to, t) => {
+        if (from.kind !== 'pod' && to.kind !== 'pod') return;
+        const job: Job = { from: from.key, to: to.key, probe };
+        const port = ports[t] ?? 'internal: no port';
+        jobs.push(
+          typeof port === 'number'
+            ? { kind: 'runnable', job, port }
+            : { kind: 'unresolvable', job, reason: port },
+        );
+      });
+    }
+  }
+  return { endpoints, probes: chosen, jobs };
+}
