@@ -297,16 +297,16 @@ export async function hostGuardInstalled(): Promise<boolean> {
 
 /**
  * Kill whatever is left in the lab's cgroup (called once the daemons were stopped by pid: only
- * processes the lab started are in it) and remove it. Returns how many processes were killed.
+ * processes the lab started are in it) and wait until it is empty. Returns how many were killed.
  */
-export async function cleanLabCgroup(): Promise<{ killed: number; removed: boolean }> {
+export async function killLabCgroup(): Promise<number> {
   let dir: string;
   try {
     dir = labCgroupDir();
   } catch {
-    return { killed: 0, removed: false };
+    return 0;
   }
-  if (!existsSync(dir)) return { killed: 0, removed: false };
+  if (!existsSync(dir)) return 0;
   const pids = labCgroupPids().filter((p) => p !== process.pid);
   for (const pid of pids) {
     try {
@@ -316,14 +316,39 @@ export async function cleanLabCgroup(): Promise<{ killed: number; removed: boole
     }
   }
   for (let attempt = 0; attempt < 50 && labCgroupPids().length > 0; attempt++) await sleep(100);
-  for (const d of cgroupTree(dir)) {
-    try {
-      rmdirSync(d);
-    } catch (error) {
-      log(`warning: could not remove cgroup ${d}: ${String(error)}`);
-    }
+  return pids.length;
+}
+
+/**
+ * Remove the lab's cgroup (children first). A daemon that exited may still hold it for a few
+ * seconds as a zombie (not listed in cgroup.procs, but rmdir says EBUSY until init has reaped it):
+ * retry for up to `timeoutMs`. Returns whether it is gone.
+ */
+export async function removeLabCgroup(timeoutMs = 20_000): Promise<boolean> {
+  let dir: string;
+  try {
+    dir = labCgroupDir();
+  } catch {
+    return false;
   }
-  return { killed: pids.length, removed: !existsSync(dir) };
+  if (!existsSync(dir)) return false;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let lastError: unknown;
+    for (const d of cgroupTree(dir)) {
+      try {
+        rmdirSync(d);
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    if (!existsSync(dir)) return true;
+    if (Date.now() > deadline) {
+      log(`warning: could not remove cgroup ${dir}: ${String(lastError)}`);
+      return false;
+    }
+    await sleep(200);
+  }
 }
 
 /** Packet counter of the first rule in `table` whose comment is `comment` (undefined if none). */

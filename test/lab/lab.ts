@@ -45,7 +45,6 @@ import {
   cleanIpsets,
   cleanIptables,
   cleanKubeRouter,
-  cleanLabCgroup,
   cleanLinks,
   cleanMounts,
   cleanNetns,
@@ -54,7 +53,9 @@ import {
   hostGuardInstalled,
   installGuard,
   installHostGuard,
+  killLabCgroup,
   labCgroupDir,
+  removeLabCgroup,
   restoreHost,
   rulePackets,
   setLabSysctls,
@@ -492,8 +493,8 @@ export async function down(): Promise<void> {
   }
   // Anything else the lab started (only its processes are in its cgroup); the host guard's rules
   // go later, with the other iptables rules, once nothing is left to send.
-  const labCgroup = await cleanLabCgroup();
-  if (labCgroup.killed > 0) log(`killed ${labCgroup.killed} processes left in the lab's cgroup`);
+  const labKilled = await killLabCgroup();
+  if (labKilled > 0) log(`killed ${labKilled} processes left in the lab's cgroup`);
   const cgroups = await cleanCgroups();
   if (cgroups.killed > 0) log(`killed ${cgroups.killed} container processes left in kubepods`);
   const mounts = await cleanMounts();
@@ -502,6 +503,7 @@ export async function down(): Promise<void> {
   const sets = await cleanIpsets();
   const links = await cleanLinks();
   cleanFiles();
+  const labCgroupRemoved = await removeLabCgroup();
   const restored = await restoreHost();
   rmSync(DATA_DIR, { recursive: true, force: true });
   rmSync(RUN_DIR, { recursive: true, force: true });
@@ -513,7 +515,7 @@ export async function down(): Promise<void> {
     sets.length > 0 ? `${sets.length} ipsets` : '',
     links.length > 0 ? `links ${links.join(',')}` : '',
     cgroups.removed > 0 ? `${cgroups.removed} cgroups` : '',
-    labCgroup.removed ? `cgroup ${LAB_CGROUP}` : '',
+    labCgroupRemoved ? `cgroup ${LAB_CGROUP}` : '',
     restored.length > 0 ? `sysctls ${restored.join(',')}` : '',
   ].filter((p) => p !== '');
   log(parts.length > 0 ? `removed: ${parts.join('; ')}` : 'nothing of the lab was left');
