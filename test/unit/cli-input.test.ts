@@ -1,0 +1,86 @@
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/* The built CLI on real-world input: streams, empty paths, misspelt probes (exit codes). */
+const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+const EXAMPLE = new URL('../../examples/three-tier', import.meta.url).pathname;
+
+async function polygraph(args: string[], input?: string) {
+  const r = await execa('node', [CLI, ...args], {
+    reject: false,
+    env: { NO_COLOR: '1' },
+    ...(input === undefined ? {} : { input }),
+  });
+  return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+}
+
+const HELM_STREAM = [
+  '---',
+  '# Source: shop/templates/web.yaml',
+  'apiVersion: apps/v1',
+  'kind: Deployment',
+  'metadata: {name: web, namespace: shop}',
+  'spec:',
+  '  selector: {matchLabels: {app: web}}',
+  '  template:',
+  '    metadata: {labels: {app: web}}',
+  '    spec: {containers: [{name: web, image: nginx, ports: [{name: http, containerPort: 80}]}]}',
+  '---',
+  '# Source: shop/templates/optional.yaml',
+  '---',
+  'apiVersion: v1',
+  'kind: Pod',
+  'metadata: {name: client, namespace: shop}',
+  'spec: {containers: [{name: c, image: curl}]}',
+  '---',
+  '',
+].join('\n');
+
+describe('polygraph CLI on real-world input (built)', function () {
+  this.timeout(30_000);
+  before(function () {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  });
+
+  it('reads a helm template stream from standard input with -f -', async () => {
+    const r = await polygraph(['model', '-f', '-', '--probe', '80'], HELM_STREAM);
+    expect(r.stderr).to.equal('');
+    expect(r.code).to.equal(0);
+    expect(r.stdout).to.contain('from\\to      shop/web  shop/client');
+    const rows = r.stdout.split('\n').filter((l) => l.startsWith('shop/'));
+    // No policy: every cell allowed (shop/client declares no port, so it is probed on every one).
+    expect(rows.map((l) => l.replace(/\s+/g, ''))).to.deep.equal(['shop/web..', 'shop/client..']);
+  });
+
+  it('exits 2 on a URL, a binary file and a path without manifests, naming each', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'polygraph-'));
+    const empty = join(dir, 'charts');
+    await mkdir(empty);
+    const png = join(dir, 'diagram.yaml');
+    await writeFile(png, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]));
+    const r = await polygraph([
+      'model',
+      '-f',
+      'https://example.com/x.yaml',
+      '-f',
+      png,
+      '-f',
+      empty,
+    ]);
+    expect(r.code).to.equal(2);
+    expect(r.stdout).to.equal('');
+    expect(r.stderr).to.contain('invalid input, 3 problems');
+    expect(r.stderr).to.contain('https://example.com/x.yaml:1:1: is a URL');
+    expect(r.stderr).to.contain(`${png}:1:1: not a text file: it looks like a PNG image`);
+    expect(r.stderr).to.contain(`${empty}:1:1: no manifests found in ${empty}`);
+    expect(r.stderr).to.not.contain('\u0089');
+    const nothing = await polygraph(['model', '-f', '-'], '# Source: x\n---\n');
+    expect(nothing.code).to.equal(2);
+    expect(nothing.stderr).to.contain('no manifests found in standard input');
+    expect((await polygraph(['model', '-f', EXAMPLE])).code).to.equal(0);
+  });
+});
