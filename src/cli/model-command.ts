@@ -1,8 +1,9 @@
 import { Command, Option } from 'commander';
-import type { ProbePort } from '../domain/probe.js';
+import { formatProbe, type ProbePort } from '../domain/probe.js';
 import { UsageError } from '../domain/errors.js';
+import { closest } from '../domain/suggest.js';
 import { loadManifests } from '../manifest/load.js';
-import { NetworkModel } from '../model/engine.js';
+import { NetworkModel, resolveProbePort, type Endpoint } from '../model/engine.js';
 import { explainFlow } from '../model/explain.js';
 import type { ExternalInfo } from '../model/types.js';
 import { renderExplanation } from '../report/explain-text.js';
@@ -86,6 +87,47 @@ function declaredProbes(model: NetworkModel): ProbePort[] {
   );
 }
 
+/** `name/PROTOCOL` of every named container port of `pods`, sorted and unique. */
+function namedPorts(endpoints: readonly Endpoint[]): string[] {
+  const names = new Set<string>();
+  for (const e of endpoints)
+    if (e.kind === 'pod')
+      for (const p of e.pod.ports) if (p.name !== undefined) names.add(`${p.name}/${p.protocol}`);
+  return [...names].sort();
+}
+
+/**
+ * Why a probe by port name cannot be evaluated on any of `destinations`, or undefined when one of
+ * them serves it: a misspelt name would otherwise give a table of `?` and exit 0.
+ */
+function unservedProbeName(
+  probe: ProbePort,
+  destinations: readonly Endpoint[],
+  where?: string,
+): string | undefined {
+  if (typeof probe.port !== 'string') return undefined;
+  const name = probe.port;
+  if (destinations.some((e) => resolveProbePort(probe, e) !== undefined)) return undefined;
+  const served = namedPorts(destinations);
+  const otherProtocol = served.filter((s) => s.startsWith(`${name}/`));
+  const guess = closest(
+    name,
+    served.filter((s) => s.endsWith(`/${probe.protocol}`)).map((s) => s.split('/')[0] ?? s),
+  );
+  const hint =
+    otherProtocol.length > 0
+      ? `; it is served as ${otherProtocol.join(' and ')}: --probe ${otherProtocol[0] ?? ''}`
+      : guess !== undefined
+        ? `; did you mean "${guess}"?`
+        : '';
+  const list = served.length > 0 ? `port names served: ${served.join(', ')}` : 'no port is named';
+  const subject =
+    where === undefined
+      ? `no pod serves a ${probe.protocol} port named "${name}"`
+      : `${where} serves no ${probe.protocol} port named "${name}"`;
+  return `${subject}${hint} (${list})`;
+}
+
 export function modelCommand(io: Io): Command {
   const command = new Command('model')
     .summary('evaluate NetworkPolicies over Kubernetes manifests, offline')
@@ -108,6 +150,10 @@ export function modelCommand(io: Io): Command {
   command.action(async (flags: InputFlags & { probe?: ProbePort[]; output: 'table' | 'json' }) => {
     const { manifests, model } = await buildModel(flags);
     const probes = flags.probe ?? declaredProbes(model);
+    for (const probe of probes) {
+      const problem = unservedProbeName(probe, model.endpoints);
+      if (problem !== undefined) throw new UsageError(`--probe ${formatProbe(probe)}: ${problem}`);
+    }
     // An empty result is still a result: say why on stderr, print the (empty) tables or document.
     if (model.endpoints.length === 0)
       io.err(
@@ -171,6 +217,12 @@ export function explainCommand(io: Io): Command {
           );
         }
       }
+      const destination = model.endpoint(flags.to);
+      const problem = destination
+        ? unservedProbeName(flags.port, [destination], destination.key)
+        : undefined;
+      if (problem !== undefined)
+        throw new UsageError(`--port ${formatProbe(flags.port)}: ${problem}`);
       const explanation = explainFlow(model, flags.from, flags.to, flags.port);
       if (flags.output === 'json') io.out(JSON.stringify(explanation, null, 2));
       else io.out(renderExplanation(explanation, palette(io.color(flags.color))));

@@ -84,3 +84,34 @@ describe('polygraph CLI on real-world input (built)', function () {
     expect((await polygraph(['model', '-f', EXAMPLE])).code).to.equal(0);
   });
 });
+
+describe('polygraph CLI: probe port names nobody serves (built)', function () {
+  this.timeout(30_000);
+  it('model --probe with a misspelt or absent port name exits 2 with "did you mean"', async () => {
+    const typo = await polygraph(['model', '-f', EXAMPLE, '--probe', 'htp']);
+    expect(typo.code).to.equal(2);
+    expect(typo.stdout).to.equal('');
+    expect(typo.stderr).to.equal(
+      'polygraph: --probe htp/TCP: no pod serves a TCP port named "htp"; did you mean "http"? (port names served: api/TCP, http/TCP, mysql/TCP)',
+    );
+    const protocol = await polygraph(['model', '-f', EXAMPLE, '--probe', 'mysql/UDP']);
+    expect(protocol.code).to.equal(2);
+    expect(protocol.stderr).to.contain(
+      'no pod serves a UDP port named "mysql"; it is served as mysql/TCP: --probe mysql/TCP',
+    );
+    // A name some destination serves is fine: the others are unresolved cells.
+    expect((await polygraph(['model', '-f', EXAMPLE, '--probe', 'mysql'])).code).to.equal(0);
+  });
+
+  it('explain --port with a name the destination does not serve exits 2', async () => {
+    const args = ['explain', '-f', EXAMPLE, '--from', 'shop/web', '--to', 'shop/db', '--port'];
+    const nope = await polygraph([...args, 'nope']);
+    expect(nope.code).to.equal(2);
+    expect(nope.stderr).to.equal(
+      'polygraph: --port nope/TCP: shop/db serves no TCP port named "nope" (port names served: mysql/TCP)',
+    );
+    const typo = await polygraph([...args, 'mysq']);
+    expect(typo.code).to.equal(2);
+    expect(typo.stderr).to.contain('did you mean "mysql"?');
+  });
+});
