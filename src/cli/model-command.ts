@@ -134,7 +134,7 @@ export function modelCommand(io: Io): Command {
     .description(
       'Evaluates the NetworkPolicies of plain Kubernetes manifests and prints the verdict for every\n' +
         'source x destination x probe: one truth table per probe, or one JSON document (-o json,\n' +
-        'format in docs/OUTPUT.md). Workloads stand for one pod each, named after them.',
+        'format in docs/OUTPUT.md). Workloads stand for the pods they run (docs/MODEL.md).',
     )
     .option(
       '--probe <port[/protocol]>',

@@ -143,7 +143,10 @@ export function modelDocument(
           ip: e.external.ip,
           ...(e.external.node ? { node: true as const } : {}),
         };
-      const source = where(`Pod ${e.key}`);
+      // A workload's pods come from the workload object (origin `Kind name`).
+      const source = e.pod.origin
+        ? where(e.pod.origin.replace(' ', ` ${e.namespace}/`))
+        : where(`Pod ${e.key}`);
       return {
         kind: 'pod',
         key: e.key,
