@@ -7,8 +7,10 @@ import { NetworkModel, resolveProbePort, type Endpoint } from '../model/engine.j
 import { explainFlow } from '../model/explain.js';
 import type { ExternalInfo } from '../model/types.js';
 import { renderExplanation } from '../report/explain-text.js';
-import { modelDocument } from '../report/model-json.js';
-import { MODEL_LEGEND, renderTruthTable } from '../report/model-table.js';
+import { writeModelDocument } from '../report/model-json.js';
+import { MODEL_LEGEND, truthTableLines } from '../report/model-table.js';
+import { ProbeView, type Selection } from '../report/view.js';
+import { matchPattern, parsePattern, type Pattern } from '../domain/pattern.js';
 import { palette } from '../report/style.js';
 import { collect, externalArg, modelOptions, probeArg, type ModelFlags } from './options.js';
 import type { Io } from './io.js';
@@ -128,6 +130,76 @@ function unservedProbeName(
   return `${subject}${hint} (${list})`;
 }
 
+/** Every endpoint matching one of `patterns` (all when none), in endpoint order. */
+function select(
+  model: NetworkModel,
+  patterns: readonly Pattern[] | undefined,
+  flag: string,
+): Endpoint[] {
+  if (!patterns || patterns.length === 0) return [...model.endpoints];
+  const chosen = model.endpoints.filter((e) =>
+    patterns.some((p) =>
+      matchPattern(
+        p,
+        e.kind === 'pod'
+          ? {
+              key: e.key,
+              namespace: e.namespace,
+              labels: e.pod.labels,
+              namespaceLabels: e.namespaceLabels,
+            }
+          : { key: e.key, external: true },
+      ),
+    ),
+  );
+  if (chosen.length === 0) {
+    const texts = patterns.map((p) => p.text);
+    const names = new Set(texts.map((t) => t.split('/').pop() ?? t));
+    const sameName = model.endpoints
+      .filter((e) => e.kind === 'pod' && names.has(e.name))
+      .map((e) => e.key);
+    const known = model.endpoints.map((e) => e.key);
+    throw new UsageError(
+      `${flag} ${texts.join(' ')} matches no endpoint${sameName.length > 0 ? `; did you mean ${sameName.join(' or ')}?` : ''} (known: ${known.slice(0, 12).join(', ')}${known.length > 12 ? ', …' : ''})`,
+    );
+  }
+  return chosen;
+}
+
+function parsePatterns(texts: readonly string[] | undefined, flag: string, namespace: string) {
+  return (texts ?? []).map((text) => {
+    const pattern = parsePattern(text, { namespace });
+    if (typeof pattern === 'string') throw new UsageError(`${flag} ${text}: ${pattern}`);
+    return pattern;
+  });
+}
+
+/** Gathers output lines into large writes (tables of large clusters are streamed). */
+async function writeLines(io: Io, lines: Iterable<string>): Promise<void> {
+  let parts: string[] = [];
+  let size = 0;
+  for (const line of lines) {
+    parts.push(line, '\n');
+    size += line.length + 1;
+    if (size >= 1 << 20) {
+      await io.write(parts.join(''));
+      parts = [];
+      size = 0;
+    }
+  }
+  if (parts.length > 0) await io.write(parts.join(''));
+}
+
+interface ModelCommandFlags extends InputFlags {
+  probe?: ProbePort[];
+  output: 'table' | 'json';
+  from?: string[];
+  to?: string[];
+  only?: 'allowed' | 'denied';
+  allPorts?: boolean;
+  explainCells?: boolean;
+}
+
 export function modelCommand(io: Io): Command {
   const command = new Command('model')
     .summary('evaluate NetworkPolicies over Kubernetes manifests, offline')
@@ -141,21 +213,52 @@ export function modelCommand(io: Io): Command {
       'probe this port number or port name (repeatable; protocol defaults to TCP); default: every port the pods declare',
       collect(probeArg),
     )
+    .option(
+      '--from <pattern>',
+      'sources: NS/POD, NS/*, NS/[selector], [selector]/*, ext:NAME, * (repeatable; a bare POD is in -n)',
+      collect(String),
+    )
+    .option('--to <pattern>', 'destinations, as --from (repeatable)', collect(String))
+    .addOption(
+      new Option(
+        '--only <verdict>',
+        'keep only sources and destinations with a cell of this verdict',
+      ).choices(['allowed', 'denied']),
+    )
+    .option(
+      '--all-ports',
+      'probe every destination on every probe, also ports it does not declare (default: those are "not served")',
+    )
+    .option(
+      '--explain-cells',
+      'with -o json: the provenance (reason, deciding policies and rules) of every cell shown',
+    )
     .addOption(
       new Option('-o, --output <format>', 'output format')
         .choices(['table', 'json'])
         .default('table'),
     );
   addInputOptions(command);
-  command.action(async (flags: InputFlags & { probe?: ProbePort[]; output: 'table' | 'json' }) => {
+  command.action(async (flags: ModelCommandFlags) => {
+    const fromPatterns = parsePatterns(flags.from, '--from', flags.namespace);
+    const toPatterns = parsePatterns(flags.to, '--to', flags.namespace);
     const { manifests, model } = await buildModel(flags);
     const probes = flags.probe ?? declaredProbes(model);
     for (const probe of probes) {
       const problem = unservedProbeName(probe, model.endpoints);
       if (problem !== undefined) throw new UsageError(`--probe ${formatProbe(probe)}: ${problem}`);
     }
+    const empty = model.endpoints.length === 0;
+    const selection: Selection = {
+      from: empty ? [] : select(model, fromPatterns, '--from'),
+      to: empty ? [] : select(model, toPatterns, '--to'),
+      servedOnly: flags.allPorts !== true,
+      ...(flags.only
+        ? { only: flags.only === 'allowed' ? ('allow' as const) : ('deny' as const) }
+        : {}),
+    };
     // An empty result is still a result: say why on stderr, print the (empty) tables or document.
-    if (model.endpoints.length === 0)
+    if (empty)
       io.err(
         `note: no pods or external peers in ${flags.filename.join(', ')}: nothing to evaluate`,
       );
@@ -163,15 +266,27 @@ export function modelCommand(io: Io): Command {
       io.err(
         'note: no pod declares a container port, so there is nothing to probe; name ports with --probe PORT[/PROTOCOL]',
       );
-    const tables = probes.map((p) => model.table(p));
     if (flags.output === 'json') {
-      io.out(JSON.stringify(modelDocument(model, tables, manifests.origins), null, 2));
+      await writeModelDocument((chunk) => io.write(chunk), {
+        model,
+        probes,
+        origins: manifests.origins,
+        selection,
+        explainCells: flags.explainCells === true,
+      });
       return;
     }
     const colors = palette(io.color(flags.color));
-    const blocks = tables.map((t) => renderTruthTable(t, colors, io.width()));
-    if (blocks.length > 0 && model.endpoints.length > 0)
-      io.out(`${blocks.join('\n\n')}\n\n${colors.dim(MODEL_LEGEND)}`);
+    if (probes.length > 0 && !empty) {
+      for (const [i, probe] of probes.entries()) {
+        const view = new ProbeView(model.table(probe), selection);
+        await writeLines(io, [
+          ...(i > 0 ? [''] : []),
+          ...truthTableLines(view, colors, io.width()),
+        ]);
+      }
+      io.out(`\n${colors.dim(MODEL_LEGEND)}`);
+    }
     if (manifests.ignored.length > 0)
       io.err(
         colors.dim(
@@ -190,7 +305,10 @@ export function explainCommand(io: Io): Command {
         'the destination; every policy of the namespace, whether it selects the pod, and each rule\n' +
         'with every peer and port checked.',
     )
-    .requiredOption('--from <key>', 'source: namespace/pod, or ext:NAME for an --external peer')
+    .requiredOption(
+      '--from <key>',
+      'source: namespace/pod (a bare pod name is in -n), or ext:NAME for an --external peer',
+    )
     .requiredOption('--to <key>', 'destination: namespace/pod, or ext:NAME')
     .requiredOption(
       '--port <port[/protocol]>',
@@ -198,7 +316,10 @@ export function explainCommand(io: Io): Command {
       probeArg,
     )
     .addOption(
-      new Option('-o, --output <format>', 'output format')
+      new Option(
+        '-o, --output <format>',
+        'output format (json: the model document, docs/OUTPUT.md)',
+      )
         .choices(['text', 'json'])
         .default('text'),
     );
@@ -207,25 +328,37 @@ export function explainCommand(io: Io): Command {
     async (
       flags: InputFlags & { from: string; to: string; port: ProbePort; output: 'text' | 'json' },
     ) => {
-      const { model } = await buildModel(flags);
-      for (const key of [flags.from, flags.to]) {
-        if (!model.endpoint(key)) {
-          const known = model.endpoints.map((e) => e.key);
-          const sameName = known.filter((k) => k.endsWith(`/${key}`));
-          throw new UsageError(
-            `unknown endpoint "${key}": expected namespace/pod or ext:NAME${sameName.length > 0 ? `; did you mean ${sameName.join(' or ')}?` : ''} (known: ${known.slice(0, 12).join(', ')}${known.length > 12 ? ', …' : ''})`,
-          );
-        }
-      }
-      const destination = model.endpoint(flags.to);
-      const problem = destination
-        ? unservedProbeName(flags.port, [destination], destination.key)
-        : undefined;
+      const { manifests, model } = await buildModel(flags);
+      const resolve = (key: string): Endpoint => {
+        const bare = !key.includes('/') && !key.startsWith('ext:');
+        const found = model.endpoint(bare ? `${flags.namespace}/${key}` : key);
+        if (found) return found;
+        const known = model.endpoints.map((e) => e.key);
+        const sameName = known.filter((k) => k.endsWith(`/${key.split('/').pop() ?? key}`));
+        throw new UsageError(
+          `unknown endpoint "${key}": expected namespace/pod or ext:NAME${sameName.length > 0 ? `; did you mean ${sameName.join(' or ')}?` : ''} (known: ${known.slice(0, 12).join(', ')}${known.length > 12 ? ', …' : ''})`,
+        );
+      };
+      const from = resolve(flags.from);
+      const destination = resolve(flags.to);
+      const problem = unservedProbeName(flags.port, [destination], destination.key);
       if (problem !== undefined)
         throw new UsageError(`--port ${formatProbe(flags.port)}: ${problem}`);
-      const explanation = explainFlow(model, flags.from, flags.to, flags.port);
-      if (flags.output === 'json') io.out(JSON.stringify(explanation, null, 2));
-      else io.out(renderExplanation(explanation, palette(io.color(flags.color))));
+      const explanation = explainFlow(model, from.key, destination.key, flags.port);
+      if (flags.output === 'json') {
+        // The same document as `model -o json`: one probe, one cell, with its walkthrough.
+        await writeModelDocument((chunk) => io.write(chunk), {
+          model,
+          probes: [flags.port],
+          origins: manifests.origins,
+          selection: { from: [from], to: [destination], servedOnly: false },
+          explainCells: true,
+          walkthrough: () => ({
+            ...(explanation.self ? { self: explanation.self } : {}),
+            sides: explanation.sides,
+          }),
+        });
+      } else io.out(renderExplanation(explanation, palette(io.color(flags.color))));
     },
   );
   return command;
