@@ -112,14 +112,16 @@ export class ProbeView {
     end = to.length,
   ): void {
     const table = this.table;
+    const resolved = table.resolved;
     const fromExternal = from.kind === 'external';
     for (let i = start; i < end; i++) {
       const t = to[i] as Endpoint;
+      const d = t.index;
       let mark: number;
       if (fromExternal && t.kind === 'external') mark = NONE;
-      else if (!table.isCell(from.index, t.index)) mark = UNRESOLVED;
-      else if (this.served[t.index] !== 1) mark = NOT_SERVED;
-      else mark = table.allowed(from.index, t.index) ? ALLOW : DENY;
+      else if (((resolved[d >>> 5] ?? 0) & (1 << (d & 31))) === 0) mark = UNRESOLVED;
+      else if (this.served[d] !== 1) mark = NOT_SERVED;
+      else mark = table.allowed(from.index, d) ? ALLOW : DENY;
       out[i - start] = mark;
     }
   }
