@@ -115,3 +115,40 @@ describe('polygraph CLI: probe port names nobody serves (built)', function () {
     expect(typo.stderr).to.contain('did you mean "mysql"?');
   });
 });
+
+describe('polygraph CLI: --from/--to patterns (built)', function () {
+  this.timeout(30_000);
+  it('resolves bare pod names in -n, selectors in brackets, and rejects patterns matching nothing', async () => {
+    const r = await polygraph([
+      'model',
+      '-f',
+      EXAMPLE,
+      '-n',
+      'shop',
+      '--from',
+      'web',
+      '--to',
+      '*/[app=browser]',
+      '--probe',
+      '80',
+    ]);
+    expect(r.code).to.equal(0);
+    // shop/web may only call shop/api on 5000 (examples/three-tier/policies.yaml): denied.
+    expect(r.stdout.split('\n').slice(0, 4)).to.deep.equal([
+      '80/TCP',
+      'from\\to   visitors/browser',
+      'shop/web         X',
+      '80/TCP: 0 allowed, 1 denied',
+    ]);
+    const none = await polygraph(['model', '-f', EXAMPLE, '--from', 'web']);
+    expect(none.code).to.equal(2);
+    expect(none.stderr).to.contain(
+      'polygraph: --from default/web matches no endpoint; did you mean shop/web?',
+    );
+    const bad = await polygraph(['model', '-f', EXAMPLE, '--to', 'shop/[tier=']);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.equal(
+      'polygraph: --to shop/[tier=: pod "[tier=": a selector must end with "]"',
+    );
+  });
+});
