@@ -121,7 +121,7 @@ if (process.env.BENCH_CLI !== '0') {
     const fd = openSync(output, 'w');
     const started = performance.now();
     const r = time
-      ? spawnSync(time, ['-f', 'maxrss_kb=%M', process.execPath, ...args], {
+      ? spawnSync(time, ['-f', 'maxrss_kb=%M user_s=%U sys_s=%S', process.execPath, ...args], {
           stdio: ['ignore', fd, 'pipe'],
         })
       : spawnSync(process.execPath, args, { stdio: ['ignore', fd, 'pipe'] });
@@ -130,13 +130,16 @@ if (process.env.BENCH_CLI !== '0') {
     const stderr = r.stderr.toString();
     if (r.status !== 0) throw new Error(`CLI failed (${String(r.status)}): ${stderr}`);
     const rssKb = /maxrss_kb=(\d+)/.exec(stderr)?.[1];
+    const cpuS =
+      Number(/user_s=([\d.]+)/.exec(stderr)?.[1] ?? NaN) +
+      Number(/sys_s=([\d.]+)/.exec(stderr)?.[1] ?? NaN);
     const inputMb = statSync(input).size / 1e6;
     const outputMb = statSync(output).size / 1e6;
     // A check that the document is whole: its last line closes it.
     const tail = execFileSync('tail', ['-c', '2', output]).toString();
     console.log(
       `\nCLI: polygraph model -f cluster.yaml (${inputMb.toFixed(1)} MB) ${BENCH_PROBES.map((p) => `--probe ${p.port}/${p.protocol}`).join(' ')} -o json > model.json: ` +
-        `${wallS.toFixed(2)} s wall, ${rssKb ? `${(Number(rssKb) / 1024).toFixed(0)} MB peak RSS` : 'peak RSS not measured (no /usr/bin/time)'}, ` +
+        `${wallS.toFixed(2)} s wall${Number.isNaN(cpuS) ? '' : ` (cpu ${cpuS.toFixed(2)} s)`}, ${rssKb ? `${(Number(rssKb) / 1024).toFixed(0)} MB peak RSS` : 'peak RSS not measured (no /usr/bin/time)'}, ` +
         `${outputMb.toFixed(1)} MB written${tail === '}\n' ? '' : ' (INCOMPLETE)'}; files in ${dir}`,
     );
   }
