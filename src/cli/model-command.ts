@@ -307,9 +307,9 @@ export function explainCommand(io: Io): Command {
     )
     .requiredOption(
       '--from <key>',
-      'source: namespace/pod (a bare pod name is in -n), or ext:NAME for an --external peer',
+      'source: namespace/pod (a bare pod name is in -n), ext:NAME for an --external peer, or a pattern as for model (every flow it selects is explained)',
     )
-    .requiredOption('--to <key>', 'destination: namespace/pod, or ext:NAME')
+    .requiredOption('--to <key>', 'destination: namespace/pod, ext:NAME, or a pattern')
     .requiredOption(
       '--port <port[/protocol]>',
       'port number or name, protocol defaults to TCP',
@@ -339,26 +339,48 @@ export function explainCommand(io: Io): Command {
           `unknown endpoint "${key}": expected namespace/pod or ext:NAME${sameName.length > 0 ? `; did you mean ${sameName.join(' or ')}?` : ''} (known: ${known.slice(0, 12).join(', ')}${known.length > 12 ? ', …' : ''})`,
         );
       };
-      const from = resolve(flags.from);
-      const destination = resolve(flags.to);
-      const problem = unservedProbeName(flags.port, [destination], destination.key);
+      // A key names one flow; a pattern (`*`, `[selector]`) explains every flow it selects.
+      const isPattern = (text: string): boolean => /[*[]/.test(text);
+      const pick = (text: string, flag: string): Endpoint[] =>
+        isPattern(text)
+          ? select(model, parsePatterns([text], flag, flags.namespace), flag)
+          : [resolve(text)];
+      const sources = pick(flags.from, '--from');
+      const destinations = pick(flags.to, '--to');
+      const problem = unservedProbeName(
+        flags.port,
+        destinations,
+        destinations.length === 1 ? destinations[0]?.key : 'no destination selected',
+      );
       if (problem !== undefined)
         throw new UsageError(`--port ${formatProbe(flags.port)}: ${problem}`);
-      const explanation = explainFlow(model, from.key, destination.key, flags.port);
       if (flags.output === 'json') {
-        // The same document as `model -o json`: one probe, one cell, with its walkthrough.
+        // The same document as `model -o json`: one probe, its cells with their walkthroughs.
         await writeModelDocument((chunk) => io.write(chunk), {
           model,
           probes: [flags.port],
           origins: manifests.origins,
-          selection: { from: [from], to: [destination], servedOnly: false },
+          selection: { from: sources, to: destinations, servedOnly: false },
           explainCells: true,
-          walkthrough: () => ({
-            ...(explanation.self ? { self: explanation.self } : {}),
-            sides: explanation.sides,
-          }),
+          walkthrough: (from, to, probe) => {
+            const explanation = explainFlow(model, from.key, to.key, probe);
+            return {
+              ...(explanation.self ? { self: explanation.self } : {}),
+              sides: explanation.sides,
+            };
+          },
         });
-      } else io.out(renderExplanation(explanation, palette(io.color(flags.color))));
+        return;
+      }
+      const colors = palette(io.color(flags.color));
+      const texts: string[] = [];
+      for (const from of sources)
+        for (const to of destinations) {
+          if (from.kind === 'external' && to.kind === 'external') continue;
+          if (resolveProbePort(flags.port, to) === undefined) continue;
+          texts.push(renderExplanation(explainFlow(model, from.key, to.key, flags.port), colors));
+        }
+      io.out(texts.join('\n\n'));
     },
   );
   return command;

@@ -152,3 +152,28 @@ describe('polygraph CLI: --from/--to patterns (built)', function () {
     );
   });
 });
+
+describe('polygraph CLI: explain with patterns (built)', function () {
+  this.timeout(30_000);
+  it('explains every flow a pattern selects, in text and in the model document', async () => {
+    const args = ['explain', '-f', EXAMPLE, '--from', 'shop/*', '--to', 'shop/[tier=db]'];
+    const text = await polygraph([...args, '--port', 'mysql']);
+    expect(text.code).to.equal(0);
+    // Hand-derived: only api may reach db on mysql; db reaching itself is self traffic.
+    expect(text.stdout.split('\n').filter((l) => l.startsWith('Verdict: '))).to.deep.equal([
+      'Verdict: DENY: denied: shop/default-deny-all, shop/web select shop/web for Egress and no rule admits shop/db on mysql/TCP (port 3306); and shop/default-deny-all, shop/db select shop/db for Ingress and no rule admits shop/web on mysql/TCP (port 3306)',
+      'Verdict: ALLOW: allowed: egress admitted by shop/api spec.egress[0]; ingress admitted by shop/db spec.ingress[0]',
+      'Verdict: ALLOW: allowed: shop/db connecting to itself is not subject to NetworkPolicy (selfTraffic: allow)',
+    ]);
+    const json = await polygraph([...args, '--port', 'mysql', '-o', 'json']);
+    const doc = JSON.parse(json.stdout) as {
+      probes: { from: string[]; to: string[]; rows: string[]; cells: { verdict: string }[] }[];
+    };
+    expect(doc.probes[0]).to.deep.include({
+      from: ['shop/web', 'shop/api', 'shop/db'],
+      to: ['shop/db'],
+      rows: ['X', '.', '.'],
+    });
+    expect(doc.probes[0]?.cells.map((c) => c.verdict)).to.deep.equal(['deny', 'allow', 'allow']);
+  });
+});
