@@ -47,10 +47,11 @@ const results = [];
 for (let i = 0; i < runs; i++) {
   const cpu = process.cpuUsage();
   const r = once();
-  const cpuMs = process.cpuUsage(cpu).user / 1000;
+  const used = process.cpuUsage(cpu);
+  const cpuMs = used.user / 1000;
   results.push({ ...r, cpuMs });
   console.log(
-    `run ${i + 1}: compile ${r.compileMs.toFixed(0)} ms, 4 tables ${r.matrixMs.toFixed(0)} ms, total ${r.totalMs.toFixed(0)} ms (cpu ${cpuMs.toFixed(0)} ms; ${r.cells} cells, ${r.allowed} allowed)`,
+    `run ${i + 1}: compile ${r.compileMs.toFixed(0)} ms, 4 tables ${r.matrixMs.toFixed(0)} ms, total ${r.totalMs.toFixed(0)} ms (cpu user ${cpuMs.toFixed(0)} ms, system ${(used.system / 1000).toFixed(0)} ms; ${r.cells} cells, ${r.allowed} allowed)`,
   );
 }
 const total = median(results.map((r) => r.totalMs));
@@ -89,7 +90,7 @@ console.log(
   `\n${world.pods.length} pods + ${world.externals.length} external, ${world.namespaces.length} namespaces, ${world.policies.length} policies, ${BENCH_PROBES.length} probes: ` +
     `${cells} cells in ${total.toFixed(0)} ms (median of ${runs}), ${(cells / (total / 1000) / 1e6).toFixed(1)} M cells/s; ` +
     `compile ${median(results.map((r) => r.compileMs)).toFixed(0)} ms, tables ${median(results.map((r) => r.matrixMs)).toFixed(0)} ms, ` +
-    `cpu ${median(results.map((r) => r.cpuMs)).toFixed(0)} ms; ` +
+    `cpu user ${median(results.map((r) => r.cpuMs)).toFixed(0)} ms; ` +
     (Number.isNaN(readNsPerCell)
       ? ''
       : `reading every cell ${readNsPerCell.toFixed(1)} ns/cell; `) +
