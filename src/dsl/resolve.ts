@@ -11,7 +11,7 @@ function joinPath(dir: string, path: string): string {
   return isAbsolute(path) ? path : join(dir, path);
 }
 import type { Issue, SourceLocation } from '../domain/issue.js';
-import { parsePattern, type Pattern } from '../domain/pattern.js';
+import { parsePattern, type Pattern, type PatternPart } from '../domain/pattern.js';
 import { formatProbe, parseProbe, portNameProblems, type ProbePort } from '../domain/probe.js';
 import type { Protocol } from '../domain/protocol.js';
 import { closest } from '../domain/suggest.js';
@@ -804,33 +804,37 @@ export class Resolver {
 
   // ---- expectations ----------------------------------------------------------------------
 
-  /** Why a pattern names something that does not exist, if it does. */
+  /** Why a pattern names something that does not exist, if it does (globs and selectors never). */
   private patternProblem(pattern: Pattern, context: StepContext): string | undefined {
     const { world } = context;
+    const exact = (part: PatternPart): string | undefined =>
+      part.kind === 'name' && !part.name.includes('*') ? part.name : undefined;
     if (pattern.kind === 'all') return undefined;
     if (pattern.kind === 'external') {
+      const name = exact(pattern.name);
       const names = world.externals.map((e) => e.name);
-      if (names.includes(pattern.name)) return undefined;
-      return `no external or node ${pattern.name}${context.where}${suggestion(
+      if (name === undefined || names.includes(name)) return undefined;
+      return `no external or node ${name}${context.where}${suggestion(
         pattern.text,
         names.map((n) => `ext:${n}`),
       )}`;
     }
-    const { namespace, pod } = pattern;
-    if (namespace.kind === 'name' && pod.kind === 'name') {
-      const key = `${namespace.name}/${pod.name}`;
+    const namespace = exact(pattern.namespace);
+    const pod = exact(pattern.pod);
+    if (namespace !== undefined && pod !== undefined) {
+      const key = `${namespace}/${pod}`;
       if (world.pods.some((p) => podRefKey(p) === key)) return undefined;
       return `no pod ${key}${context.where}${suggestion(key, world.pods.map(podRefKey))}`;
     }
-    if (namespace.kind === 'name') {
+    if (namespace !== undefined) {
       const names = namespaceNames(world);
-      if (names.includes(namespace.name)) return undefined;
-      return `no namespace ${namespace.name}${context.where}${suggestion(namespace.name, names)}`;
+      if (names.includes(namespace)) return undefined;
+      return `no namespace ${namespace}${context.where}${suggestion(namespace, names)}`;
     }
-    if (pod.kind === 'name') {
+    if (pod !== undefined) {
       const names = [...new Set(world.pods.map((p) => p.name))];
-      if (names.includes(pod.name)) return undefined;
-      return `no pod named ${pod.name} in any namespace${context.where}${suggestion(pod.name, names)}`;
+      if (names.includes(pod)) return undefined;
+      return `no pod named ${pod} in any namespace${context.where}${suggestion(pod, names)}`;
     }
     return undefined;
   }
