@@ -31,10 +31,10 @@ interface Outcome {
 }
 
 /** A command line as a person would type it (arguments with spaces or quotes quoted). */
-export function commandLine(tool: string, args: readonly string[], input?: string): string {
+export function commandLine(tool: string, args: readonly string[]): string {
   const quote = (a: string): string =>
     /^[\w@%+=:,./{}-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
-  return `${[tool, ...args].map(quote).join(' ')}${input === undefined ? '' : ' <<< (generated)'}`;
+  return [tool, ...args].map(quote).join(' ');
 }
 
 async function exec(
@@ -154,8 +154,10 @@ async function runStep(
       return;
     }
     case 'run': {
-      const command = commandLine(step.tool, step.args, step.input);
-      progress(`  $ ${command}`);
+      const command = commandLine(step.tool, step.args);
+      progress(`  $ ${command}${step.input === undefined ? '' : ' <<EOF'}`);
+      // What goes to stdin (the kind config), so that the step can be repeated by hand.
+      if (step.input !== undefined) progress(`${step.input.trimEnd()}\nEOF`.replace(/^/gm, '  '));
       const r = await exec(step.tool, step.args, step.timeoutSeconds, step.input);
       if (r.exitCode === 0 && !r.timedOut) return;
       const hints = [
@@ -216,7 +218,7 @@ export async function clusterUp(options: UpOptions, progress: Progress): Promise
         ? VERSIONS.calico
         : options.cni === 'cilium'
           ? `v${VERSIONS.cilium}`
-          : `kind ${tools.get('kind') ?? '?'}`,
+          : `of kind ${tools.get('kind') ?? '?'}`,
     nodeImage: options.nodeImage,
     image: options.image,
     tools,
