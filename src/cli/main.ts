@@ -4,9 +4,10 @@ import { createRequire } from 'node:module';
 import { formatIssue } from '../domain/issue.js';
 import { ClusterError } from '../cluster/index.js';
 import { assertNever } from '../domain/assert.js';
-import { InputError, UsageError } from '../domain/errors.js';
+import { InputError, ToolError, UsageError } from '../domain/errors.js';
 import { failing } from '../engine/results.js';
 import { checkCommand } from './commands/check.js';
+import { clusterCommand } from './commands/cluster.js';
 import { initCommand } from './commands/init.js';
 import type { CommandResult } from './result.js';
 import { explainCommand, modelCommand } from './model-command.js';
@@ -60,6 +61,11 @@ export function exitCode(ending: Ending, io: Io): ExitCode {
     io.err(`polygraph: ${error.message}`);
     return EXIT.cluster;
   }
+  if (error instanceof ToolError) {
+    io.err(`polygraph: ${error.message}`);
+    if (error.hint !== undefined) io.err(`  hint: ${error.hint}`);
+    return EXIT.cluster;
+  }
   io.err(
     `polygraph: internal error (a bug in polygraph; please report it with this output):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
   );
@@ -96,6 +102,7 @@ export function program(io: Io, done: (result: CommandResult) => void = () => un
     explainCommand(io),
     checkCommand(io, done),
     initCommand(io, done),
+    clusterCommand(io, done),
   ]) {
     sub.exitOverride().configureOutput({
       writeOut: (s) => {
