@@ -151,7 +151,23 @@ export function resultJsonSchema(): Record<string, unknown> {
   };
 }
 
-export type DocumentProblem = { readonly path: string; readonly message: string };
+export interface DocumentProblem {
+  /** The field, e.g. `scenarios[0].steps[1].tables.80/TCP.classes[2]`. */
+  readonly path: string;
+  /** The same path as keys and indexes, to find the field in the text. */
+  readonly segments: readonly (string | number)[];
+  readonly message: string;
+}
+
+function pathText(segments: readonly (string | number)[]): string {
+  return segments
+    .map((p, i) => (typeof p === 'number' ? `[${String(p)}]` : `${i === 0 ? '' : '.'}${p}`))
+    .join('');
+}
+
+function problem(segments: (string | number)[], message: string): DocumentProblem {
+  return { path: pathText(segments), segments, message };
+}
 
 /** Validates a parsed JSON value as a result document: the document, or every problem. */
 export function parseResultDocument(
@@ -163,14 +179,12 @@ export function parseResultDocument(
     return problems.length === 0 ? { document: parsed.data } : { problems };
   }
   return {
-    problems: parsed.error.issues.map((issue) => ({
-      path: issue.path
-        .map((p, i) =>
-          typeof p === 'number' ? `[${String(p)}]` : `${i === 0 ? '' : '.'}${String(p)}`,
-        )
-        .join(''),
-      message: issue.message,
-    })),
+    problems: parsed.error.issues.map((issue) =>
+      problem(
+        issue.path.map((p) => (typeof p === 'number' ? p : String(p))),
+        issue.message,
+      ),
+    ),
   };
 }
 
@@ -179,27 +193,31 @@ function tableProblems(doc: ResultDocument): DocumentProblem[] {
   const problems: DocumentProblem[] = [];
   doc.scenarios.forEach((scenario, s) => {
     scenario.steps.forEach((step, i) => {
-      const at = `scenarios[${String(s)}].steps[${String(i)}]`;
+      const at = ['scenarios', s, 'steps', i];
       const n = step.endpoints.length;
       for (const probe of step.probes)
         if (!(probe in step.tables))
-          problems.push({ path: `${at}.tables`, message: `expected a table for probe ${probe}` });
+          problems.push(problem([...at, 'tables'], `expected a table for probe ${probe}`));
       for (const [probe, table] of Object.entries(step.tables)) {
         if (!step.probes.includes(probe))
-          problems.push({ path: `${at}.tables.${probe}`, message: `${probe} is not in probes` });
+          problems.push(problem([...at, 'tables', probe], `${probe} is not in probes`));
         for (const [name, rows] of Object.entries(table)) {
           if (rows === undefined) continue;
           if (rows.length !== n)
-            problems.push({
-              path: `${at}.tables.${probe}.${name}`,
-              message: `expected ${String(n)} rows (one per endpoint), got ${String(rows.length)}`,
-            });
+            problems.push(
+              problem(
+                [...at, 'tables', probe, name],
+                `expected ${String(n)} rows (one per endpoint), got ${String(rows.length)}`,
+              ),
+            );
           rows.forEach((row, r) => {
             if (row.length !== n)
-              problems.push({
-                path: `${at}.tables.${probe}.${name}[${String(r)}]`,
-                message: `expected ${String(n)} characters (one per endpoint), got ${String(row.length)}`,
-              });
+              problems.push(
+                problem(
+                  [...at, 'tables', probe, name, r],
+                  `expected ${String(n)} characters (one per endpoint), got ${String(row.length)}`,
+                ),
+              );
           });
         }
       }
