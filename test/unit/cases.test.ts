@@ -33,7 +33,9 @@ for (const [title, dir, minimum] of [
         const result = await checkScenario(await loadScenario(file));
         const bad = result.steps.flatMap((s) =>
           s.cells
-            .filter((c) => c.class !== 'agree' && c.class !== 'unchecked' && c.class !== 'unresolvable')
+            .filter(
+              (c) => c.class !== 'agree' && c.class !== 'unchecked' && c.class !== 'unresolvable',
+            )
             .map(
               (c) =>
                 `  step ${s.name}: ${formatProbe(c.probe)} ${c.from} -> ${c.to}: expected ${c.expected ?? '-'}, model ${c.modelled} (${c.class}): ${c.explanation}`,
@@ -42,7 +44,10 @@ for (const [title, dir, minimum] of [
         expect(bad, `${String(bad.length)} cell(s) differ:\n${bad.join('\n')}`).to.deep.equal([]);
         expect(failing(result.counts)).to.equal(0);
         for (const step of result.steps)
-          expect(step.counts.byClass.agree, `step "${step.name}" compares no cell`).to.be.greaterThan(0);
+          expect(
+            step.counts.byClass.agree,
+            `step "${step.name}" compares no cell`,
+          ).to.be.greaterThan(0);
       });
     }
   });
