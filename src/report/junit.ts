@@ -4,6 +4,7 @@
  * matrix whose class fails the check or run, each with the model's reason.
  */
 import { create } from 'xmlbuilder2';
+import type { CellClass } from '../compare/classify.js';
 import type { ResultDocument, StepJson } from './document.js';
 import { formatCounts, isFailing, plural, stepGrids, TITLE, type CellView } from './view.js';
 
@@ -43,10 +44,10 @@ function stepCases(step: StepJson, steps: number): Case[] {
     const failing = grid.cells.filter((c) => isFailing(c.class));
     const judged = grid.cells.filter((c) => c.class !== 'unresolvable' && c.class !== 'skipped');
     const notes = grid.cells.filter((c) => !isFailing(c.class) && c.class !== 'agree');
-    const byClass = new Map<string, number>();
-    for (const c of grid.cells) byClass.set(c.class, (byClass.get(c.class) ?? 0) + 1);
+    const classes: Partial<Record<CellClass, number>> = {};
+    for (const c of grid.cells) classes[c.class] = (classes[c.class] ?? 0) + 1;
     const out = [
-      `${plural(grid.cells.length, 'cell')}: ${[...byClass].map(([c, n]) => `${String(n)} ${c}`).join(', ')}`,
+      formatCounts({ cells: grid.cells.length, classes }),
       ...(step.timing?.timeToEnforceMs === undefined
         ? []
         : [`time to enforce: ${seconds(step.timing.timeToEnforceMs)} s`]),
@@ -79,7 +80,11 @@ export function renderJunit(doc: ResultDocument): string {
   });
   const all = count(suites.flatMap((s) => s.cases));
   const stamp = doc.startedAt ?? doc.generatedAt;
-  const root = create({ version: '1.0', encoding: 'UTF-8' }, { invalidCharReplacement: '\uFFFD' });
+  const root = create({
+    version: '1.0',
+    encoding: 'UTF-8',
+    invalidCharReplacement: '\uFFFD',
+  });
   const top = root.ele('testsuites', {
     name: `polygraph ${command}`,
     tests: String(all.tests),

@@ -4,7 +4,7 @@
  * target only; the others are still written, and the caller learns which failed and why.
  */
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { assertNever } from '../domain/assert.js';
 import type { ResultDocument } from './document.js';
 import { renderHtml } from './html.js';
@@ -53,6 +53,29 @@ export function renderReport(kind: ReportKind, doc: ResultDocument): string {
   }
 }
 
+/**
+ * Creates the missing directories above a report file, one level at a time: Node's
+ * `mkdir({recursive: true})` never returns for some paths (under /proc, for one).
+ */
+async function ensureDirectory(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    try {
+      await mkdir(d);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') break;
+      if (code === 'ENOENT' && dirname(d) !== d) {
+        missing.push(d);
+        continue;
+      }
+      throw error;
+    }
+    break;
+  }
+  for (const d of missing.reverse()) await mkdir(d);
+}
+
 function reason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -66,7 +89,7 @@ export async function writeReports(
     targets.map(async (target): Promise<ReportOutcome> => {
       try {
         const text = renderReport(target.kind, doc);
-        await mkdir(dirname(target.path), { recursive: true });
+        await ensureDirectory(dirname(target.path));
         if (target.append === true) await appendFile(target.path, text);
         else await writeFile(target.path, text);
         return { target };
