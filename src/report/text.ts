@@ -42,11 +42,11 @@ function cellLine(cell: StepJson['cells'][number], colors: Palette): string[] {
 
 /** The legend printed once under the first table. */
 export function tableLegend(live: boolean): string {
-  return (
-    `Legend: each cell is expected${live ? ', modelled, observed' : ' then modelled'}: ` +
-    `. allow  X deny  ? unresolvable  - unchecked${live ? '  R refused  D dropped  E probe error  S skipped' : ''}; ` +
-    `! marks a disagreement (red), green agrees, dim is unchecked or unresolvable; rows: from, columns: to`
-  );
+  return [
+    `Legend: rows are sources, columns destinations; each cell is expected${live ? ', modelled, observed' : ' then modelled'}:`,
+    `  . allow  X deny  ? unresolvable  - unchecked${live ? '  R refused  D dropped  E probe error  S skipped' : ''}`,
+    `  ! a disagreement (red); green agrees; dim is unchecked or unresolvable`,
+  ].join('\n');
 }
 
 function paintFor(cls: CellClass, colors: Palette): (s: string) => string {
@@ -122,12 +122,18 @@ export function renderGrid(grid: ProbeGrid, colors: Palette, width: number): str
       );
     });
   });
-  if (numbered)
-    lines.push(
-      colors.dim(
-        `${INDENT}columns: ${endpoints.map((e, i) => `${String(i + 1)}=${e}`).join('  ')}`,
-      ),
-    );
+  if (numbered) {
+    // The key of each number, as many per line as fit.
+    let line = `${INDENT}columns:`;
+    for (const entry of endpoints.map((e, i) => `${String(i + 1)}=${e}`)) {
+      if (line.trim() !== 'columns:' && line.length + 2 + entry.length > width) {
+        lines.push(colors.dim(line));
+        line = INDENT;
+      }
+      line += `  ${entry}`;
+    }
+    lines.push(colors.dim(line));
+  }
   return lines;
 }
 
