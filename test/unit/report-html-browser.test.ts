@@ -99,11 +99,12 @@ describe('HTML report in Chromium', function () {
     await first.focus();
     expect(await tip.isVisible()).to.equal(true);
     await page.keyboard.press('ArrowRight');
-    const focused = await page.evaluate(() => {
-      const el = document.activeElement as HTMLElement | null;
-      return { r: el?.dataset.r, c: el?.dataset.c };
-    });
-    expect(focused).to.deep.equal({ r: '0', c: '1' });
+    const focused = page.locator('g.cell:focus');
+    expect(await focused.count()).to.equal(1);
+    expect({
+      r: await focused.getAttribute('data-r'),
+      c: await focused.getAttribute('data-c'),
+    }).to.deep.equal({ r: '0', c: '1' });
     expect(await tip.innerText()).to.contain('shop/web → shop/api');
     await page.keyboard.press('Escape');
     expect(await tip.isVisible()).to.equal(false);
