@@ -34,9 +34,9 @@ export function checkCommand(io: Io, done: (result: CommandResult) => void): Com
         "the model of the NetworkPolicy spec and compares it with the scenario's expectation. Prints\n" +
         'each cell that disagrees with the policy and rule that decide it, and a summary per step.\n' +
         'Exit 0 when everything agrees, 1 when a cell disagrees, 2 when a file is invalid.\n' +
-        'Reports (--report, and the GitHub step summary when GITHUB_STEP_SUMMARY is set) are\n' +
-        'written besides stdout; one that fails is named on stderr and changes no exit code\n' +
-        '(docs/REPORTS.md).',
+        'Reports (--report; the GitHub step summary when GITHUB_STEP_SUMMARY is set)\n' +
+        'are written besides stdout; one that fails is named on stderr and changes no\n' +
+        'exit code (docs/REPORTS.md).',
     )
     .argument('<scenario...>', 'scenario files (YAML, apiVersion polygraph.dev/v1alpha1)')
     .addOption(

@@ -85,12 +85,12 @@ export function reportCommand(io: Io, done: (result: CommandResult) => void): Co
   return new Command('report')
     .summary('re-render the reports of a saved result (check -o json, --report json=FILE)')
     .description(
-      'Reads a result document (docs/REPORTS.md), validates it against its schema\n' +
-        '(schemas/result.schema.json) and writes the reports asked for with --report; prints the\n' +
-        'text rendering on stdout when no --report is given or -o asks for it.\n' +
-        "Exit as the result's own command would: 0 when everything agrees, 1 when a cell\n" +
-        'disagrees; 2 when the file is not a valid result (every problem listed); 3 when no\n' +
-        'report could be written.',
+      'Reads a result document (docs/REPORTS.md), validates it against\n' +
+        'schemas/result.schema.json and writes the reports asked for with --report.\n' +
+        'Prints the text on stdout when no --report is given, or as -o asks.\n' +
+        "Exit as the result's own command: 0 everything agrees, 1 a cell disagrees;\n" +
+        '2 the file is not a valid result (every problem listed); 3 no output\n' +
+        'could be written.',
     )
     .argument('<result>', 'a result JSON file, or - for stdin')
     .addOption(new Option('-o, --output <format>', 'stdout format').choices(['text', 'json']))
