@@ -9,6 +9,7 @@ import { failing } from '../engine/results.js';
 import { checkCommand } from './commands/check.js';
 import { clusterCommand } from './commands/cluster.js';
 import { initCommand } from './commands/init.js';
+import { reportCommand } from './commands/report.js';
 import type { CommandResult } from './result.js';
 import { explainCommand, modelCommand } from './model-command.js';
 import { processIo, type Io } from './io.js';
@@ -32,6 +33,9 @@ export function exitCode(ending: Ending, io: Io): ExitCode {
         return EXIT.ok;
       case 'check':
         return result.results.some((r) => failing(r.counts) > 0) ? EXIT.mismatch : EXIT.ok;
+      case 'report':
+        if (result.outputs > 0 && result.failedOutputs === result.outputs) return EXIT.cluster;
+        return result.passed ? EXIT.ok : EXIT.mismatch;
       default:
         return assertNever(result, 'command result');
     }
@@ -103,6 +107,7 @@ export function program(io: Io, done: (result: CommandResult) => void = () => un
     checkCommand(io, done),
     initCommand(io, done),
     clusterCommand(io, done),
+    reportCommand(io, done),
   ]) {
     sub.exitOverride().configureOutput({
       writeOut: (s) => {

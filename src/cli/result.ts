@@ -4,4 +4,14 @@ import type { ScenarioResult } from '../engine/results.js';
 export type CommandResult =
   /** The command wrote its output; nothing can disagree (model, explain, init). */
   | { readonly kind: 'done' }
-  | { readonly kind: 'check'; readonly results: readonly ScenarioResult[] };
+  | { readonly kind: 'check'; readonly results: readonly ScenarioResult[] }
+  /**
+   * `report`: a saved result re-rendered. `outputs` counts stdout (when used) and the requested
+   * reports; when every one of them failed, nothing carried the result (docs/REPORTS.md).
+   */
+  | {
+      readonly kind: 'report';
+      readonly passed: boolean;
+      readonly outputs: number;
+      readonly failedOutputs: number;
+    };
