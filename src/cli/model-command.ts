@@ -2,7 +2,9 @@ import { Command, Option } from 'commander';
 import { formatProbe, type ProbePort } from '../domain/probe.js';
 import { UsageError } from '../domain/errors.js';
 import { closest } from '../domain/suggest.js';
+import { loadScenario } from '../dsl/load.js';
 import { loadManifests } from '../manifest/load.js';
+import type { ManifestSet } from '../manifest/objects.js';
 import { NetworkModel, resolveProbePort, type Endpoint } from '../model/engine.js';
 import { explainFlow } from '../model/explain.js';
 import type { ExternalInfo } from '../model/types.js';
@@ -16,19 +18,32 @@ import { collect, externalArg, modelOptions, probeArg, type ModelFlags } from '.
 import type { Io } from './io.js';
 
 interface InputFlags extends ModelFlags {
-  filename: string[];
+  /** Absent only for `explain --scenario`. */
+  filename?: string[];
+  /** explain: a scenario file instead of manifests, and the step whose world to explain. */
+  scenario?: string;
+  step?: string;
   namespace: string;
   external?: ExternalInfo[];
   color?: boolean;
 }
 
-function addInputOptions(command: Command): Command {
+function addInputOptions(
+  command: Command,
+  filename: 'required' | 'or-scenario' = 'required',
+): Command {
+  const help = 'manifest file or directory (repeatable; YAML, JSON, multi-document, kind: List)';
+  if (filename === 'required')
+    command.requiredOption('-f, --filename <path>', help, collect(String));
+  else
+    command
+      .option('-f, --filename <path>', `${help}; or --scenario`, collect(String))
+      .option('--scenario <file>', 'explain a cell of a scenario file (docs/SCENARIOS.md) instead')
+      .option(
+        '--step <name>',
+        'with --scenario: the step (its name or number, from 1) whose world to explain',
+      );
   return command
-    .requiredOption(
-      '-f, --filename <path>',
-      'manifest file or directory (repeatable; YAML, JSON, multi-document, kind: List)',
-      collect(String),
-    )
     .option('-n, --namespace <ns>', 'namespace of objects that name none', 'default')
     .option(
       '--external <name=ip>',
@@ -59,7 +74,32 @@ function addInputOptions(command: Command): Command {
     .option('--no-color', 'plain output (also when NO_COLOR is set or stdout is not a terminal)');
 }
 
+/** The world of one step of a scenario (explain --scenario FILE [--step NAME]). */
+async function scenarioModel(flags: InputFlags & { scenario: string }) {
+  if (flags.filename !== undefined)
+    throw new UsageError('give either -f manifests or --scenario FILE, not both');
+  const scenario = await loadScenario(flags.scenario);
+  const names = scenario.steps.map((s, i) => `${String(i + 1)} "${s.name}"`).join(', ');
+  let step = scenario.steps.length === 1 ? scenario.steps[0] : undefined;
+  if (flags.step !== undefined)
+    step =
+      scenario.steps.find((s) => s.name === flags.step) ??
+      (/^\d+$/.test(flags.step) ? scenario.steps[Number(flags.step) - 1] : undefined);
+  if (step === undefined)
+    throw new UsageError(
+      flags.step === undefined
+        ? `${flags.scenario} has ${String(scenario.steps.length)} steps: choose one with --step (${names})`
+        : `${flags.scenario} has no step "${flags.step}" (steps: ${names})`,
+    );
+  const manifests: ManifestSet = { world: step.world, origins: new Map(), ignored: [] };
+  return { manifests, model: new NetworkModel(step.world, scenario.options) };
+}
+
 async function buildModel(flags: InputFlags) {
+  if (flags.scenario !== undefined) return scenarioModel({ ...flags, scenario: flags.scenario });
+  if (flags.step !== undefined) throw new UsageError('--step needs --scenario FILE');
+  if (flags.filename === undefined)
+    throw new UsageError('give the manifests with -f PATH (or a scenario with --scenario FILE)');
   const manifests = await loadManifests(flags.filename, {
     defaultNamespace: flags.namespace,
     externals: flags.external ?? [],
@@ -260,7 +300,7 @@ export function modelCommand(io: Io): Command {
     // An empty result is still a result: say why on stderr, print the (empty) tables or document.
     if (empty)
       io.err(
-        `note: no pods or external peers in ${flags.filename.join(', ')}: nothing to evaluate`,
+        `note: no pods or external peers in ${(flags.filename ?? []).join(', ')}: nothing to evaluate`,
       );
     else if (probes.length === 0)
       io.err(
@@ -323,7 +363,7 @@ export function explainCommand(io: Io): Command {
         .choices(['text', 'json'])
         .default('text'),
     );
-  addInputOptions(command);
+  addInputOptions(command, 'or-scenario');
   command.action(
     async (
       flags: InputFlags & { from: string; to: string; port: ProbePort; output: 'text' | 'json' },
