@@ -4,10 +4,12 @@ import { createRequire } from 'node:module';
 import { formatIssue } from '../domain/issue.js';
 import { ClusterError } from '../cluster/index.js';
 import { assertNever } from '../domain/assert.js';
-import { InputError, UsageError } from '../domain/errors.js';
+import { InputError, InterruptedError, UsageError } from '../domain/errors.js';
 import { failing } from '../engine/results.js';
 import { checkCommand } from './commands/check.js';
+import { cleanCommand } from './commands/clean.js';
 import { initCommand } from './commands/init.js';
+import { runCommand } from './commands/run.js';
 import type { CommandResult } from './result.js';
 import { explainCommand, modelCommand } from './model-command.js';
 import { processIo, type Io } from './io.js';
@@ -30,6 +32,7 @@ export function exitCode(ending: Ending, io: Io): ExitCode {
       case 'done':
         return EXIT.ok;
       case 'check':
+      case 'run':
         return result.results.some((r) => failing(r.counts) > 0) ? EXIT.mismatch : EXIT.ok;
       default:
         return assertNever(result, 'command result');
@@ -55,6 +58,10 @@ export function exitCode(ending: Ending, io: Io): ExitCode {
   if (error instanceof UsageError) {
     io.err(`polygraph: ${error.message}`);
     return EXIT.invalid;
+  }
+  if (error instanceof InterruptedError) {
+    io.err(`polygraph: ${error.message}`);
+    return EXIT.cluster;
   }
   if (error instanceof ClusterError) {
     io.err(`polygraph: ${error.message}`);
@@ -96,6 +103,8 @@ export function program(io: Io, done: (result: CommandResult) => void = () => un
     explainCommand(io),
     checkCommand(io, done),
     initCommand(io, done),
+    runCommand(io, done),
+    cleanCommand(io, done),
   ]) {
     sub.exitOverride().configureOutput({
       writeOut: (s) => {

@@ -4,4 +4,6 @@ import type { ScenarioResult } from '../engine/results.js';
 export type CommandResult =
   /** The command wrote its output; nothing can disagree (model, explain, init). */
   | { readonly kind: 'done' }
-  | { readonly kind: 'check'; readonly results: readonly ScenarioResult[] };
+  | { readonly kind: 'check'; readonly results: readonly ScenarioResult[] }
+  /** A live run: the same results, with observed outcomes. */
+  | { readonly kind: 'run'; readonly results: readonly ScenarioResult[] };

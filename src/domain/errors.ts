@@ -26,3 +26,6 @@ export class InternalError extends PolygraphError {
     super(`internal error (a bug in polygraph, please report it): ${message}`, options);
   }
 }
+
+/** The user stopped the run (SIGINT, SIGTERM); what it created was removed. */
+export class InterruptedError extends PolygraphError {}

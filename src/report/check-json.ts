@@ -6,7 +6,8 @@ import { addCounts, failing } from '../engine/results.js';
 
 export interface CheckDocument {
   readonly apiVersion: 'polygraph.dev/v1alpha1';
-  readonly kind: 'CheckResult';
+  /** CheckResult offline; RunResult on a live run (observed tables and live details added). */
+  readonly kind: 'CheckResult' | 'RunResult';
   readonly passed: boolean;
   readonly summary: CountsJson & { readonly scenarios: number; readonly steps: number };
   readonly scenarios: readonly {
@@ -15,6 +16,7 @@ export interface CheckDocument {
     readonly passed: boolean;
     readonly summary: CountsJson;
     readonly steps: readonly StepJson[];
+    readonly live?: ScenarioResult['live'];
   }[];
 }
 
@@ -34,7 +36,11 @@ interface StepJson {
    * expected `.` allow, `X` deny, `?` unresolvable, `-` unchecked; modelled `.`, `X`, `?`; a space
    * where there is no cell (external to external).
    */
-  readonly tables: Readonly<Record<string, { expected: string[]; modelled: string[] }>>;
+  readonly tables: Readonly<
+    Record<string, { expected: string[]; modelled: string[]; observed?: string[] }>
+  >;
+  /** On a live run: probes, settling and the exposure window (ms). */
+  readonly live?: StepResult['live'];
   /** Every cell that is not `agree`, `unchecked` or `unresolvable`, with the model's reason. */
   readonly cells: readonly CellJson[];
 }
@@ -47,6 +53,8 @@ interface CellJson {
   readonly expected?: string;
   readonly modelled: string;
   readonly observed?: string;
+  readonly observedDetail?: string;
+  readonly tries?: readonly string[];
   readonly class: CellClass;
   readonly explanation: string;
 }
@@ -62,14 +70,38 @@ function counts(c: Counts): CountsJson {
 
 const MARK = { allow: '.', deny: 'X', unresolvable: '?' } as const;
 
+/** Observed: `.` allowed, `X` refused or dropped, `E` probe-error, `S` skipped, `F` flaky. */
+function observedMark(cell: CellResult): string {
+  if (cell.class === 'flaky') return 'F';
+  switch (cell.observed) {
+    case undefined:
+      return ' ';
+    case 'allowed':
+      return '.';
+    case 'refused':
+    case 'dropped':
+    case 'denied':
+      return 'X';
+    case 'probe-error':
+      return 'E';
+    case 'skipped':
+    case 'unresolved-port':
+      return 'S';
+    default:
+      return ' ';
+  }
+}
+
 function tables(step: StepResult): StepJson['tables'] {
   const index = new Map(step.endpoints.map((k, i) => [k, i]));
-  const out: Record<string, { expected: string[]; modelled: string[] }> = {};
+  const out: Record<string, { expected: string[]; modelled: string[]; observed?: string[] }> = {};
+  const live = step.live !== undefined;
   for (const probe of step.probes) {
     const blank = () => step.endpoints.map(() => Array<string>(step.endpoints.length).fill(' '));
     out[formatProbe(probe)] = { expected: [], modelled: [] };
     const expected = blank();
     const modelled = blank();
+    const observed = blank();
     for (const cell of step.cells) {
       if (cell.probe.port !== probe.port || cell.probe.protocol !== probe.protocol) continue;
       const r = index.get(cell.from) ?? 0;
@@ -78,10 +110,13 @@ function tables(step: StepResult): StepJson['tables'] {
       const mr = modelled[r];
       if (er) er[c] = cell.expected === undefined ? '-' : MARK[cell.expected];
       if (mr) mr[c] = MARK[cell.modelled];
+      const or = observed[r];
+      if (or) or[c] = cell.modelled === 'unresolvable' ? '?' : observedMark(cell);
     }
     out[formatProbe(probe)] = {
       expected: expected.map((row) => row.join('')),
       modelled: modelled.map((row) => row.join('')),
+      ...(live ? { observed: observed.map((row) => row.join('')) } : {}),
     };
   }
   return out;
@@ -96,6 +131,8 @@ function cell(c: CellResult): CellJson {
     ...(c.expected === undefined ? {} : { expected: c.expected }),
     modelled: c.modelled,
     ...(c.observed === undefined ? {} : { observed: c.observed }),
+    ...(c.observedDetail === undefined ? {} : { observedDetail: c.observedDetail }),
+    ...(c.tries === undefined ? {} : { tries: c.tries }),
     class: c.class,
     explanation: c.explanation,
   };
@@ -105,7 +142,7 @@ export function checkDocument(results: readonly ScenarioResult[]): CheckDocument
   const total = addCounts(results.map((r) => r.counts));
   return {
     apiVersion: 'polygraph.dev/v1alpha1',
-    kind: 'CheckResult',
+    kind: results.some((r) => r.live !== undefined) ? 'RunResult' : 'CheckResult',
     passed: failing(total) === 0,
     summary: {
       scenarios: results.length,
@@ -125,7 +162,9 @@ export function checkDocument(results: readonly ScenarioResult[]): CheckDocument
         probes: s.probes.map(formatProbe),
         tables: tables(s),
         cells: s.cells.filter((c) => !QUIET.includes(c.class)).map(cell),
+        ...(s.live === undefined ? {} : { live: s.live }),
       })),
+      ...(r.live === undefined ? {} : { live: r.live }),
     })),
   };
 }

@@ -34,10 +34,47 @@ function verdictWord(v: string | undefined): string {
 function cellLine(cell: CellResult, colors: Palette): string[] {
   const head = `${formatProbe(cell.probe)} ${cell.from} -> ${cell.to}`;
   const parts = [`expected ${verdictWord(cell.expected)}`, `the spec says ${cell.modelled}`];
-  if (cell.observed !== undefined) parts.push(`observed ${cell.observed}`);
-  return [
+  if (cell.observed !== undefined)
+    parts.push(
+      cell.tries === undefined
+        ? `observed ${cell.observed}`
+        : `observed ${cell.tries.join(', then ')}`,
+    );
+  const lines = [
     `    ${colors.deny('✗')} ${colors.bold(head)}: ${parts.join(', ')}`,
     `        ${colors.dim(cell.explanation)}`,
+  ];
+  if (cell.observedDetail !== undefined && cell.observed !== undefined)
+    lines.push(`        ${colors.dim(`probe: ${cell.observedDetail}`)}`);
+  return lines;
+}
+
+/** "probes 324 in 0.62 s; changed cells enforced 180 ms after the last action" */
+function liveLine(step: StepResult): string | undefined {
+  const live = step.live;
+  if (live === undefined) return undefined;
+  const s = live.settle;
+  const settle =
+    s.cells === 0
+      ? 'no cell changed'
+      : s.settled
+        ? `${String(s.cells)} changed cell${s.cells === 1 ? '' : 's'} enforced within ${String(s.exposureMs ?? 0)} ms of the last action (${String(s.rounds)} round${s.rounds === 1 ? '' : 's'})`
+        : `${String(s.cells)} changed cells NOT all enforced within the settle bound`;
+  return `    live: ${settle}; ${String(live.probes)} probes in ${(live.probeMs / 1000).toFixed(2)} s; step ${(live.durationMs / 1000).toFixed(2)} s`;
+}
+
+/** Skipped cells, counted by reason (they are many and alike: SCTP, externals). */
+function skippedLines(step: StepResult): string[] {
+  const reasons = new Map<string, number>();
+  for (const c of step.cells)
+    if (c.class === 'skipped') {
+      const why = c.observedDetail ?? 'skipped';
+      reasons.set(why, (reasons.get(why) ?? 0) + 1);
+    }
+  if (reasons.size === 0) return [];
+  return [
+    `    skipped (${String([...reasons.values()].reduce((a, b) => a + b, 0))}):`,
+    ...[...reasons].map(([why, n]) => `      ${String(n)} × ${why}`),
   ];
 }
 
@@ -53,12 +90,15 @@ function renderStep(step: StepResult, total: number, colors: Palette): string[] 
   const lines = [
     `  step ${String(step.index + 1)}/${String(total)} ${colors.bold(step.name)}: ${formatCounts(step.counts)}`,
   ];
+  const live = liveLine(step);
+  if (live !== undefined) lines.push(colors.dim(live));
   for (const cls of SHOWN) {
     const cells = step.cells.filter((c) => c.class === cls);
     if (cells.length === 0) continue;
     lines.push(`    ${TITLE[cls]} (${String(cells.length)}):`);
     for (const cell of cells) lines.push(...cellLine(cell, colors));
   }
+  lines.push(...skippedLines(step));
   return lines;
 }
 
@@ -67,6 +107,18 @@ export function renderCheck(results: readonly ScenarioResult[], colors: Palette)
   for (const r of results) {
     const bad = failing(r.counts);
     lines.push(`${bad === 0 ? colors.allow('PASS') : colors.deny('FAIL')} ${r.file} (${r.name})`);
+    if (r.live !== undefined)
+      lines.push(
+        colors.dim(
+          `  run ${r.live.runId} on ${r.live.server}: ${Object.entries(r.live.namespaces)
+            .map(([ns, live]) => (ns === live ? ns : `${ns} as ${live}`))
+            .join(
+              ', ',
+            )}${r.live.plugin === undefined ? '' : `; known deviations of ${r.live.plugin}`}`,
+        ),
+      );
+    if (r.live?.kept !== undefined)
+      lines.push(`  kept on the cluster; remove with: ${r.live.kept}`);
     for (const step of r.steps) lines.push(...renderStep(step, r.steps.length, colors));
   }
   const total = addCounts(results.map((r) => r.counts));
