@@ -15,13 +15,15 @@ const LABEL_VALUES = z
   .record(z.string(), z.string())
   .describe('Kubernetes labels: keys and values as the API server validates them');
 
+const PORT_EXPECTED = 'a port number, "PORT/PROTOCOL" or {port, protocol, name}';
+
 /** `80`, `"80/UDP"`, or `{port: 80, protocol: UDP, name: dns}`. */
 const SERVED_PORT = z
   .union([
     z.int().min(1).max(65535).describe('a TCP port number'),
     z
       .string()
-      .regex(/^\d+(\/(TCP|UDP|SCTP|tcp|udp|sctp))?$/)
+      .regex(/^\d+(\/(TCP|UDP|SCTP|tcp|udp|sctp))?$/, { error: PORT_EXPECTED })
       .describe('PORT/PROTOCOL, e.g. "53/UDP"'),
     z
       .strictObject({
@@ -34,7 +36,7 @@ const SERVED_PORT = z
       })
       .describe('a port with a name or a protocol'),
   ])
-  .describe('a port the pod serves');
+  .describe(PORT_EXPECTED);
 
 const POD = z
   .strictObject({
@@ -73,14 +75,16 @@ const NODE = z
 
 const PATHS = z.array(z.string()).describe('files or directories, relative to the scenario file');
 
-const TOPOLOGY = z.strictObject({
-  namespaces: z.record(z.string(), NAMESPACE).optional().describe('namespaces by name'),
-  externals: z.record(z.string(), EXTERNAL).optional().describe('non-pod peers by name'),
-  nodes: z.record(z.string(), NODE).optional().describe('cluster nodes by name'),
-  manifests: PATHS.optional().describe(
-    'Kubernetes manifests whose Namespaces, Pods, workloads and Nodes join the topology',
-  ),
-});
+const TOPOLOGY = z
+  .strictObject({
+    namespaces: z.record(z.string(), NAMESPACE).optional().describe('namespaces by name'),
+    externals: z.record(z.string(), EXTERNAL).optional().describe('non-pod peers by name'),
+    nodes: z.record(z.string(), NODE).optional().describe('cluster nodes by name'),
+    manifests: PATHS.optional().describe(
+      'Kubernetes manifests whose Namespaces, Pods, workloads and Nodes join the topology',
+    ),
+  })
+  .describe('namespaces and their pods, external hosts, nodes, or manifests to read them from');
 
 const INLINE_OBJECT = z
   .looseObject({ apiVersion: z.string(), kind: z.string() })
@@ -113,8 +117,12 @@ const VERDICT = z.enum(VERDICTS);
 /** `from PATTERN to PATTERN on PROBE` (each part optional, at least one). */
 export const RULE_KEY_PATTERN = /^\s*(from|to|on)\s/;
 
+const RULE_KEY = z.string().regex(RULE_KEY_PATTERN, {
+  error: 'a rule "from PATTERN to PATTERN on PROBE" (each part optional)',
+});
+
 const RULE = z
-  .record(z.string().regex(RULE_KEY_PATTERN), VERDICT)
+  .record(RULE_KEY, VERDICT)
   .describe('one rule: "from PATTERN to PATTERN on PROBE": allow | deny | unresolvable');
 
 const EXPECTATION = z
@@ -138,10 +146,18 @@ const POD_REF = z.string().describe('namespace/pod');
 
 const ACTION = z.union([
   z
-    .strictObject({ apply: z.union([POLICY_SOURCE, z.array(POLICY_SOURCE)]) })
+    .strictObject({
+      apply: z
+        .union([POLICY_SOURCE, z.array(POLICY_SOURCE)])
+        .describe('a path, an inline NetworkPolicy, or a list of them'),
+    })
     .describe('apply NetworkPolicies'),
   z
-    .strictObject({ deletePolicy: z.union([z.string(), z.array(z.string())]) })
+    .strictObject({
+      deletePolicy: z
+        .union([z.string(), z.array(z.string())])
+        .describe('NAMESPACE/NAME, or a list of them'),
+    })
     .describe('delete NetworkPolicies by namespace/name'),
   z
     .strictObject({
@@ -150,7 +166,7 @@ const ACTION = z.union([
         namespace: z.string().optional(),
         labels: z
           .record(z.string(), z.string().nullable())
-          .describe('merged; null removes a label'),
+          .describe('the labels to set, merged into the current ones; null removes a label'),
       }),
     })
     .describe('change the labels of a pod or a namespace'),
@@ -159,7 +175,11 @@ const ACTION = z.union([
       createPod: z.strictObject({ pod: POD_REF, ...POD.shape }),
     })
     .describe('create a probe pod'),
-  z.strictObject({ deletePod: z.union([POD_REF, z.array(POD_REF)]) }).describe('delete probe pods'),
+  z
+    .strictObject({
+      deletePod: z.union([POD_REF, z.array(POD_REF)]).describe('NAMESPACE/POD, or a list of them'),
+    })
+    .describe('delete probe pods'),
 ]);
 
 const STEP = z.strictObject({
@@ -174,10 +194,7 @@ const DEVIATION = z
     plugin: z.string().min(1).describe('the network plugin, e.g. kube-router'),
     versions: z.string().optional().describe('the versions seen deviating, for people'),
     step: z.string().optional().describe('the step it applies to (default: every step)'),
-    cells: z
-      .array(z.string().regex(RULE_KEY_PATTERN))
-      .min(1)
-      .describe('"from PATTERN to PATTERN on PROBE"'),
+    cells: z.array(RULE_KEY).min(1).describe('"from PATTERN to PATTERN on PROBE"'),
     observed: VERDICT.exclude(['unresolvable']).describe('what the plugin does on those cells'),
     reason: z.string().min(1),
   })
@@ -197,7 +214,11 @@ export const SCENARIO = z
     policies: z.array(POLICY_SOURCE).optional().describe('applied before the first step'),
     options: OPTIONS.optional(),
     probes: z
-      .array(z.union([z.int().min(1).max(65535), z.string()]))
+      .array(
+        z
+          .union([z.int().min(1).max(65535), z.string()])
+          .describe('a port number, or "PORT/PROTOCOL" or "NAME/PROTOCOL"'),
+      )
       .optional()
       .describe('PORT[/PROTOCOL] or NAME[/PROTOCOL]; default: every port a pod or host serves'),
     expect: EXPECTATION.optional().describe('the expectation of a scenario without steps'),

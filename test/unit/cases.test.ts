@@ -1,58 +1,54 @@
 import { expect } from 'chai';
 import { relative } from 'node:path';
 import { formatProbe } from '../../src/domain/probe.js';
-import { NetworkModel } from '../../src/model/engine.js';
-import { listCaseFiles, loadCase, worldOf } from '../support/cases.js';
+import { loadScenario } from '../../src/dsl/load.js';
+import { checkScenario } from '../../src/engine/check.js';
+import { failing } from '../../src/engine/results.js';
+import { CASES_DIR, ROOT, SCENARIOS_DIR, scenarioFiles } from '../support/scenarios.js';
 
 /*
- * Every hand-written case under test/cases: the model must reproduce each expected cell.
- * A failure lists every differing cell with the model's own explanation of it.
+ * Every hand-written case under test/cases and every example under scenarios/ goes through
+ * `check`'s own path (load → plan → model runner → compare): each must agree on every cell it
+ * checks, and check at least one. A failure lists every differing cell with the model's reason.
  */
-describe('model cases (test/cases)', () => {
-  const files = listCaseFiles();
-  const names = new Set<string>();
+for (const [title, dir, minimum] of [
+  ['model cases (test/cases)', CASES_DIR, 120],
+  ['example scenarios (scenarios/)', SCENARIOS_DIR, 12],
+] as const) {
+  describe(title, () => {
+    const files = scenarioFiles(dir);
+    const names = new Map<string, string>();
 
-  it('has at least 80 cases with unique names', () => {
-    for (const file of files) {
-      const { name } = loadCase(file);
-      expect(names.has(name), `duplicate case name "${name}"`).to.equal(false);
-      names.add(name);
-    }
-    expect(files.length).to.be.at.least(80);
-  });
-
-  for (const file of files) {
-    const c = loadCase(file);
-    it(`${c.name} [${relative(process.cwd(), file)}]`, () => {
-      const model = new NetworkModel(worldOf(c), c.options);
-      const keys = (c.pods ?? model.endpoints.map((e) => e.key).sort()).map((key) => {
-        const endpoint = model.endpoint(key);
-        expect(endpoint, `case lists unknown endpoint ${key}`).to.not.equal(undefined);
-        return endpoint?.key ?? key;
-      });
-      const mismatches: string[] = [];
-      let checked = 0;
-      for (const expectation of c.expect) {
-        for (const from of keys) {
-          for (const to of keys) {
-            if (from.startsWith('ext:') && to.startsWith('ext:')) continue;
-            const want = expectation.expected(from, to);
-            if (want === undefined) continue;
-            const verdict = model.verdict(from, to, expectation.probe);
-            checked++;
-            const got = 'verdict' in verdict ? verdict.verdict : 'unresolved';
-            if (got !== want)
-              mismatches.push(
-                `  ${formatProbe(expectation.probe)} ${from} -> ${to}: expected ${want}, model says ${got}: ${verdict.reason}`,
-              );
-          }
-        }
+    it(`has at least ${String(minimum)} scenarios with unique names`, async () => {
+      for (const file of files) {
+        const { name } = await loadScenario(file);
+        expect(names.get(name), `duplicate scenario name "${name}"`).to.equal(undefined);
+        names.set(name, file);
       }
-      expect(checked, 'the case checks no cell').to.be.greaterThan(0);
-      expect(
-        mismatches,
-        `${mismatches.length} cell(s) differ:\n${mismatches.join('\n')}`,
-      ).to.deep.equal([]);
+      expect(files.length).to.be.at.least(minimum);
     });
-  }
-});
+
+    for (const file of files) {
+      it(relative(ROOT, file), async () => {
+        const result = await checkScenario(await loadScenario(file));
+        const bad = result.steps.flatMap((s) =>
+          s.cells
+            .filter(
+              (c) => c.class !== 'agree' && c.class !== 'unchecked' && c.class !== 'unresolvable',
+            )
+            .map(
+              (c) =>
+                `  step ${s.name}: ${formatProbe(c.probe)} ${c.from} -> ${c.to}: expected ${c.expected ?? '-'}, model ${c.modelled} (${c.class}): ${c.explanation}`,
+            ),
+        );
+        expect(bad, `${String(bad.length)} cell(s) differ:\n${bad.join('\n')}`).to.deep.equal([]);
+        expect(failing(result.counts)).to.equal(0);
+        for (const step of result.steps)
+          expect(
+            step.counts.byClass.agree,
+            `step "${step.name}" compares no cell`,
+          ).to.be.greaterThan(0);
+      });
+    }
+  });
+}

@@ -4,21 +4,11 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { matchesGolden } from '../support/golden.js';
 
 /* The built CLI, spawned as users run it: stdout, stderr and exit codes. */
 const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 const EXAMPLE = new URL('../../examples/three-tier', import.meta.url).pathname;
-const GOLDEN = new URL('../golden/', import.meta.url).pathname;
-
-/**
- * Compares with a golden file (its matrices checked by hand against examples/three-tier);
- * UPDATE_GOLDEN=1 rewrites it after an intended change of the rendering.
- */
-async function matchesGolden(name: string, actual: string): Promise<void> {
-  const file = join(GOLDEN, name);
-  if (process.env.UPDATE_GOLDEN === '1') await writeFile(file, `${actual}\n`);
-  expect(actual).to.equal((await readFile(file, 'utf8')).replace(/\n$/, ''));
-}
 
 async function polygraph(...args: string[]) {
   const r = await execa('node', [CLI, ...args], { reject: false, env: { NO_COLOR: '1' } });

@@ -3,7 +3,10 @@ import { NetworkModel } from '../../src/model/engine.js';
 import { explainFlow } from '../../src/model/explain.js';
 import { ModelRunner } from '../../src/probe/model-runner.js';
 import type { Job } from '../../src/domain/job.js';
-import { listCaseFiles, loadCase, worldOf } from '../support/cases.js';
+import { relative } from 'node:path';
+import { loadScenario } from '../../src/dsl/load.js';
+import { planJobs } from '../../src/plan/plan.js';
+import { CASES_DIR, ROOT, SCENARIOS_DIR, scenarioFiles } from '../support/scenarios.js';
 
 /*
  * Three ways to the same verdict must agree on every cell of every case and option set: the
@@ -19,45 +22,51 @@ describe('model paths agree (table, verdict, explanation)', () => {
     { hostNetwork: 'pod' as const },
     { hostNetwork: 'pod' as const, ipBlockMatchesPods: false, selfTraffic: 'policy' as const },
   ];
-  for (const file of listCaseFiles()) {
-    const c = loadCase(file);
-    it(c.name, () => {
-      const world = worldOf(c);
-      for (const options of optionSets) {
-        const model = new NetworkModel(world, { ...c.options, ...options });
-        for (const { probe } of c.expect) {
-          const table = model.table(probe);
-          for (const from of model.endpoints) {
-            for (const to of model.endpoints) {
-              if (!table.isCell(from.index, to.index)) continue;
-              const fast = table.allowed(from.index, to.index) ? 'allow' : 'deny';
-              const v = model.verdict(from.key, to.key, probe);
-              const where = `${JSON.stringify(options)} ${from.key} -> ${to.key} ${probe.port}/${probe.protocol}`;
-              expect('verdict' in v ? v.verdict : 'unresolved', where).to.equal(fast);
-              const x = explainFlow(model, from.key, to.key, probe);
-              if (x.sides.length === 2 && 'verdict' in v) {
-                for (const side of x.sides) {
-                  const admitted = side.policies.flatMap((p) =>
-                    p.rules.filter((r) => r.admits).map((r) => `${p.policy} ${r.path}`),
-                  );
-                  const decision = side.decision;
-                  const expected =
-                    decision.kind === 'allowed'
-                      ? decision.admittedBy.map((r) => `${r.policy} ${r.path}`)
-                      : [];
-                  expect(admitted, `${where} ${side.direction}`).to.deep.equal(expected);
+  for (const file of [...scenarioFiles(CASES_DIR), ...scenarioFiles(SCENARIOS_DIR)]) {
+    it(relative(ROOT, file), async () => {
+      const scenario = await loadScenario(file);
+      let cells = 0;
+      for (const step of scenario.steps) {
+        const world = step.world;
+        const probes = planJobs(world, scenario.probes).probes;
+        for (const options of optionSets) {
+          const model = new NetworkModel(world, { ...scenario.options, ...options });
+          for (const probe of probes) {
+            const table = model.table(probe);
+            for (const from of model.endpoints) {
+              for (const to of model.endpoints) {
+                if (!table.isCell(from.index, to.index)) continue;
+                cells++;
+                const fast = table.allowed(from.index, to.index) ? 'allow' : 'deny';
+                const v = model.verdict(from.key, to.key, probe);
+                const where = `${step.name} ${JSON.stringify(options)} ${from.key} -> ${to.key} ${String(probe.port)}/${probe.protocol}`;
+                expect('verdict' in v ? v.verdict : 'unresolved', where).to.equal(fast);
+                const x = explainFlow(model, from.key, to.key, probe);
+                if (x.sides.length === 2 && 'verdict' in v) {
+                  for (const side of x.sides) {
+                    const admitted = side.policies.flatMap((p) =>
+                      p.rules.filter((r) => r.admits).map((r) => `${p.policy} ${r.path}`),
+                    );
+                    const decision = side.decision;
+                    const expected =
+                      decision.kind === 'allowed'
+                        ? decision.admittedBy.map((r) => `${r.policy} ${r.path}`)
+                        : [];
+                    expect(admitted, `${where} ${side.direction}`).to.deep.equal(expected);
+                  }
                 }
               }
             }
           }
         }
       }
+      expect(cells, 'cells compared across the three paths').to.be.greaterThan(0);
     });
   }
 
   it('the model runner returns the verdicts as outcomes, in job order', async () => {
-    const c = loadCase(listCaseFiles().find((f) => f.includes('three-tier'))!);
-    const model = new NetworkModel(worldOf(c), c.options);
+    const scenario = await loadScenario(`${SCENARIOS_DIR}/three-tier.yaml`);
+    const model = new NetworkModel(scenario.steps[0]!.world, scenario.options);
     const keys = model.endpoints.map((e) => e.key);
     const jobs: Job[] = keys.flatMap((from) =>
       keys.map((to) => ({ from, to, probe: { port: 80, protocol: 'TCP' as const } })),
