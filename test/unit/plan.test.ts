@@ -105,11 +105,7 @@ describe('plan', () => {
     ).to.equal(false);
     const runnable = plan.jobs.filter((j) => j.kind === 'runnable');
     // Only web (80) and db (8080) serve "http": 5 sources each.
-    expect(
-      runnable.map(
-        (j) => `${j.job.from}>${j.job.to}:${String(j.kind === 'runnable' ? j.port : '')}`,
-      ),
-    ).to.deep.equal([
+    expect(runnable.map((j) => `${j.job.from}>${j.job.to}:${String(j.port)}`)).to.deep.equal([
       'shop/web>shop/web:80',
       'shop/web>shop/db:8080',
       'shop/db>shop/web:80',
