@@ -58,6 +58,11 @@ export interface RunOptions {
   readonly externals?: ReadonlyMap<string, string>;
   /** Bound of settling after a step's actions. Default 15 s. */
   readonly settleTimeoutMs?: number;
+  /**
+   * What settling rounds probe: the whole table (default; the last round is the table) or only
+   * the changed cells, then the table once.
+   */
+  readonly settleScope?: 'table' | 'changed';
   /** Re-probes of a disagreeing cell. Default 2. */
   readonly retries?: number;
   /** Bound of waiting for probe pods. Default 120 s. */
@@ -395,40 +400,51 @@ export async function runScenario(
     const probeable = info.filter((c) => c.skip === undefined);
     const stats = { probes: 0, probeMs: 0 };
 
-    // Settle: the cells whose target changed (or that are new), until they show it.
-    let pending = probeable.filter((c) => previous.get(cellKey(c.planned.job)) !== c.target);
+    // Settle: probe until every cell whose target changed (or that is new) shows it, bounded.
+    // With settleScope `table` (default) every round probes the whole table — in one exec per
+    // source pod, probes run concurrently, so a round costs the same either way — and the round
+    // that shows every change is the table. With `changed`, rounds probe only the changed cells
+    // and the whole table is probed once they all flipped.
+    const changed = new Set(
+      probeable.filter((c) => previous.get(cellKey(c.planned.job)) !== c.target),
+    );
+    const wholeRounds = (options.settleScope ?? 'table') === 'table';
     const settle: { cells: number; rounds: number; settled: boolean; exposureMs?: number } = {
-      cells: pending.length,
+      cells: changed.size,
       rounds: 0,
       settled: true,
     };
-    while (pending.length > 0) {
+    let first: JobResult[] | undefined;
+    let pending = [...changed];
+    for (;;) {
+      const round = wholeRounds || pending.length === 0 ? probeable : pending;
+      if (round.length === 0) break;
       const results = await probe(
-        pending.map((c) => c.planned),
-        'settle',
+        round.map((c) => c.planned),
+        pending.length === 0 ? 'table' : 'settle',
         step,
         stats,
       );
+      if (round === probeable) first = results;
+      if (pending.length === 0) break;
       settle.rounds++;
-      pending = pending.filter((c, i) => verdictOf(results[i]?.outcome) !== c.target);
+      const shown = new Map(round.map((c, i) => [c, verdictOf(results[i]?.outcome)]));
+      pending = pending.filter((c) => shown.get(c) !== c.target);
       if (pending.length === 0) {
         settle.exposureMs = Math.round(now() - lastActionAt);
-        break;
+        if (round === probeable) break;
+        continue;
       }
       if (now() - lastActionAt > settleTimeoutMs) {
         settle.settled = false;
-        break;
+        pending = [];
+        if (round === probeable) break;
       }
     }
+    first ??= [];
     previous = new Map(info.map((c) => [cellKey(c.planned.job), c.target]));
 
-    // The whole table, then bounded re-probes of the cells that disagree.
-    const first = await probe(
-      probeable.map((c) => c.planned),
-      'table',
-      step,
-      stats,
-    );
+    // Bounded re-probes of the cells that disagree.
     const tries = first.map((r) => [r]);
     let again = probeable
       .map((c, i) => ({ c, i }))
