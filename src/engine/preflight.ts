@@ -129,6 +129,8 @@ export async function enforcementCanary(
     ...options,
     settleTimeoutMs: boundMs,
     retries: 0,
+    // Its namespace goes in the background while the scenarios run.
+    waitForCleanup: false,
   });
   const cell = (step: number) =>
     result.steps[step]?.cells.find((c) => c.from.endsWith('/client') && c.to.endsWith('/server'));
