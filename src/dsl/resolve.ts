@@ -4,7 +4,12 @@
  * files exist, tables fit their header. Every issue is located; the world of every step is
  * computed on the way, since "does shop/web exist?" depends on the step.
  */
-import { dirname, join as joinPath } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
+
+/** A path of the scenario file: relative to the file's directory unless absolute. */
+function joinPath(dir: string, path: string): string {
+  return isAbsolute(path) ? path : join(dir, path);
+}
 import type { Issue, SourceLocation } from '../domain/issue.js';
 import { parsePattern, type Pattern } from '../domain/pattern.js';
 import { formatProbe, parseProbe, portNameProblems, type ProbePort } from '../domain/probe.js';
@@ -521,16 +526,8 @@ export class Resolver {
     this.issues.push(...issues);
     const origin = (kind: string, id: string): SourceLocation =>
       manifests.origins.get(`${kind} ${id}`) ?? { file: this.file, line: 1, col: 1 };
-    for (const policy of manifests.world.policies) {
-      const id = `${policy.namespace}/${policy.name}`;
-      this.issues.push({
-        path: '',
-        object: `NetworkPolicy ${id}`,
-        location: origin('NetworkPolicy', id),
-        message:
-          'a NetworkPolicy in topology.manifests: list policies under policies (or apply them in a step)',
-      });
-    }
+    // NetworkPolicies in these files are not part of the topology: they apply only when the
+    // same files (or others) are listed under `policies` (docs/SCENARIOS.md).
     return {
       namespaces: manifests.world.namespaces.map((namespace) => ({
         namespace,

@@ -140,6 +140,9 @@ export function readPolicies(
     return (value.items as unknown[]).flatMap((item, i) =>
       readPolicies(doc, item, [...base, 'items', i], issues),
     );
+  // A policy file may hold other objects too (one set of manifests for topology.manifests and
+  // policies): only its NetworkPolicies are read here.
+  if (!inline && typeof kind === 'string' && kind !== 'NetworkPolicy') return [];
   if (kind !== 'NetworkPolicy') {
     sink.add(
       'kind',

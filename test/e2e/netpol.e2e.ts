@@ -127,6 +127,9 @@ describe('NetworkPolicy enforcement on the lab', function () {
     if (!status.up) {
       throw new Error(`the lab is not up (npm run lab:up):\n${lab.formatStatus(status)}`);
     }
+    if (status.enforcement !== 'on') {
+      throw new Error('the lab does not enforce NetworkPolicies (npm run lab:enforcement -- on)');
+    }
     const c = Cluster.connect({ kubeconfig: lab.kubeconfigPath() });
     cluster = c;
     step(`cluster ${c.server}, Kubernetes ${await c.serverVersion()}`);

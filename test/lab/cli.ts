@@ -1,27 +1,58 @@
 /**
- * `npm run lab:up | lab:down | lab:status` — a thin entry point over test/lab/lab.ts.
- * Exit status: 0 done, 1 failed, 2 usage; lab:status exits 0 when the lab is fully up, 1 otherwise.
+ * `npm run lab:up | lab:down | lab:status | lab:enforcement` — a thin entry point over
+ * test/lab/lab.ts.
+ *
+ *   up [--no-enforcement]   start the lab; --no-enforcement (or POLYGRAPH_LAB_ENFORCEMENT=0)
+ *                           starts everything but kube-router: NetworkPolicies are not enforced
+ *   down                    stop it and remove every trace
+ *   status                  components, node, enforcement, guards
+ *   enforcement on|off      switch enforcement of the running lab (stop kube-router and remove
+ *                           its rules and sets / start it and wait until synced)
+ *
+ * Exit status: 0 done, 1 failed, 2 usage; lab:status exits 0 when the lab is fully up (in the
+ * enforcement mode it is in), 1 otherwise.
  */
-import { down, formatStatus, status, up } from './lab.js';
+import { down, formatStatus, setEnforcement, status, up } from './lab.js';
 import { log } from './util.js';
 
-async function main(command: string | undefined): Promise<number> {
+const USAGE =
+  'usage: tsx test/lab/cli.ts up [--no-enforcement] | down | status | enforcement on|off\n';
+
+function enforcementFromEnv(): boolean {
+  const value = process.env.POLYGRAPH_LAB_ENFORCEMENT;
+  return value === undefined || value === '' || !['0', 'off', 'false', 'no'].includes(value);
+}
+
+async function main(command: string | undefined, args: string[]): Promise<number> {
   switch (command) {
-    case 'up':
-      await up();
+    case 'up': {
+      const unknown = args.filter((a) => a !== '--no-enforcement');
+      if (unknown.length > 0) break;
+      await up({ enforcement: !args.includes('--no-enforcement') && enforcementFromEnv() });
       return 0;
+    }
     case 'down':
+      if (args.length > 0) break;
       await down();
       return 0;
     case 'status': {
+      if (args.length > 0) break;
       const s = await status();
       process.stdout.write(`${formatStatus(s)}\n`);
       return s.up ? 0 : 1;
     }
+    case 'enforcement': {
+      const [mode, ...rest] = args;
+      if ((mode !== 'on' && mode !== 'off') || rest.length > 0) break;
+      await setEnforcement(mode === 'on');
+      process.stdout.write(`${formatStatus(await status())}\n`);
+      return 0;
+    }
     default:
-      process.stderr.write('usage: tsx test/lab/cli.ts up|down|status\n');
-      return 2;
+      break;
   }
+  process.stderr.write(USAGE);
+  return 2;
 }
 
 if (process.getuid?.() !== 0) {
@@ -29,7 +60,7 @@ if (process.getuid?.() !== 0) {
   process.exit(1);
 }
 
-main(process.argv[2]).then(
+main(process.argv[2], process.argv.slice(3)).then(
   (code) => {
     process.exit(code);
   },

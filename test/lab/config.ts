@@ -71,6 +71,16 @@ export const external = {
 
 export const GUARD_COMMENT = 'polygraph-lab guard: no pod packet leaves this machine';
 
+/**
+ * The lab's cgroup (cgroup2, path relative to the cgroup2 root): every daemon the lab starts runs
+ * in it, and the host guard drops its traffic to the uplink.
+ */
+export const LAB_CGROUP = 'polygraph-lab';
+export const HOST_GUARD_COMMENT =
+  'polygraph-lab host guard: no packet of the lab daemons leaves this machine';
+export const EXTERNAL_GUARD_COMMENT =
+  'polygraph-lab external-host guard: no packet of the external host leaves this machine';
+
 export const APT_PACKAGES = [
   'containerd',
   'runc',

@@ -1,7 +1,7 @@
 /**
- * What the lab changes on the host besides processes: sysctls, links, routes, the guard, the
- * external host's network namespace, iptables chains, ipsets, mounts and cgroups — and how each is
- * undone. Every cleanup here is idempotent: it runs at lab:down and before every lab:up.
+ * What the lab changes on the host besides processes: sysctls, links, routes, the guards, the lab's
+ * cgroup, the external host's network namespace, iptables chains, ipsets, mounts and cgroups — and
+ * how each is undone. Every cleanup here is idempotent: it runs at lab:down and before every lab:up.
  */
 import {
   existsSync,
@@ -18,8 +18,11 @@ import { execa } from 'execa';
 import {
   CLUSTER_CIDR,
   DATA_DIR,
+  EXTERNAL_GUARD_COMMENT,
   GUARD_COMMENT,
+  HOST_GUARD_COMMENT,
   HOST_SNAPSHOT,
+  LAB_CGROUP,
   RUN_DIR,
   SERVICE_CIDR,
   external,
@@ -182,6 +185,172 @@ export async function guardInstalled(): Promise<boolean> {
   return tryRun('iptables', ['-w', '-t', 'mangle', '-C', 'FORWARD', ...guardArgs(4, dev)]);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The lab's cgroup and the host guard
+
+/**
+ * Mount point of the cgroup2 hierarchy: `/sys/fs/cgroup/unified` on this hybrid machine,
+ * `/sys/fs/cgroup` on a cgroup2-only one. `-m cgroup --path` names paths relative to it.
+ */
+export function cgroup2Root(): string {
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (right?.split(' ')[0] === 'cgroup2') {
+      const mountPoint = left?.split(' ')[4];
+      if (mountPoint !== undefined) return mountPoint;
+    }
+  }
+  throw new Error('no cgroup2 hierarchy mounted: the host guard needs one');
+}
+
+/** Directory of the lab's cgroup (in the cgroup2 hierarchy). */
+export function labCgroupDir(): string {
+  return join(cgroup2Root(), LAB_CGROUP);
+}
+
+/** Its `cgroup.procs`: a process that writes its own pid there is in the lab's cgroup. */
+export function labCgroupProcs(): string {
+  return join(labCgroupDir(), 'cgroup.procs');
+}
+
+export function createLabCgroup(): void {
+  mkdirSync(labCgroupDir(), { recursive: true });
+}
+
+/** Pids in the lab's cgroup and every cgroup below it. */
+export function labCgroupPids(): number[] {
+  const pids: number[] = [];
+  for (const dir of cgroupTree(labCgroupDir())) {
+    try {
+      for (const p of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n')) {
+        if (p !== '') pids.push(Number(p));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+function hostGuardArgs(dev: string): string[][] {
+  return [
+    // Every socket of a process in the lab's cgroup (they inherit it: daemons, their children).
+    [
+      'OUTPUT',
+      '-o',
+      dev,
+      '-m',
+      'cgroup',
+      '--path',
+      LAB_CGROUP,
+      '-m',
+      'comment',
+      '--comment',
+      HOST_GUARD_COMMENT,
+      '-j',
+      'DROP',
+    ],
+    // The external host lives in its own network namespace: the host forwards its packets, which
+    // no cgroup match sees (a forwarded packet has no local socket).
+    [
+      'FORWARD',
+      '-i',
+      external.hostVeth,
+      '-o',
+      dev,
+      '-m',
+      'comment',
+      '--comment',
+      EXTERNAL_GUARD_COMMENT,
+      '-j',
+      'DROP',
+    ],
+  ];
+}
+
+/**
+ * The host guard: drop every packet of the lab's cgroup (mangle OUTPUT) and of the external host
+ * (mangle FORWARD) that would leave through the uplink, IPv4 and IPv6. The cgroup must exist: the
+ * rule resolves the path when it is added (recreating the cgroup later would not be matched).
+ */
+export async function installHostGuard(): Promise<void> {
+  const dev = await uplink();
+  for (const bin of ['iptables', 'ip6tables']) {
+    for (const [chain, ...args] of hostGuardArgs(dev)) {
+      if (!(await tryRun(bin, ['-w', '-t', 'mangle', '-C', chain!, ...args]))) {
+        await run(bin, ['-w', '-t', 'mangle', '-I', chain!, '1', ...args]);
+      }
+    }
+  }
+}
+
+export async function hostGuardInstalled(): Promise<boolean> {
+  if (!existsSync(labCgroupDir())) return false;
+  const dev = await uplink();
+  for (const bin of ['iptables', 'ip6tables']) {
+    for (const [chain, ...args] of hostGuardArgs(dev)) {
+      if (!(await tryRun(bin, ['-w', '-t', 'mangle', '-C', chain!, ...args]))) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Kill whatever is left in the lab's cgroup (called once the daemons were stopped by pid: only
+ * processes the lab started are in it) and wait until it is empty. Returns how many were killed.
+ */
+export async function killLabCgroup(): Promise<number> {
+  let dir: string;
+  try {
+    dir = labCgroupDir();
+  } catch {
+    return 0;
+  }
+  if (!existsSync(dir)) return 0;
+  const pids = labCgroupPids().filter((p) => p !== process.pid);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  for (let attempt = 0; attempt < 50 && labCgroupPids().length > 0; attempt++) await sleep(100);
+  return pids.length;
+}
+
+/**
+ * Remove the lab's cgroup (children first). A daemon that exited may still hold it for a few
+ * seconds as a zombie (not listed in cgroup.procs, but rmdir says EBUSY until init has reaped it):
+ * retry for up to `timeoutMs`. Returns whether it is gone.
+ */
+export async function removeLabCgroup(timeoutMs = 20_000): Promise<boolean> {
+  let dir: string;
+  try {
+    dir = labCgroupDir();
+  } catch {
+    return false;
+  }
+  if (!existsSync(dir)) return false;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let lastError: unknown;
+    for (const d of cgroupTree(dir)) {
+      try {
+        rmdirSync(d);
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    if (!existsSync(dir)) return true;
+    if (Date.now() > deadline) {
+      log(`warning: could not remove cgroup ${dir}: ${String(lastError)}`);
+      return false;
+    }
+    await sleep(200);
+  }
+}
+
 /** Packet counter of the first rule in `table` whose comment is `comment` (undefined if none). */
 export async function rulePackets(table: string, comment: string): Promise<number | undefined> {
   const save = await output('iptables-save', ['-c', '-t', table]);
@@ -230,6 +399,24 @@ const LAB_RULE = /(-[jg] (KUBE-|CNI-))|polygraph-lab/;
  * iptables-restore only if it holds something of the lab.
  */
 export async function cleanIptables(): Promise<string[]> {
+  return removeChainsAndRules(LAB_CHAIN, LAB_RULE);
+}
+
+/** kube-router's own chains (firewall only): not kubelet's KUBE-FIREWALL / KUBE-KUBELET-CANARY. */
+const KUBE_ROUTER_CHAIN = /^KUBE-(ROUTER-|POD-FW-|NWPLCY-)/;
+const KUBE_ROUTER_RULE = /-[jg] KUBE-(ROUTER-|POD-FW-|NWPLCY-)/;
+
+/**
+ * Remove what kube-router enforces with (its chains, the rules jumping to them, its ipsets), so
+ * that nothing is enforced once it has stopped. Returns the tables changed and the sets removed.
+ */
+export async function cleanKubeRouter(): Promise<{ tables: string[]; sets: string[] }> {
+  const tables = await removeChainsAndRules(KUBE_ROUTER_CHAIN, KUBE_ROUTER_RULE);
+  const sets = await cleanIpsets();
+  return { tables, sets };
+}
+
+async function removeChainsAndRules(chainPattern: RegExp, rulePattern: RegExp): Promise<string[]> {
   const cleaned: string[] = [];
   const backends = [
     ['iptables-save', 'iptables-restore'],
@@ -243,10 +430,10 @@ export async function cleanIptables(): Promise<string[]> {
       if (text === '') continue;
       const lines = text.split('\n');
       const kept = lines.filter((line) => {
-        if (line.startsWith(':')) return !LAB_CHAIN.test(line.slice(1));
+        if (line.startsWith(':')) return !chainPattern.test(line.slice(1));
         if (line.startsWith('-A ')) {
           const chain = line.split(' ')[1] ?? '';
-          return !LAB_CHAIN.test(chain) && !LAB_RULE.test(line);
+          return !chainPattern.test(chain) && !rulePattern.test(line);
         }
         return true;
       });

@@ -1,11 +1,13 @@
 /**
  * The lab: a one-node Kubernetes cluster with kube-router enforcing NetworkPolicies, on this
- * machine. `up()`, `down()` and `status()` are what `npm run lab:*` call; the other exports are
- * for tests (paths, addresses, the guard's counters). See docs/LAB.md.
+ * machine. `up()`, `down()`, `status()` and `setEnforcement()` are what `npm run lab:*` call; the
+ * other exports are for tests (paths, addresses, the guards' counters, enforcement off and on).
+ * See docs/LAB.md.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { stringify } from 'yaml';
 import {
   agnhostVersion,
@@ -21,11 +23,14 @@ import {
   CLUSTER_CIDR,
   CLUSTER_DNS,
   DATA_DIR,
+  EXTERNAL_GUARD_COMMENT,
   GUARD_COMMENT,
+  HOST_GUARD_COMMENT,
   KUBECONFIG,
   KUBECTL_LINK,
   KUBE_ROUTER_VERSION,
   KUBERNETES_VERSION,
+  LAB_CGROUP,
   LAB_DIR,
   LOG_DIR,
   PKI_DIR,
@@ -39,11 +44,18 @@ import {
   cleanFiles,
   cleanIpsets,
   cleanIptables,
+  cleanKubeRouter,
   cleanLinks,
   cleanMounts,
   cleanNetns,
+  createLabCgroup,
   guardInstalled,
+  hostGuardInstalled,
   installGuard,
+  installHostGuard,
+  killLabCgroup,
+  labCgroupDir,
+  removeLabCgroup,
   restoreHost,
   rulePackets,
   setLabSysctls,
@@ -55,6 +67,7 @@ import {
 import { buildImages, imageRef } from './images.js';
 import { kubeconfigFor, makePKI, pkiPath, writeKubeconfig } from './pki.js';
 import {
+  inLabCgroup,
   isOurs,
   killPids,
   logFile,
@@ -100,6 +113,49 @@ export async function guardPackets(): Promise<number | undefined> {
 }
 export { rulePackets };
 
+/** Packets of the lab's daemons dropped so far by the host guard (mangle OUTPUT, lab cgroup → uplink). */
+export async function hostGuardPackets(): Promise<number | undefined> {
+  return rulePackets('mangle', HOST_GUARD_COMMENT);
+}
+
+/** Packets of the external host dropped so far (mangle FORWARD, its veth → uplink). */
+export async function externalGuardPackets(): Promise<number | undefined> {
+  return rulePackets('mangle', EXTERNAL_GUARD_COMMENT);
+}
+
+/** The lab's cgroup: its path relative to the cgroup2 root (what `-m cgroup --path` names), its directory. */
+export function labCgroup(): { path: string; dir: string } {
+  return { path: LAB_CGROUP, dir: labCgroupDir() };
+}
+
+/**
+ * Run a short command the way the lab runs its daemons: inside the lab's cgroup and, with `netns`,
+ * inside that network namespace (the external host's: `externalHosts()[0].name`). For tests of
+ * the host guard only; never point it at an address the lab did not make, except TEST-NET-3 with
+ * a backstop rule in place.
+ */
+export async function runInLab(
+  command: string,
+  args: readonly string[],
+  options: { netns?: string | undefined; input?: string; timeoutMs?: number } = {},
+): Promise<{ exitCode: number | undefined; stdout: string; stderr: string }> {
+  const [file, argv] = inLabCgroup(
+    ...(options.netns === undefined
+      ? ([command, [...args]] as const)
+      : (['nsenter', [`--net=/run/netns/${options.netns}`, '--', command, ...args]] as const)),
+  );
+  const result = await execa(file, argv, {
+    input: options.input ?? '',
+    reject: false,
+    timeout: options.timeoutMs ?? 10_000,
+  });
+  return {
+    exitCode: result.exitCode,
+    stdout: result.stdout,
+    stderr: result.stderr,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Components
 
@@ -117,6 +173,13 @@ const ORDER = [
 ];
 
 const KUBE_ROUTER_HEALTH_PORT = 20244;
+
+/** Present while enforcement is off (lab:up --no-enforcement, lab:enforcement off). */
+const ENFORCEMENT_OFF_FILE = join(RUN_DIR, 'enforcement-off');
+
+function enforcementOn(): boolean {
+  return !existsSync(ENFORCEMENT_OFF_FILE);
+}
 
 function kubeconfigFile(client: string): string {
   return join(PKI_DIR, `${client}.kubeconfig`);
@@ -171,6 +234,16 @@ async function kubeRouterSynced(): Promise<boolean> {
   return ['KUBE-ROUTER-INPUT', 'KUBE-ROUTER-FORWARD', 'KUBE-ROUTER-OUTPUT'].every((c) =>
     rules.includes(`-N ${c}`),
   );
+}
+
+/** Anything of kube-router's left in iptables (filter, any chain) or ipset. */
+async function kubeRouterStateLeft(): Promise<string[]> {
+  const chains = (await output('iptables', ['-w', '-S']))
+    .split('\n')
+    .filter((l) => /^-N KUBE-(ROUTER-|POD-FW-|NWPLCY-)/.test(l))
+    .map((l) => l.slice(3));
+  const sets = (await output('ipset', ['list', '-n'])).split('\n').filter((n) => /^KUBE-/.test(n));
+  return [...chains, ...sets];
 }
 
 /** Start a daemon and wait for `ready`, failing early (with its log) if it exits. */
@@ -333,8 +406,16 @@ export interface LabStatus {
   components: ComponentStatus[];
   nodeReady: boolean;
   kubeRouterSynced: boolean;
+  /** The pod guard (mangle FORWARD, pod range → uplink). */
   guard: boolean;
-  /** Everything alive, node Ready, kube-router synced, guard in place. */
+  /** The lab's cgroup and the host guard (its traffic and the external host's → uplink). */
+  hostGuard: boolean;
+  /** 'off': kube-router deliberately not running, none of its rules or sets left. */
+  enforcement: 'on' | 'off';
+  /**
+   * Everything alive, node Ready, both guards in place, and either kube-router synced (enforcement
+   * on) or none of it running or left (enforcement off).
+   */
   up: boolean;
 }
 
@@ -346,27 +427,47 @@ export async function status(): Promise<LabStatus> {
   const apiAlive = components.find((c) => c.name === 'kube-apiserver')?.alive === true;
   const ready =
     apiAlive && existsSync(pkiPath('admin.crt')) && (await nodeReady().catch(() => false));
-  const synced =
-    components.find((c) => c.name === 'kube-router')?.alive === true && (await kubeRouterSynced());
+  const kubeRouterAlive = components.find((c) => c.name === 'kube-router')?.alive === true;
+  const synced = kubeRouterAlive && (await kubeRouterSynced());
   const guard = await guardInstalled().catch(() => false);
+  const hostGuard = await hostGuardInstalled().catch(() => false);
+  const enforcement = enforcementOn() ? 'on' : 'off';
+  const others = components.filter((c) => c.name !== 'kube-router').every((c) => c.alive);
+  const enforcementAsWanted =
+    enforcement === 'on' ? synced : !kubeRouterAlive && (await kubeRouterStateLeft()).length === 0;
   return {
     components,
     nodeReady: ready,
     kubeRouterSynced: synced,
     guard,
-    up: components.every((c) => c.alive) && ready && synced && guard,
+    hostGuard,
+    enforcement,
+    up: others && ready && enforcementAsWanted && guard && hostGuard,
   };
 }
 
 export function formatStatus(s: LabStatus): string {
-  const lines = s.components.map(
-    (c) =>
-      `  ${c.name.padEnd(24)} ${c.pid === undefined ? '-'.padStart(7) : String(c.pid).padStart(7)}  ${c.alive ? 'alive' : 'not running'}`,
-  );
+  const off = s.enforcement === 'off';
+  const lines = s.components.map((c) => {
+    const state = c.alive
+      ? 'alive'
+      : off && c.name === 'kube-router'
+        ? 'off (enforcement off)'
+        : 'not running';
+    const pid = c.pid === undefined ? '-'.padStart(7) : String(c.pid).padStart(7);
+    return `  ${c.name.padEnd(24)} ${pid}  ${state}`;
+  });
   lines.push(`  node ${node.name} Ready: ${s.nodeReady ? 'yes' : 'no'}`);
-  lines.push(`  kube-router synced: ${s.kubeRouterSynced ? 'yes' : 'no'}`);
+  lines.push(
+    off
+      ? '  enforcement: OFF (kube-router not running: NetworkPolicies are accepted but not enforced)'
+      : `  enforcement: on (kube-router synced: ${s.kubeRouterSynced ? 'yes' : 'no'})`,
+  );
   lines.push(
     `  guard (mangle FORWARD ${CLUSTER_CIDR} → uplink DROP): ${s.guard ? 'in place' : 'MISSING'}`,
+  );
+  lines.push(
+    `  host guard (cgroup ${LAB_CGROUP}: mangle OUTPUT → uplink DROP; external host: mangle FORWARD → uplink DROP): ${s.hostGuard ? 'in place' : 'MISSING'}`,
   );
   return lines.join('\n');
 }
@@ -390,6 +491,10 @@ export async function down(): Promise<void> {
     log(`killing ${strays.length} leftover lab processes: ${strays.join(' ')}`);
     await killPids(strays);
   }
+  // Anything else the lab started (only its processes are in its cgroup); the host guard's rules
+  // go later, with the other iptables rules, once nothing is left to send.
+  const labKilled = await killLabCgroup();
+  if (labKilled > 0) log(`killed ${labKilled} processes left in the lab's cgroup`);
   const cgroups = await cleanCgroups();
   if (cgroups.killed > 0) log(`killed ${cgroups.killed} container processes left in kubepods`);
   const mounts = await cleanMounts();
@@ -398,6 +503,7 @@ export async function down(): Promise<void> {
   const sets = await cleanIpsets();
   const links = await cleanLinks();
   cleanFiles();
+  const labCgroupRemoved = await removeLabCgroup();
   const restored = await restoreHost();
   rmSync(DATA_DIR, { recursive: true, force: true });
   rmSync(RUN_DIR, { recursive: true, force: true });
@@ -409,6 +515,7 @@ export async function down(): Promise<void> {
     sets.length > 0 ? `${sets.length} ipsets` : '',
     links.length > 0 ? `links ${links.join(',')}` : '',
     cgroups.removed > 0 ? `${cgroups.removed} cgroups` : '',
+    labCgroupRemoved ? `cgroup ${LAB_CGROUP}` : '',
     restored.length > 0 ? `sysctls ${restored.join(',')}` : '',
   ].filter((p) => p !== '');
   log(parts.length > 0 ? `removed: ${parts.join('; ')}` : 'nothing of the lab was left');
@@ -422,10 +529,21 @@ export interface UpResult {
   status: LabStatus;
 }
 
-export async function up(): Promise<UpResult> {
-  const before = await status();
+export interface UpOptions {
+  /** false: start everything but kube-router (a cluster that ignores NetworkPolicies). Default true. */
+  enforcement?: boolean;
+}
+
+export async function up(options: UpOptions = {}): Promise<UpResult> {
+  const enforcement = options.enforcement ?? true;
+  let before = await status();
   if (before.up) {
     writeCheckoutFiles(); // the lab may have been started from another checkout
+    if ((before.enforcement === 'on') !== enforcement) {
+      log(`the lab is up with enforcement ${before.enforcement}: switching it`);
+      await setEnforcement(enforcement);
+      before = await status();
+    }
     process.stdout.write(
       `polygraph lab is already up (npm run lab:down to stop it)\n${formatStatus(before)}\n` +
         `  kubeconfig:   ${KUBECONFIG}\n`,
@@ -433,7 +551,7 @@ export async function up(): Promise<UpResult> {
     return { alreadyUp: true, status: before };
   }
   try {
-    return { alreadyUp: false, status: await start() };
+    return { alreadyUp: false, status: await start(enforcement) };
   } catch (error) {
     if (error instanceof LabError && error.logFile !== undefined) {
       log(`last lines of ${error.logFile}:\n${tail(error.logFile)}`);
@@ -442,7 +560,7 @@ export async function up(): Promise<UpResult> {
   }
 }
 
-async function start(): Promise<LabStatus> {
+async function start(enforcement: boolean): Promise<LabStatus> {
   await phase('clear leftovers of an earlier lab', down);
   await phase('debian packages', async () => {
     const installed = await ensurePackages();
@@ -459,14 +577,24 @@ async function start(): Promise<LabStatus> {
   mkdirSync(LOG_DIR, { recursive: true });
   for (const d of [DATA_DIR, RUN_DIR, node.cniConfDir, node.ipamDir])
     mkdirSync(d, { recursive: true });
+  if (!enforcement) writeFileSync(ENFORCEMENT_OFF_FILE, 'kube-router is not started\n');
 
-  await phase('host network, sysctls and guard', async () => {
+  await phase('host network, sysctls and guards', async () => {
     snapshotHost();
     setLabSysctls();
     await setupNodeNetwork();
     // Before any pod exists: nothing from the pod range may leave through the uplink.
     await installGuard();
-    log(`guard: mangle FORWARD -s ${CLUSTER_CIDR} -o ${await uplink()} -j DROP`);
+    const dev = await uplink();
+    log(`guard: mangle FORWARD -s ${CLUSTER_CIDR} -o ${dev} -j DROP`);
+    // Before any daemon starts: every one starts inside this cgroup, whose traffic to the uplink
+    // the host guard drops (the rule resolves the cgroup when added: create it first).
+    createLabCgroup();
+    await installHostGuard();
+    log(
+      `host guard: mangle OUTPUT -m cgroup --path ${LAB_CGROUP} -o ${dev} -j DROP; ` +
+        `mangle FORWARD -i ${external.hostVeth} -o ${dev} -j DROP (IPv4 and IPv6)`,
+    );
   });
 
   await phase('pki and kubeconfigs', async () => {
@@ -639,28 +767,11 @@ async function start(): Promise<LabStatus> {
     }
   });
 
-  await phase('kube-router (until synced)', () =>
-    startAndWait(
-      'kube-router',
-      kubeRouterBin,
-      [
-        '--run-router=false',
-        '--run-service-proxy=false',
-        '--run-firewall=true',
-        '--run-loadbalancer=false',
-        '--enable-cni=false',
-        '--enable-ipv4=true',
-        '--enable-ipv6=false',
-        `--hostname-override=${node.name}`,
-        `--kubeconfig=${kubeconfigFile('kubeRouter')}`,
-        `--health-port=${String(KUBE_ROUTER_HEALTH_PORT)}`,
-        '--metrics-port=0',
-        '--v=1',
-      ],
-      kubeRouterSynced,
-      60_000,
-    ),
-  );
+  if (enforcement) {
+    await phase('kube-router (until synced)', startKubeRouter);
+  } else {
+    log('kube-router not started: NetworkPolicies will not be enforced (--no-enforcement)');
+  }
 
   writeCheckoutFiles();
 
@@ -668,6 +779,75 @@ async function start(): Promise<LabStatus> {
   if (!final.up) throw new LabError(`the lab did not come up:\n${formatStatus(final)}`);
   printSummary(final, agnhost);
   return final;
+}
+
+function startKubeRouter(): Promise<number> {
+  return startAndWait(
+    'kube-router',
+    kubeRouterBin,
+    [
+      '--run-router=false',
+      '--run-service-proxy=false',
+      '--run-firewall=true',
+      '--run-loadbalancer=false',
+      '--enable-cni=false',
+      '--enable-ipv4=true',
+      '--enable-ipv6=false',
+      `--hostname-override=${node.name}`,
+      `--kubeconfig=${kubeconfigFile('kubeRouter')}`,
+      `--health-port=${String(KUBE_ROUTER_HEALTH_PORT)}`,
+      '--metrics-port=0',
+      '--v=1',
+    ],
+    kubeRouterSynced,
+    60_000,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// enforcement off / on
+
+/**
+ * Switch NetworkPolicy enforcement of the running lab. Off: stop kube-router, then remove its
+ * chains, the rules jumping to them and its ipsets, and check none is left — from then on nothing
+ * is enforced (policies are still accepted by the apiserver). On: start kube-router and wait until
+ * it has synced (its chains exist; it then enforces the policies already present). Idempotent.
+ */
+export async function setEnforcement(on: boolean): Promise<void> {
+  const s = await status();
+  const apiAlive = s.components.find((c) => c.name === 'kube-apiserver')?.alive === true;
+  if (!apiAlive || !s.nodeReady || !s.guard || !s.hostGuard) {
+    throw new LabError(`the lab is not up (npm run lab:up):\n${formatStatus(s)}`);
+  }
+  const start = performance.now();
+  const took = () => `${((performance.now() - start) / 1000).toFixed(1)} s`;
+  if (on) {
+    rmSync(ENFORCEMENT_OFF_FILE, { force: true });
+    const record = readPid('kube-router');
+    if (record !== undefined && isOurs(record) && (await kubeRouterSynced())) {
+      log('enforcement is already on (kube-router running and synced)');
+      return;
+    }
+    await stopDaemon('kube-router');
+    await startKubeRouter();
+    log(`enforcement on: kube-router started and synced in ${took()}`);
+    return;
+  }
+  writeFileSync(ENFORCEMENT_OFF_FILE, 'kube-router stopped by lab:enforcement off\n');
+  await stopDaemon('kube-router');
+  const record = readPid('kube-router');
+  if (record !== undefined && isOurs(record)) {
+    throw new LabError('kube-router would not stop', logFile('kube-router'));
+  }
+  const cleaned = await cleanKubeRouter();
+  const left = await kubeRouterStateLeft();
+  if (left.length > 0) {
+    throw new LabError(`kube-router's rules or sets are still there: ${left.join(', ')}`);
+  }
+  log(
+    `enforcement off in ${took()}: kube-router stopped; removed its rules from ` +
+      `${cleaned.tables.join(', ') || 'no table'} and ${String(cleaned.sets.length)} ipsets`,
+  );
 }
 
 /** This checkout's admin kubeconfig and kubectl (the lab itself is machine-wide). */

@@ -1,6 +1,7 @@
 /**
  * Daemons of the lab: started detached with their output in `.lab/logs/<name>.log` and a pid file
- * under /run/polygraph-lab/pids, stopped by pid with bounded waits.
+ * under /run/polygraph-lab/pids, stopped by pid with bounded waits. Every daemon starts inside the
+ * lab's cgroup (the host guard drops that cgroup's traffic to the uplink).
  */
 import { spawn } from 'node:child_process';
 import {
@@ -15,6 +16,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { LOG_DIR, PID_DIR } from './config.js';
+import { labCgroupProcs } from './host.js';
 import { LabError, log, sleep } from './util.js';
 
 interface PidRecord {
@@ -71,6 +73,17 @@ export function recordedComponents(): string[] {
     .map((f) => f.slice(0, -4));
 }
 
+/**
+ * `command args` run inside the lab's cgroup with no window: a shell writes its own pid into the
+ * cgroup's `cgroup.procs`, then execs the command (same pid, already in the cgroup, before it can
+ * open a socket). If the write fails, the command does not run at all.
+ */
+export function inLabCgroup(command: string, args: readonly string[]): [string, string[]] {
+  const procs = labCgroupProcs();
+  if (!existsSync(procs)) throw new LabError(`the lab's cgroup is missing (${procs})`);
+  return ['/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', procs, command, ...args]];
+}
+
 export interface StartOptions {
   /** Run inside this network namespace (nsenter --net, which keeps /sys and cgroups visible). */
   netns?: string;
@@ -87,10 +100,11 @@ export function startDaemon(
   mkdirSync(LOG_DIR, { recursive: true });
   mkdirSync(PID_DIR, { recursive: true });
   const fd = openSync(logFile(name), 'a');
-  const [file, argv] =
-    options.netns === undefined
-      ? [command, [...args]]
-      : ['nsenter', [`--net=/run/netns/${options.netns}`, '--', command, ...args]];
+  const [file, argv] = inLabCgroup(
+    ...(options.netns === undefined
+      ? ([command, [...args]] as const)
+      : (['nsenter', [`--net=/run/netns/${options.netns}`, '--', command, ...args]] as const)),
+  );
   const child = spawn(file, argv, {
     detached: true,
     stdio: ['ignore', fd, fd],

@@ -24,7 +24,7 @@ async function polygraph(...args: string[]) {
 /** The three-tier scenario with every `allow` and `deny` of its expectation swapped. */
 async function swappedThreeTier(dir: string): Promise<string> {
   const text = await readFile(THREE_TIER, 'utf8');
-  const swapped = text.replace(/default: deny/, 'default: allow').replace(/: allow$/gm, ': deny');
+  const swapped = text.replace(/^(\s*default:) deny/m, '$1 allow').replace(/: allow$/gm, ': deny');
   const file = join(dir, 'three-tier-swapped.yaml');
   // Keep the policies' relative path valid from the temporary directory.
   await writeFile(
