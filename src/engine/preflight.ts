@@ -121,7 +121,7 @@ export async function enforcementCanary(
   cluster: LiveCluster,
   options: Pick<
     RunOptions,
-    'image' | 'signal' | 'onEvent' | 'concurrency' | 'timeoutSeconds' | 'readyTimeoutMs'
+    'image' | 'signal' | 'onEvent' | 'concurrency' | 'timeoutSeconds' | 'readyTimeoutMs' | 'runId'
   > & { readonly boundMs?: number },
 ): Promise<CanaryResult> {
   const boundMs = options.boundMs ?? 10_000;

@@ -71,12 +71,13 @@ export interface ScenarioPodRequest {
 }
 
 /**
- * A probe pod standing for a scenario pod: one container `probe` that runs the probe client
- * (idle until exec'd into) and declares every port of the pod as written, and one container
- * `serve-<port>` per port number serving that port on each of its TCP and UDP declarations
- * (agnhost serve-hostname; a UDP server replies, so a reply proves delivery). SCTP ports are
- * declared (policies can match them by name) but not served: the probe client has no SCTP
- * probe, so SCTP cells are skipped.
+ * A probe pod standing for a scenario pod: it declares every port of the scenario pod as
+ * written (on the container `probe`), and serves each port number on each of its TCP and UDP
+ * declarations with agnhost serve-hostname (a UDP server replies, so a reply proves delivery):
+ * the lowest port in the container `probe` itself, every other in a container `serve-<port>`. A
+ * pod that serves nothing runs `agnhost pause` in `probe`. The probe client runs in `probe`
+ * (exec). SCTP ports are declared (policies can match them by name) but not served: the probe
+ * client has no SCTP probe, so SCTP cells are skipped.
  */
 export function scenarioProbePod(request: ScenarioPodRequest): PodSpecInput {
   const byPort = new Map<number, Set<string>>();
@@ -85,13 +86,11 @@ export function scenarioProbePod(request: ScenarioPodRequest): PodSpecInput {
     set.add(p.protocol);
     byPort.set(p.containerPort, set);
   }
-  const servers = [...byPort]
+  const served = [...byPort]
     .filter(([, protocols]) => protocols.has('TCP') || protocols.has('UDP'))
     .sort(([a], [b]) => a - b)
     .map(([port, protocols]) => ({
-      name: `serve-${String(port)}`,
-      image: request.image,
-      command: ['/agnhost'],
+      port,
       args: [
         'serve-hostname',
         ...(protocols.has('TCP') ? ['--tcp'] : []),
@@ -100,6 +99,7 @@ export function scenarioProbePod(request: ScenarioPodRequest): PodSpecInput {
         `--port=${String(port)}`,
       ],
     }));
+  const [first, ...rest] = served;
   return {
     namespace: request.namespace,
     name: request.name,
@@ -111,14 +111,19 @@ export function scenarioProbePod(request: ScenarioPodRequest): PodSpecInput {
         name: PROBE_CONTAINER,
         image: request.image,
         command: ['/agnhost'],
-        args: ['pause'],
+        args: first?.args ?? ['pause'],
         ports: request.ports.map((p) => ({
           containerPort: p.containerPort,
           protocol: p.protocol,
           ...(p.name === undefined ? {} : { name: p.name }),
         })),
       },
-      ...servers,
+      ...rest.map((s) => ({
+        name: `serve-${String(s.port)}`,
+        image: request.image,
+        command: ['/agnhost'],
+        args: s.args,
+      })),
     ],
   };
 }

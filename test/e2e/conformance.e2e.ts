@@ -135,8 +135,12 @@ function describeRun(label: string, files: readonly string[]) {
               waitForCleanup: false,
             });
             outcomes.set(item.file, { ...item, result, ms: Date.now() - t0 });
+            log(
+              `ran ${relative(ROOT, item.file)} in ${seconds(Date.now() - t0)}: ${formatCounts(result.counts)}`,
+            );
           } catch (error) {
             outcomes.set(item.file, { ...item, error, ms: Date.now() - t0 });
+            log(`FAILED ${relative(ROOT, item.file)}: ${String(error)}`);
           }
         }
       };

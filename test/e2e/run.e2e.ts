@@ -211,4 +211,25 @@ describe('polygraph run and clean on the live cluster (built CLI)', function () 
       await cluster!.deleteNamespace(name, { wait: true });
     }
   });
+
+  it('the enforcement canary refuses the lab with enforcement off (exit 3), and passes with it on', async function () {
+    if (kubeconfig !== lab.kubeconfigPath()) this.skip();
+    this.timeout(300_000);
+    await lab.setEnforcement(false);
+    try {
+      const r = await polygraph('run', 'scenarios/default-deny-ingress.yaml', ...base());
+      log(r.stderr.split('\n').slice(-2).join(' | '));
+      expect(r.exitCode).to.equal(3);
+      expect(r.stderr).to.include('this cluster does not enforce NetworkPolicies');
+      expect(r.stdout).to.equal('');
+    } finally {
+      await lab.setEnforcement(true);
+    }
+    expect(await noneLeft(), 'left after the refused run').to.deep.equal([]);
+    const again = await polygraph('run', 'scenarios/default-deny-ingress.yaml', ...base());
+    expect(again.exitCode, again.stderr).to.equal(0);
+    expect(again.stderr).to.match(
+      /enforcement canary: a deny-all policy was enforced within \d+ ms/,
+    );
+  });
 });

@@ -11,7 +11,9 @@ import { parsePattern, type Pattern } from '../../src/domain/pattern.js';
 import type { Action, Scenario, ScenarioPolicy, ScenarioStep } from '../../src/dsl/types.js';
 import type { LiveCluster } from '../../src/engine/live-cluster.js';
 import { livePolicy, namespaceMap } from '../../src/engine/names.js';
+import { canaryScenario, enforcementCanary } from '../../src/engine/preflight.js';
 import { runScenario } from '../../src/engine/run.js';
+import { scenarioProbePod } from '../../src/probe/probe-pod.js';
 import { NetworkModel } from '../../src/model/engine.js';
 import { IssueSink } from '../../src/model/raw.js';
 import {
@@ -463,5 +465,56 @@ describe('engine run (fake cluster)', () => {
     );
     expect(toWeb?.class).to.equal('unchecked');
     expect(toWeb?.observed).to.equal('allowed');
+  });
+
+  it('the enforcement canary passes a cluster that denies, refuses one that does not (exit 3)', async () => {
+    const world = canaryScenario().initial;
+    const enforcing = new FakeCluster('c1');
+    enforcing.world = world;
+    const ok = await enforcementCanary(enforcing, { image: 'img', runId: 'c1' });
+    expect(ok.enforcedAfterMs).to.be.a('number');
+    expect(enforcing.namespaces.size).to.equal(0);
+
+    const ignoring = new FakeCluster('c2');
+    ignoring.world = world;
+    ignoring.override = () => 'allowed'; // Flannel: policies accepted, nothing enforced
+    let error: unknown;
+    try {
+      await enforcementCanary(ignoring, { image: 'img', runId: 'c2', boundMs: 0 });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(ClusterError);
+    expect((error as Error).message).to.include('this cluster does not enforce NetworkPolicies');
+    expect(ignoring.namespaces.size).to.equal(0);
+  });
+
+  it('probe pods declare the scenario ports as written and serve each number on its protocols', () => {
+    const spec = scenarioProbePod({
+      namespace: 'x-r',
+      name: 'a',
+      labels: { app: 'a' },
+      image: 'img',
+      ports: [
+        { containerPort: 80, protocol: 'TCP', name: 'http' },
+        { containerPort: 80, protocol: 'UDP' },
+        { containerPort: 53, protocol: 'UDP', name: 'dns' },
+        { containerPort: 9, protocol: 'SCTP' },
+      ],
+    });
+    expect(spec.containers.map((c) => [c.name, c.args?.join(' ')])).to.deep.equal([
+      ['probe', 'serve-hostname --udp --http=false --port=53'],
+      ['serve-80', 'serve-hostname --tcp --udp --http=false --port=80'],
+    ]);
+    expect(spec.containers[0]?.ports).to.deep.equal([
+      { containerPort: 80, protocol: 'TCP', name: 'http' },
+      { containerPort: 80, protocol: 'UDP' },
+      { containerPort: 53, protocol: 'UDP', name: 'dns' },
+      { containerPort: 9, protocol: 'SCTP' },
+    ]);
+    expect(
+      scenarioProbePod({ namespace: 'x', name: 'b', labels: {}, image: 'img', ports: [] })
+        .containers[0]?.args,
+    ).to.deep.equal(['pause']);
   });
 });
