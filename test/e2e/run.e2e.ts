@@ -95,7 +95,7 @@ describe('polygraph run and clean on the live cluster (built CLI)', function () 
   it('three-tier with allow and deny swapped: exit 1, its cells classified as the expectation contradicting the spec', async () => {
     const text = await readFile(join(ROOT, 'scenarios/three-tier.yaml'), 'utf8');
     const swapped = text
-      .replace(/default: deny/, 'default: allow')
+      .replace(/^(\s*)default: deny/m, '$1default: allow')
       .replace(/: allow$/gm, ': deny')
       .replace('policies/three-tier.yaml', join(ROOT, 'scenarios/policies/three-tier.yaml'));
     const file = join(tmp, 'three-tier-swapped.yaml');
