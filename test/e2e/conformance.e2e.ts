@@ -13,7 +13,9 @@
  * as a pass. Scenarios left out, each with its reason: ipBlock (the cases' pod IPs are
  * hand-chosen, the cluster's are not), `selfTraffic: policy` (a pod reaches itself over its
  * loopback on every common plugin), hostNetwork pods (never created: their probes would run on
- * the node), and scenarios whose every probe is SCTP (the lab kernel has none). Cells of SCTP
+ * the node), and scenarios whose every probe is SCTP (the lab kernel has none).
+ * POLYGRAPH_SCENARIOS (a regular expression on the path) selects files; POLYGRAPH_PARALLEL (default
+ * 3) sets how many scenarios run at once. Cells of SCTP
  * probes, of external hosts and of nodes are reported as skipped, with the reason.
  */
 import { expect } from 'chai';
@@ -34,6 +36,13 @@ import { CASES_DIR, ROOT, SCENARIOS_DIR, scenarioFiles } from '../support/scenar
 /** Scenarios run at once (each in its own namespaces). */
 const PARALLEL = Number(process.env.POLYGRAPH_PARALLEL ?? 3);
 const PLUGIN = process.env.POLYGRAPH_PLUGIN ?? 'kube-router';
+/** Only files whose path (relative to the repository) matches this regular expression. */
+const ONLY =
+  process.env.POLYGRAPH_SCENARIOS === undefined
+    ? undefined
+    : new RegExp(process.env.POLYGRAPH_SCENARIOS);
+const selected = (files: string[]): string[] =>
+  ONLY === undefined ? files : files.filter((f) => ONLY.test(relative(ROOT, f)));
 
 function log(message: string): void {
   console.log(`      · ${message}`);
@@ -232,6 +241,9 @@ function describeRun(label: string, files: readonly string[]) {
 
 describeRun(
   'conformance: test/cases on the live cluster, through the engine',
-  scenarioFiles(CASES_DIR),
+  selected(scenarioFiles(CASES_DIR)),
 );
-describeRun('example scenarios (scenarios/) on the live cluster', scenarioFiles(SCENARIOS_DIR));
+describeRun(
+  'example scenarios (scenarios/) on the live cluster',
+  selected(scenarioFiles(SCENARIOS_DIR)),
+);
