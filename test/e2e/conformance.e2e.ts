@@ -108,7 +108,7 @@ function describeRun(label: string, files: readonly string[]) {
     const start = Date.now();
 
     before(async function () {
-      this.timeout(1_800_000);
+      this.timeout(3_600_000);
       if (kubeconfig() === lab.kubeconfigPath()) {
         const status = await lab.status();
         if (!status.up)
