@@ -4,12 +4,14 @@ import { createRequire } from 'node:module';
 import { formatIssue } from '../domain/issue.js';
 import { ClusterError } from '../cluster/index.js';
 import { assertNever } from '../domain/assert.js';
-import { InputError, ToolError, UsageError } from '../domain/errors.js';
+import { InputError, InterruptedError, ToolError, UsageError } from '../domain/errors.js';
 import { failing } from '../engine/results.js';
 import { checkCommand } from './commands/check.js';
+import { cleanCommand } from './commands/clean.js';
 import { clusterCommand } from './commands/cluster.js';
 import { initCommand } from './commands/init.js';
 import { reportCommand } from './commands/report.js';
+import { runCommand } from './commands/run.js';
 import type { CommandResult } from './result.js';
 import { explainCommand, modelCommand } from './model-command.js';
 import { processIo, type Io } from './io.js';
@@ -32,6 +34,7 @@ export function exitCode(ending: Ending, io: Io): ExitCode {
       case 'done':
         return EXIT.ok;
       case 'check':
+      case 'run':
         return result.results.some((r) => failing(r.counts) > 0) ? EXIT.mismatch : EXIT.ok;
       case 'report':
         if (result.outputs > 0 && result.failedOutputs === result.outputs) return EXIT.cluster;
@@ -60,6 +63,10 @@ export function exitCode(ending: Ending, io: Io): ExitCode {
   if (error instanceof UsageError) {
     io.err(`polygraph: ${error.message}`);
     return EXIT.invalid;
+  }
+  if (error instanceof InterruptedError) {
+    io.err(`polygraph: ${error.message}`);
+    return EXIT.cluster;
   }
   if (error instanceof ClusterError) {
     io.err(`polygraph: ${error.message}`);
@@ -106,8 +113,10 @@ export function program(io: Io, done: (result: CommandResult) => void = () => un
     explainCommand(io),
     checkCommand(io, done),
     initCommand(io, done),
-    clusterCommand(io, done),
+    runCommand(io, done),
+    cleanCommand(io, done),
     reportCommand(io, done),
+    clusterCommand(io, done),
   ]) {
     sub.exitOverride().configureOutput({
       writeOut: (s) => {

@@ -14,4 +14,6 @@ export type CommandResult =
       readonly passed: boolean;
       readonly outputs: number;
       readonly failedOutputs: number;
-    };
+    }
+  /** A live run: the same results, with observed outcomes. */
+  | { readonly kind: 'run'; readonly results: readonly ScenarioResult[] };

@@ -46,11 +46,11 @@ interface SocketLike {
  * are renamed (`from` is `_from`): a plain object sent as is silently loses `from`, which turns
  * "allow from X" into "allow from anywhere". loadYaml runs the matching deserializer.
  */
-function toModel(apiVersion: string, kind: string, object: object): unknown {
+export function toModel(apiVersion: string, kind: string, object: object): unknown {
   return k8s.loadYaml(JSON.stringify({ ...object, apiVersion, kind }));
 }
 
-function isNotFound(error: unknown): boolean {
+export function isNotFound(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 404;
 }
 
@@ -76,7 +76,7 @@ function exitCodeOf(status: k8s.V1Status): number | undefined {
   return undefined;
 }
 
-function podInfo(pod: k8s.V1Pod): PodInfo {
+export function podInfo(pod: k8s.V1Pod): PodInfo {
   const ready =
     pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
   return {
@@ -117,6 +117,22 @@ function notReadyReason(pod: k8s.V1Pod | undefined): string {
   return parts.join('; ');
 }
 
+/** The client-node objects behind a Cluster, for the small operation files of src/cluster. */
+export interface Clients {
+  readonly config: k8s.KubeConfig;
+  readonly core: k8s.CoreV1Api;
+  readonly networking: k8s.NetworkingV1Api;
+}
+
+const clients = new WeakMap<Cluster, Clients>();
+
+/** For src/cluster only (not re-exported by index.ts): the clients of a Cluster. */
+export function clientsOf(cluster: Cluster): Clients {
+  const c = clients.get(cluster);
+  if (c === undefined) throw new Error('internal: a Cluster without clients');
+  return c;
+}
+
 export class Cluster {
   private readonly core: k8s.CoreV1Api;
   private readonly networking: k8s.NetworkingV1Api;
@@ -126,6 +142,7 @@ export class Cluster {
     this.core = config.makeApiClient(k8s.CoreV1Api);
     this.networking = config.makeApiClient(k8s.NetworkingV1Api);
     this.execClient = new k8s.Exec(config);
+    clients.set(this, { config, core: this.core, networking: this.networking });
   }
 
   static connect(options: ConnectOptions = {}): Cluster {
@@ -264,6 +281,7 @@ export class Cluster {
           runAsNonRoot: true,
           runAsUser,
           runAsGroup: runAsUser,
+          seccompProfile: { type: 'RuntimeDefault' },
           sysctls: Object.entries(input.sysctls ?? {}).map(([name, value]) => ({ name, value })),
         },
         containers: input.containers.map((c) => ({

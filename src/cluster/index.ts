@@ -10,3 +10,7 @@ export type {
   PodInfo,
   PodSpecInput,
 } from './types.js';
+export { applyNetworkPolicy, deletePod, FIELD_MANAGER } from './apply.js';
+export { formatPermission, missingPermissions, type Permission } from './access.js';
+export { findNamespace, listNamespaces } from './namespaces.js';
+export { waitPodsReady, type ReadyOptions } from './ready.js';

@@ -52,3 +52,6 @@ export class ToolError extends PolygraphError {
     this.hint = details.hint;
   }
 }
+
+/** The user stopped the run (SIGINT, SIGTERM); what it created was removed. */
+export class InterruptedError extends PolygraphError {}

@@ -22,9 +22,46 @@ export interface CellResult {
   readonly modelled: Decided | 'unresolvable';
   /** The live outcome (allowed, refused, dropped, probe-error, skipped), on a live run. */
   readonly observed?: Outcome;
+  /** What the probe reported (the error and a command to reproduce it, for a probe-error). */
+  readonly observedDetail?: string;
+  /** Every outcome, when the cell was probed more than once because it disagreed. */
+  readonly tries?: readonly Outcome[];
   readonly class: CellClass;
   /** The model's reason (which policy and rule decided), or why the cell is unresolvable. */
   readonly explanation: string;
+}
+
+/** How a step went on a live cluster. */
+export interface StepLive {
+  /** Probes run in this step: settling, the whole table and re-probes. */
+  readonly probes: number;
+  readonly probeMs: number;
+  /** From the step's first action to its last result. */
+  readonly durationMs: number;
+  readonly settle: {
+    /** Cells whose verdict this step changes (or that are new), probed until they flip. */
+    readonly cells: number;
+    readonly rounds: number;
+    /** Whether every one of them flipped within the bound. */
+    readonly settled: boolean;
+    /**
+     * The exposure window: from the last action until every changed cell showed its new verdict
+     * (measured at the end of the probe round that showed it). Absent when no cell changed.
+     */
+    readonly exposureMs?: number;
+  };
+}
+
+/** How a scenario was run on a live cluster. */
+export interface ScenarioLive {
+  readonly runId: string;
+  readonly server: string;
+  /** Scenario namespace → live namespace. */
+  readonly namespaces: Readonly<Record<string, string>>;
+  /** The network plugin whose known deviations were applied, if any. */
+  readonly plugin?: string;
+  /** Left on the cluster (--keep), with the command that removes it. */
+  readonly kept?: string;
 }
 
 export type ClassCounts = Readonly<Record<CellClass, number>>;
@@ -42,6 +79,8 @@ export interface StepResult {
   readonly endpoints: readonly string[];
   readonly cells: readonly CellResult[];
   readonly counts: Counts;
+  /** On a live run. */
+  readonly live?: StepLive;
 }
 
 export interface ScenarioResult {
@@ -49,6 +88,8 @@ export interface ScenarioResult {
   readonly name: string;
   readonly steps: readonly StepResult[];
   readonly counts: Counts;
+  /** On a live run. */
+  readonly live?: ScenarioLive;
 }
 
 export function emptyClassCounts(): Record<CellClass, number> {

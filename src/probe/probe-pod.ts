@@ -50,3 +50,80 @@ export function probePod(request: ProbePodRequest): PodSpecInput {
     })),
   };
 }
+
+/** The container a scenario pod's probes run in (see scenarioProbePod). */
+export const PROBE_CONTAINER = 'probe';
+
+export interface ScenarioPodRequest {
+  /** The live namespace (the scenario's name, mapped). */
+  readonly namespace: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Exactly the scenario pod's ports: names and protocols are what named policy ports match. */
+  readonly ports: readonly {
+    readonly containerPort: number;
+    readonly protocol: 'TCP' | 'UDP' | 'SCTP';
+    readonly name?: string;
+  }[];
+  readonly image: string;
+  /** Whether the cluster can carry SCTP; when not, SCTP ports are declared but not served. */
+  readonly sctp?: boolean;
+}
+
+/**
+ * A probe pod standing for a scenario pod: it declares every port of the scenario pod as
+ * written (on the container `probe`), and serves each port number on each of its TCP and UDP
+ * declarations with agnhost serve-hostname (a UDP server replies, so a reply proves delivery):
+ * the lowest port in the container `probe` itself, every other in a container `serve-<port>`. A
+ * pod that serves nothing runs `agnhost pause` in `probe`. The probe client runs in `probe`
+ * (exec). SCTP ports are declared (policies can match them by name) but not served: the probe
+ * client has no SCTP probe, so SCTP cells are skipped.
+ */
+export function scenarioProbePod(request: ScenarioPodRequest): PodSpecInput {
+  const byPort = new Map<number, Set<string>>();
+  for (const p of request.ports) {
+    const set = byPort.get(p.containerPort) ?? new Set<string>();
+    set.add(p.protocol);
+    byPort.set(p.containerPort, set);
+  }
+  const served = [...byPort]
+    .filter(([, protocols]) => protocols.has('TCP') || protocols.has('UDP'))
+    .sort(([a], [b]) => a - b)
+    .map(([port, protocols]) => ({
+      port,
+      args: [
+        'serve-hostname',
+        ...(protocols.has('TCP') ? ['--tcp'] : []),
+        ...(protocols.has('UDP') ? ['--udp'] : []),
+        '--http=false',
+        `--port=${String(port)}`,
+      ],
+    }));
+  const [first, ...rest] = served;
+  return {
+    namespace: request.namespace,
+    name: request.name,
+    labels: request.labels,
+    sysctls: { 'net.ipv4.ip_unprivileged_port_start': '0' },
+    terminationGracePeriodSeconds: 1,
+    containers: [
+      {
+        name: PROBE_CONTAINER,
+        image: request.image,
+        command: ['/agnhost'],
+        args: first?.args ?? ['pause'],
+        ports: request.ports.map((p) => ({
+          containerPort: p.containerPort,
+          protocol: p.protocol,
+          ...(p.name === undefined ? {} : { name: p.name }),
+        })),
+      },
+      ...rest.map((s) => ({
+        name: `serve-${String(s.port)}`,
+        image: request.image,
+        command: ['/agnhost'],
+        args: s.args,
+      })),
+    ],
+  };
+}

@@ -103,7 +103,14 @@ function tables(step: StepResult): StepJson['tables'] {
   return out;
 }
 
+/** A probe's detail ends with "(reproduce: COMMAND)" when the probe client failed. */
+function reproduceOf(detail: string | undefined): string | undefined {
+  const match = detail === undefined ? null : /\(reproduce: (.*)\)/.exec(detail);
+  return match?.[1];
+}
+
 function cell(c: CellResult): CellJson {
+  const reproduce = reproduceOf(c.observedDetail);
   return {
     from: c.from,
     to: c.to,
@@ -114,6 +121,9 @@ function cell(c: CellResult): CellJson {
     ...(c.observed === undefined ? {} : { observed: c.observed }),
     class: c.class,
     explanation: c.explanation,
+    ...(c.observedDetail === undefined ? {} : { detail: c.observedDetail }),
+    ...(reproduce === undefined ? {} : { reproduce }),
+    ...(c.tries === undefined ? {} : { tries: [...c.tries] }),
   };
 }
 
@@ -125,7 +135,7 @@ export function resultDocument(
   const all = options.listedCells === 'all';
   return {
     apiVersion: RESULT_API_VERSION,
-    kind: options.kind ?? 'CheckResult',
+    kind: options.kind ?? (results.some((r) => r.live !== undefined) ? 'RunResult' : 'CheckResult'),
     passed: failing(total) === 0,
     summary: {
       scenarios: results.length,
@@ -143,8 +153,20 @@ export function resultDocument(
       name: r.name,
       passed: failing(r.counts) === 0,
       summary: counts(r.counts),
+      ...(r.live === undefined
+        ? {}
+        : { live: { ...r.live, namespaces: { ...r.live.namespaces } } }),
       steps: r.steps.map((s): StepJson => {
-        const timing = options.timing?.(r.file, s.index);
+        const timing =
+          options.timing?.(r.file, s.index) ??
+          (s.live === undefined
+            ? undefined
+            : {
+                durationMs: s.live.durationMs,
+                ...(s.live.settle.exposureMs === undefined
+                  ? {}
+                  : { timeToEnforceMs: s.live.settle.exposureMs }),
+              });
         return {
           index: s.index,
           name: s.name,
@@ -154,6 +176,7 @@ export function resultDocument(
           tables: tables(s),
           cells: s.cells.filter((c) => all || !QUIET.includes(c.class)).map(cell),
           ...(timing ? { timing } : {}),
+          ...(s.live === undefined ? {} : { live: { ...s.live, settle: { ...s.live.settle } } }),
         };
       }),
     })),

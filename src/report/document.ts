@@ -64,6 +64,10 @@ const CELL = z
       .string()
       .optional()
       .describe('a command that repeats the probe on the cluster (live runs)'),
+    tries: z
+      .array(OUTCOME)
+      .optional()
+      .describe('every outcome, when a disagreeing cell was probed again (live runs)'),
   })
   .describe('one cell: a source, a destination and a probe');
 
@@ -78,6 +82,26 @@ const TIMING = z
   })
   .describe('timings of a step (live runs)');
 
+const STEP_LIVE = z
+  .strictObject({
+    probes: COUNT.describe('probes run in the step: settling, the whole table and re-probes'),
+    probeMs: z.number().min(0).describe('time spent probing'),
+    durationMs: z.number().min(0).describe("from the step's first action to its last result"),
+    settle: z.strictObject({
+      cells: COUNT.describe('cells whose verdict the step changes, probed until they flip'),
+      rounds: COUNT,
+      settled: z.boolean().describe('whether every changed cell flipped within the bound'),
+      exposureMs: z
+        .number()
+        .min(0)
+        .optional()
+        .describe(
+          'the exposure window: from the last action until every changed cell was enforced',
+        ),
+    }),
+  })
+  .describe('how a step went on a live cluster');
+
 const STEP = z.strictObject({
   index: z.int().min(0).describe('0-based position of the step'),
   name: z.string(),
@@ -91,6 +115,7 @@ const STEP = z.strictObject({
       'the cells worth reading (every class but agree, unchecked and unresolvable); every cell when the document says `listedCells: all`',
     ),
   timing: TIMING.optional(),
+  live: STEP_LIVE.optional(),
 });
 
 const SCENARIO = z.strictObject({
@@ -100,6 +125,16 @@ const SCENARIO = z.strictObject({
   summary: z.strictObject(COUNTS_SHAPE),
   steps: z.array(STEP),
   durationMs: z.number().min(0).optional(),
+  live: z
+    .strictObject({
+      runId: z.string(),
+      server: z.string(),
+      namespaces: z.record(z.string(), z.string()).describe('scenario namespace → live namespace'),
+      plugin: z.string().optional().describe('the plugin whose known deviations were applied'),
+      kept: z.string().optional().describe('left on the cluster (--keep): how to remove it'),
+    })
+    .optional()
+    .describe('how the scenario was run on a live cluster'),
 });
 
 const CLUSTER = z

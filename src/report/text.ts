@@ -29,7 +29,12 @@ export interface TextOptions {
 function cellLine(cell: StepJson['cells'][number], colors: Palette): string[] {
   const head = `${cell.probe} ${cell.from} -> ${cell.to}`;
   const parts = [`expected ${cell.expected ?? 'nothing'}`, `the spec says ${cell.modelled}`];
-  if (cell.observed !== undefined) parts.push(`observed ${cell.observed}`);
+  if (cell.observed !== undefined)
+    parts.push(
+      cell.tries === undefined
+        ? `observed ${cell.observed}`
+        : `observed ${cell.tries.join(', then ')}`,
+    );
   const lines = [
     `    ${colors.deny('✗')} ${colors.bold(head)}: ${parts.join(', ')}`,
     `        ${colors.dim(cell.explanation)}`,
@@ -137,6 +142,36 @@ export function renderGrid(grid: ProbeGrid, colors: Palette, width: number): str
   return lines;
 }
 
+/** "3 changed cells enforced within 180 ms of the last action (2 rounds); 324 probes in 0.62 s" */
+function liveLine(step: StepJson): string | undefined {
+  const live = step.live;
+  if (live === undefined) return undefined;
+  const s = live.settle;
+  const settle =
+    s.cells === 0
+      ? 'no cell changed'
+      : s.settled
+        ? `${plural(s.cells, 'changed cell')} enforced within ${String(s.exposureMs ?? 0)} ms of the last action (${plural(s.rounds, 'round')})`
+        : `${plural(s.cells, 'changed cell')} NOT all enforced within the settle bound`;
+  return `    live: ${settle}; ${String(live.probes)} probes in ${(live.probeMs / 1000).toFixed(2)} s; step ${(live.durationMs / 1000).toFixed(2)} s`;
+}
+
+/** Skipped cells, counted by reason (they are many and alike: SCTP, externals). */
+function skippedLines(step: StepJson): string[] {
+  const reasons = new Map<string, number>();
+  for (const c of step.cells)
+    if (c.class === 'skipped') {
+      const why = c.detail ?? 'skipped';
+      reasons.set(why, (reasons.get(why) ?? 0) + 1);
+    }
+  const total = step.summary.classes.skipped ?? 0;
+  if (total === 0) return [];
+  return [
+    `    skipped (${String(total)}):`,
+    ...[...reasons].map(([why, n]) => `      ${String(n)} × ${why}`),
+  ];
+}
+
 function renderStep(
   step: StepJson,
   total: number,
@@ -146,12 +181,15 @@ function renderStep(
   const lines = [
     `  step ${String(step.index + 1)}/${String(total)} ${colors.bold(step.name)}: ${formatCounts(step.summary)}`,
   ];
+  const live = liveLine(step);
+  if (live !== undefined) lines.push(colors.dim(live));
   for (const cls of SHOWN) {
     const cells = step.cells.filter((c) => c.class === cls);
     if (cells.length === 0) continue;
     lines.push(`    ${TITLE[cls]} (${String(cells.length)}):`);
     for (const cell of cells) lines.push(...cellLine(cell, colors));
   }
+  lines.push(...skippedLines(step));
   if (options.tables === 'never') return { lines, tables: false, live: false };
   const grids = stepGrids(step).filter(
     (g) => options.tables === 'always' || g.cells.some((c) => SHOWN.includes(c.class)),
@@ -179,6 +217,16 @@ export function renderText(
   for (const r of doc.scenarios) {
     const bad = failingCount(r.summary);
     lines.push(`${bad === 0 ? colors.allow('PASS') : colors.deny('FAIL')} ${r.file} (${r.name})`);
+    if (r.live !== undefined)
+      lines.push(
+        colors.dim(
+          `  run ${r.live.runId} on ${r.live.server}: ${Object.entries(r.live.namespaces)
+            .map(([ns, liveName]) => (ns === liveName ? ns : `${ns} as ${liveName}`))
+            .join(
+              ', ',
+            )}${r.live.plugin === undefined ? '' : `; known deviations of ${r.live.plugin}`}${r.live.kept === undefined ? '' : `; kept: ${r.live.kept}`}`,
+        ),
+      );
     for (const step of r.steps) {
       const rendered = renderStep(step, r.steps.length, colors, opts);
       lines.push(...rendered.lines);

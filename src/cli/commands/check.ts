@@ -17,6 +17,7 @@ import {
   stepSummaryTarget,
 } from '../reports.js';
 import type { CommandResult } from '../result.js';
+import { scenarioFiles } from '../scenario-files.js';
 import { polygraphVersion } from '../version.js';
 
 interface CheckFlags {
@@ -38,7 +39,10 @@ export function checkCommand(io: Io, done: (result: CommandResult) => void): Com
         'are written besides stdout; one that fails is named on stderr and changes no\n' +
         'exit code (docs/REPORTS.md).',
     )
-    .argument('<scenario...>', 'scenario files (YAML, apiVersion polygraph.dev/v1alpha1)')
+    .argument(
+      '<scenario...>',
+      'scenario files (YAML, apiVersion polygraph.dev/v1alpha1), or directories of them',
+    )
     .addOption(
       new Option('-o, --output <format>', 'output format')
         .choices(['text', 'json'])
@@ -47,13 +51,13 @@ export function checkCommand(io: Io, done: (result: CommandResult) => void): Com
     .option('--report <KIND=FILE>', REPORT_OPTION_HELP, reportArg)
     .option('--tables', 'text: print the truth tables of every step, not only of disagreeing ones')
     .option('--no-color', 'plain output (also when NO_COLOR is set or stdout is not a terminal)')
-    .action(async (files: string[], flags: CheckFlags) => {
+    .action(async (paths: string[], flags: CheckFlags) => {
       const targets = flags.report ?? [];
       checkTargets(targets);
       // Every file is validated before anything is checked: all problems of all files at once.
       const issues: Issue[] = [];
       const scenarios = [];
-      for (const file of files) {
+      for (const file of await scenarioFiles(paths)) {
         try {
           scenarios.push(await loadScenario(file));
         } catch (error) {

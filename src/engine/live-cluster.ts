@@ -1,0 +1,85 @@
+/**
+ * What the engine needs of a live cluster, as an interface: `clusterBackend` implements it with
+ * src/cluster and the cluster runner; unit tests implement it with a recording fake (a seam for
+ * the engine's logic, never the proof: behaviour on Kubernetes is proven on the lab).
+ */
+import {
+  applyNetworkPolicy,
+  deletePod,
+  findNamespace,
+  waitPodsReady,
+  type Cluster,
+  type Labels,
+  type NetworkPolicyManifest,
+  type PodInfo,
+  type PodSpecInput,
+} from '../cluster/index.js';
+import type { JobResult, RunnableJob } from '../domain/job.js';
+import { ClusterRunner, type LivePod } from '../probe/cluster-runner.js';
+
+export interface ProbeSettings {
+  /** Source pods probing at once (one exec each). */
+  readonly concurrency: number;
+  /** Per-probe timeout, whole seconds. */
+  readonly timeoutSeconds: number;
+}
+
+export interface LiveCluster {
+  /** The API server, for messages. */
+  readonly server: string;
+  createNamespace(name: string, labels: Labels): Promise<void>;
+  /** A namespace's labels, or undefined when it does not exist. */
+  findNamespace(name: string): Promise<Labels | undefined>;
+  setNamespaceLabels(name: string, labels: Labels): Promise<void>;
+  /** Starts the deletion (and with `wait`, waits until it is gone). */
+  deleteNamespace(name: string, wait: boolean): Promise<void>;
+  createPod(pod: PodSpecInput): Promise<void>;
+  waitPodsReady(
+    namespace: string,
+    names: readonly string[],
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<PodInfo[]>;
+  setPodLabels(namespace: string, name: string, labels: Labels): Promise<void>;
+  deletePod(namespace: string, name: string): Promise<void>;
+  applyPolicy(policy: NetworkPolicyManifest): Promise<void>;
+  deletePolicy(namespace: string, name: string): Promise<void>;
+  /**
+   * Probe jobs (keys as in the scenario) from the pods of `targets` to the addresses of
+   * `targets`; results in job order.
+   */
+  probe(
+    jobs: readonly RunnableJob[],
+    targets: ReadonlyMap<string, LivePod>,
+    settings: ProbeSettings,
+    signal?: AbortSignal,
+  ): Promise<JobResult[]>;
+}
+
+/** A LiveCluster over a real API server. */
+export function clusterBackend(cluster: Cluster): LiveCluster {
+  return {
+    server: cluster.server,
+    createNamespace: (name, labels) => cluster.createNamespace(name, labels),
+    findNamespace: async (name) => (await findNamespace(cluster, name))?.labels,
+    setNamespaceLabels: (name, labels) => cluster.setNamespaceLabels(name, labels),
+    deleteNamespace: (name, wait) => cluster.deleteNamespace(name, { wait }),
+    createPod: (pod) => cluster.createPod(pod),
+    waitPodsReady: (namespace, names, timeoutMs, signal) =>
+      waitPodsReady(cluster, namespace, names, {
+        timeoutMs,
+        ...(signal === undefined ? {} : { signal }),
+      }),
+    setPodLabels: (namespace, name, labels) => cluster.setPodLabels(namespace, name, labels),
+    deletePod: (namespace, name) => deletePod(cluster, namespace, name),
+    applyPolicy: (policy) =>
+      applyNetworkPolicy(cluster, policy.metadata.namespace ?? 'default', policy),
+    deletePolicy: (namespace, name) => cluster.deleteNetworkPolicy(namespace, name),
+    probe: (jobs, targets, settings, signal) =>
+      new ClusterRunner(cluster, targets, {
+        concurrency: settings.concurrency,
+        timeoutSeconds: settings.timeoutSeconds,
+        sctp: false,
+      }).run(jobs, signal),
+  };
+}

@@ -1,0 +1,629 @@
+/**
+ * `run`: a scenario on a live cluster, step by step. Namespaces (live names: names.ts) and a
+ * probe pod per scenario pod are created, the top-level policies applied; then per step: the
+ * actions, settling by probing (the cells this step changes, until they flip), the whole table
+ * through the cluster runner and the same planned jobs through the model runner, re-probes of
+ * disagreeing cells, and the three-way comparison. Everything created is removed at the end,
+ * whatever happens (unless kept on purpose).
+ */
+import { ClusterError, type Labels, type PodInfo as LivePodInfo } from '../cluster/index.js';
+import { classify, type Decided } from '../compare/classify.js';
+import { expectedVerdict, selects } from '../compare/expectation.js';
+import { InternalError } from '../domain/errors.js';
+import { outcomeVerdict, type JobResult, type Outcome, type RunnableJob } from '../domain/job.js';
+import { formatProbe } from '../domain/probe.js';
+import type { Action, KnownDeviation, Scenario, ScenarioStep } from '../dsl/types.js';
+import { NetworkModel } from '../model/engine.js';
+import { NAMESPACE_NAME_LABEL, type PodInfo, type World } from '../model/types.js';
+import { planJobs, type PlanEndpoint, type PlannedJob } from '../plan/plan.js';
+import type { LivePod } from '../probe/cluster-runner.js';
+import { ModelRunner } from '../probe/model-runner.js';
+import { PROBE_CONTAINER, scenarioProbePod } from '../probe/probe-pod.js';
+import type { LiveCluster, ProbeSettings } from './live-cluster.js';
+import {
+  liveNamespaceLabels,
+  livePolicy,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  namespaceMap,
+  newRunId,
+  RUN_LABEL,
+  type NamespaceNames,
+} from './names.js';
+import {
+  addCounts,
+  countCells,
+  type CellResult,
+  type ScenarioResult,
+  type StepLive,
+  type StepResult,
+} from './results.js';
+
+export interface RunOptions {
+  /** The probe image: public agnhost, or a mirror of it. */
+  readonly image: string;
+  /** Default: a new random id. */
+  readonly runId?: string;
+  /** `suffix` (default): `ns-<run id>`; `exact`: as written, refusing existing namespaces. */
+  readonly namespaceNames?: NamespaceNames;
+  /** Source pods probing at once. Default 10. */
+  readonly concurrency?: number;
+  /** Per-probe timeout in whole seconds. Default 1. */
+  readonly timeoutSeconds?: number;
+  /** Leave everything on the cluster. */
+  readonly keep?: boolean;
+  /** The network plugin: declared known deviations for it classify as known-deviation. */
+  readonly plugin?: string;
+  /** Scenario external name → a live address that stands for it (destinations only). */
+  readonly externals?: ReadonlyMap<string, string>;
+  /** Bound of settling after a step's actions. Default 15 s. */
+  readonly settleTimeoutMs?: number;
+  /**
+   * What settling rounds probe: the whole table (default; the last round is the table) or only
+   * the changed cells, then the table once.
+   */
+  readonly settleScope?: 'table' | 'changed';
+  /** Re-probes of a disagreeing cell. Default 2. */
+  readonly retries?: number;
+  /** Bound of waiting for probe pods. Default 120 s. */
+  readonly readyTimeoutMs?: number;
+  /** Wait until the namespaces are gone at cleanup (default true). */
+  readonly waitForCleanup?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (event: RunEvent) => void;
+  /** Milliseconds clock; tests pass a fake one. */
+  readonly now?: () => number;
+}
+
+export type RunEvent =
+  | { readonly kind: 'phase'; readonly scenario: string; readonly message: string }
+  | {
+      readonly kind: 'step';
+      readonly scenario: string;
+      readonly step: string;
+      readonly index: number;
+      readonly total: number;
+    }
+  | {
+      readonly kind: 'probes';
+      readonly scenario: string;
+      readonly step: string;
+      readonly what: 'settle' | 'table' | 'retry';
+      readonly done: number;
+      readonly total: number;
+    }
+  | {
+      readonly kind: 'cleanup';
+      readonly scenario: string;
+      readonly namespaces: readonly string[];
+      /** When kept: the command that removes them. */
+      readonly kept?: string;
+    };
+
+/** Every namespace a scenario uses, in order of appearance. */
+export function scenarioNamespaces(scenario: Scenario): string[] {
+  const names = new Set<string>();
+  const add = (world: World) => {
+    for (const ns of world.namespaces) names.add(ns.name);
+    for (const pod of world.pods) names.add(pod.namespace);
+    for (const p of world.policies) names.add(p.namespace);
+  };
+  add(scenario.initial);
+  for (const step of scenario.steps) add(step.world);
+  return [...names];
+}
+
+const cellKey = (job: RunnableJob['job']): string =>
+  `${formatProbe(job.probe)} ${job.from} ${job.to}`;
+
+/** The known deviations of `plugin` that apply to a step. */
+export function stepDeviations(
+  scenario: Scenario,
+  step: ScenarioStep,
+  plugin: string | undefined,
+): KnownDeviation[] {
+  if (plugin === undefined) return [];
+  return scenario.knownDeviations.filter(
+    (d) => d.plugin === plugin && (d.step === undefined || d.step === step.name),
+  );
+}
+
+function merge(
+  labels: Labels,
+  changes: Readonly<Record<string, string | null>>,
+): Record<string, string> {
+  const out = new Map(Object.entries(labels));
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === null) out.delete(k);
+    else out.set(k, v);
+  }
+  return Object.fromEntries(out);
+}
+
+/** The cluster's state as the engine tracks it, keyed by scenario names. */
+class LiveState {
+  readonly pods = new Map<string, LivePod>();
+  /** Why a scenario pod has no live pod (hostNetwork). */
+  readonly absent = new Map<string, string>();
+  readonly podLabels = new Map<string, Labels>();
+  readonly namespaceLabels = new Map<string, Labels>();
+  readonly created: string[] = [];
+}
+
+export async function runScenario(
+  scenario: Scenario,
+  cluster: LiveCluster,
+  options: RunOptions,
+): Promise<ScenarioResult> {
+  const now = options.now ?? (() => performance.now());
+  const runId = options.runId ?? newRunId();
+  const mode = options.namespaceNames ?? 'suffix';
+  const settings: ProbeSettings = {
+    concurrency: options.concurrency ?? 10,
+    timeoutSeconds: options.timeoutSeconds ?? 1,
+  };
+  const settleTimeoutMs = options.settleTimeoutMs ?? 15_000;
+  const retries = options.retries ?? 2;
+  const signal = options.signal;
+  const emit = (event: RunEvent) => options.onEvent?.(event);
+  const phase = (message: string) => {
+    emit({ kind: 'phase', scenario: scenario.name, message });
+  };
+  const externals = options.externals ?? new Map<string, string>();
+  const names = namespaceMap(scenarioNamespaces(scenario), runId, mode);
+  const live = (ns: string): string => {
+    const name = names.get(ns);
+    if (name === undefined) throw new InternalError(`namespace ${ns} was not mapped`);
+    return name;
+  };
+  const state = new LiveState();
+  const steps: StepResult[] = [];
+  let kept: string | undefined;
+
+  async function createPods(pods: readonly PodInfo[]): Promise<void> {
+    const byNamespace = new Map<string, PodInfo[]>();
+    for (const pod of pods) {
+      const key = `${pod.namespace}/${pod.name}`;
+      state.podLabels.set(key, pod.labels);
+      if (pod.hostNetwork) {
+        state.absent.set(
+          key,
+          `${key} is a hostNetwork pod: polygraph does not create those (its probes would run on the node)`,
+        );
+        continue;
+      }
+      byNamespace.set(pod.namespace, [...(byNamespace.get(pod.namespace) ?? []), pod]);
+    }
+    await Promise.all(
+      [...byNamespace].flatMap(([, list]) =>
+        list.map((pod) =>
+          cluster.createPod(
+            scenarioProbePod({
+              namespace: live(pod.namespace),
+              name: pod.name,
+              labels: pod.labels,
+              ports: pod.ports,
+              image: options.image,
+            }),
+          ),
+        ),
+      ),
+    );
+    const ready = await Promise.all(
+      [...byNamespace].map(([ns, list]) =>
+        cluster.waitPodsReady(
+          live(ns),
+          list.map((p) => p.name),
+          options.readyTimeoutMs ?? 120_000,
+          signal,
+        ),
+      ),
+    );
+    [...byNamespace].forEach(([ns], i) => {
+      for (const info of ready[i] ?? []) recordPod(ns, info);
+    });
+  }
+
+  function recordPod(ns: string, info: LivePodInfo): void {
+    state.pods.set(`${ns}/${info.name}`, {
+      namespace: info.namespace,
+      name: info.name,
+      ip: info.ip,
+      container: PROBE_CONTAINER,
+    });
+  }
+
+  async function perform(action: Action): Promise<void> {
+    signal?.throwIfAborted();
+    switch (action.kind) {
+      case 'apply':
+        for (const p of action.policies)
+          await cluster.applyPolicy(livePolicy(p.manifest, names, runId, mode));
+        return;
+      case 'delete-policy':
+        await cluster.deletePolicy(live(action.namespace), action.name);
+        return;
+      case 'label-pod': {
+        const key = `${action.namespace}/${action.name}`;
+        const labels = merge(state.podLabels.get(key) ?? {}, action.labels);
+        state.podLabels.set(key, labels);
+        if (state.pods.has(key))
+          await cluster.setPodLabels(live(action.namespace), action.name, labels);
+        return;
+      }
+      case 'label-namespace': {
+        const labels = merge(state.namespaceLabels.get(action.namespace) ?? {}, action.labels);
+        state.namespaceLabels.set(action.namespace, labels);
+        const name = live(action.namespace);
+        await cluster.setNamespaceLabels(name, liveNamespaceLabels(labels, name, runId));
+        return;
+      }
+      case 'create-pod':
+        await createPods([action.pod]);
+        return;
+      case 'delete-pod': {
+        const key = `${action.namespace}/${action.name}`;
+        if (state.pods.delete(key)) await cluster.deletePod(live(action.namespace), action.name);
+        state.absent.delete(key);
+        state.podLabels.delete(key);
+        return;
+      }
+    }
+  }
+
+  /** The step's world as the model evaluates it: scenario names, live addresses. */
+  function modelWorld(world: World): World {
+    return {
+      ...world,
+      pods: world.pods.map((p) => {
+        const ip = state.pods.get(`${p.namespace}/${p.name}`)?.ip;
+        return ip === undefined || ip === '' ? p : { ...p, ips: [ip] };
+      }),
+      externals: world.externals.map((e) => {
+        const ip = externals.get(e.name);
+        return ip === undefined ? e : { ...e, ip };
+      }),
+    };
+  }
+
+  /** Probe targets: live pods by scenario key, mapped externals as `ext:NAME`. */
+  function targets(): Map<string, LivePod> {
+    const map = new Map(state.pods);
+    for (const [name, ip] of externals)
+      map.set(`ext:${name}`, { namespace: '', name, ip, container: '' });
+    return map;
+  }
+
+  /** Why a job cannot be probed here, if it cannot. */
+  function unprobeable(
+    planned: RunnableJob,
+    endpoints: Map<string, PlanEndpoint>,
+  ): string | undefined {
+    const { job } = planned;
+    const from = endpoints.get(job.from);
+    const to = endpoints.get(job.to);
+    if (from?.kind !== 'pod')
+      return `${job.from} is not a pod: probes from hosts outside the cluster are not run`;
+    if (!state.pods.has(job.from))
+      return state.absent.get(job.from) ?? `${job.from} has no live pod`;
+    if (to?.kind === 'node') return `${job.to} is a node: node traffic is not probed`;
+    if (to?.kind === 'external' && !externals.has(to.name))
+      return `${job.to} has no live address: map it to a host the cluster can reach with --external ${to.name}=IP`;
+    if (to?.kind === 'pod' && !state.pods.has(job.to))
+      return state.absent.get(job.to) ?? `${job.to} has no live pod`;
+    if (job.probe.protocol === 'SCTP')
+      return 'SCTP: the probe client has no SCTP probe (and the lab kernel cannot carry SCTP)';
+    return undefined;
+  }
+
+  /** Cluster outcomes for jobs, counting probes. */
+  async function probe(
+    jobs: readonly RunnableJob[],
+    what: 'settle' | 'table' | 'retry',
+    step: ScenarioStep,
+    stats: { probes: number; probeMs: number },
+  ): Promise<JobResult[]> {
+    signal?.throwIfAborted();
+    const start = now();
+    const results = await cluster.probe(jobs, targets(), settings, signal);
+    stats.probes += jobs.length;
+    stats.probeMs += now() - start;
+    emit({
+      kind: 'probes',
+      scenario: scenario.name,
+      step: step.name,
+      what,
+      done: jobs.length,
+      total: jobs.length,
+    });
+    return results;
+  }
+
+  const verdictOf = (o: Outcome | undefined): Decided | 'probe-error' =>
+    (o === undefined ? undefined : outcomeVerdict(o)) ?? 'probe-error';
+
+  /** Targets of the previous state: cell key → the verdict the cluster should show. */
+  let previous = new Map<string, Decided>();
+  let lastActionAt = now();
+
+  async function runStep(step: ScenarioStep): Promise<StepResult> {
+    const stepStart = now();
+    emit({
+      kind: 'step',
+      scenario: scenario.name,
+      step: step.name,
+      index: step.index,
+      total: scenario.steps.length,
+    });
+    for (const action of step.actions) {
+      await perform(action);
+      lastActionAt = now();
+    }
+    const plan = planJobs(step.world, scenario.probes);
+    const endpoints = new Map(plan.endpoints.map((e) => [e.key, e]));
+    const model = new NetworkModel(modelWorld(step.world), scenario.options);
+    const runnable = plan.jobs.filter(
+      (j): j is Extract<PlannedJob, { kind: 'runnable' }> => j.kind === 'runnable',
+    );
+    const modelled = await new ModelRunner(model).run(runnable, signal);
+    const deviations = stepDeviations(scenario, step, options.plugin);
+
+    // Per runnable job: the model's verdict, the declared deviation, the target the cluster
+    // should show, and whether it can be probed here.
+    const info = runnable.map((planned, i) => {
+      const result = modelled[i];
+      if (result?.outcome !== 'allowed' && result?.outcome !== 'denied')
+        throw new InternalError(
+          `the model gave ${result?.outcome ?? 'nothing'} for ${planned.job.from} -> ${planned.job.to}: ${result?.detail ?? ''}`,
+        );
+      const verdict: Decided = result.outcome === 'allowed' ? 'allow' : 'deny';
+      const from = endpoints.get(planned.job.from);
+      const to = endpoints.get(planned.job.to);
+      if (from === undefined || to === undefined)
+        throw new InternalError(
+          `plan returned a job for an unknown endpoint: ${cellKey(planned.job)}`,
+        );
+      const deviation = deviations.find((d) =>
+        d.cells.some((c) => selects(c, from, to, planned.job.probe)),
+      );
+      return {
+        planned,
+        modelled: verdict,
+        explanation: result.detail,
+        deviation,
+        target: deviation?.observed ?? verdict,
+        skip: unprobeable(planned, endpoints),
+        from,
+        to,
+      };
+    });
+    const probeable = info.filter((c) => c.skip === undefined);
+    const stats = { probes: 0, probeMs: 0 };
+
+    // Settle: probe until every cell whose target changed (or that is new) shows it, bounded.
+    // With settleScope `table` (default) every round probes the whole table — in one exec per
+    // source pod, probes run concurrently, so a round costs the same either way — and the round
+    // that shows every change is the table. With `changed`, rounds probe only the changed cells
+    // and the whole table is probed once they all flipped.
+    const changed = new Set(
+      probeable.filter((c) => previous.get(cellKey(c.planned.job)) !== c.target),
+    );
+    const wholeRounds = (options.settleScope ?? 'table') === 'table';
+    const settle: { cells: number; rounds: number; settled: boolean; exposureMs?: number } = {
+      cells: changed.size,
+      rounds: 0,
+      settled: true,
+    };
+    let first: JobResult[] | undefined;
+    let pending = [...changed];
+    for (;;) {
+      const round = wholeRounds || pending.length === 0 ? probeable : pending;
+      if (round.length === 0) break;
+      const results = await probe(
+        round.map((c) => c.planned),
+        pending.length === 0 ? 'table' : 'settle',
+        step,
+        stats,
+      );
+      if (round === probeable) first = results;
+      if (pending.length === 0) break;
+      settle.rounds++;
+      const shown = new Map(round.map((c, i) => [c, verdictOf(results[i]?.outcome)]));
+      pending = pending.filter((c) => shown.get(c) !== c.target);
+      if (pending.length === 0) {
+        settle.exposureMs = Math.round(now() - lastActionAt);
+        if (round === probeable) break;
+        continue;
+      }
+      if (now() - lastActionAt > settleTimeoutMs) {
+        settle.settled = false;
+        pending = [];
+        if (round === probeable) break;
+      }
+    }
+    first ??= [];
+    previous = new Map(info.map((c) => [cellKey(c.planned.job), c.target]));
+
+    // Bounded re-probes of the cells that disagree.
+    const tries = first.map((r) => [r]);
+    let again = probeable
+      .map((c, i) => ({ c, i }))
+      .filter(({ c, i }) => verdictOf(first[i]?.outcome) !== c.target);
+    for (let r = 0; r < retries && again.length > 0; r++) {
+      const results = await probe(
+        again.map(({ c }) => c.planned),
+        'retry',
+        step,
+        stats,
+      );
+      again.forEach(({ i }, k) => {
+        const result = results[k];
+        if (result !== undefined) tries[i]?.push(result);
+      });
+      // A cell stays under re-probe only while it keeps disagreeing the same way.
+      again = again.filter(({ c, i }) => {
+        const seen = (tries[i] ?? []).map((t) => verdictOf(t.outcome));
+        return seen.every((v) => v === seen[0]) && seen[0] !== c.target;
+      });
+    }
+    const observedBy = new Map(probeable.map((c, i) => [c, tries[i] ?? []]));
+
+    let next = 0;
+    const cells: CellResult[] = plan.jobs.map((planned): CellResult => {
+      const { job } = planned;
+      const from = endpoints.get(job.from);
+      const to = endpoints.get(job.to);
+      if (from === undefined || to === undefined)
+        throw new InternalError(`plan returned a job for an unknown endpoint: ${cellKey(job)}`);
+      const expected = expectedVerdict(step.expect, from, to, job.probe);
+      const base = {
+        from: job.from,
+        to: job.to,
+        probe: job.probe,
+        ...(expected === undefined ? {} : { expected }),
+      };
+      if (planned.kind === 'unresolvable')
+        return {
+          ...base,
+          modelled: 'unresolvable',
+          class: classify({ ...base, modelled: 'unresolvable' }),
+          explanation: planned.reason,
+        };
+      const c = info[next++];
+      if (c === undefined) throw new InternalError('runnable jobs and model results differ');
+      const known = c.deviation === undefined ? {} : { knownDeviation: c.deviation.observed };
+      const withModel = { ...base, port: planned.port, modelled: c.modelled };
+      if (c.skip !== undefined)
+        return {
+          ...withModel,
+          observed: 'skipped',
+          observedDetail: c.skip,
+          class: classify({ ...base, modelled: c.modelled, observed: 'skipped' }),
+          explanation: c.explanation,
+        };
+      const results = observedBy.get(c) ?? [];
+      const outcomes = results.map((r) => r.outcome);
+      const verdicts = outcomes.map((o) => verdictOf(o));
+      const flaky = verdicts.some((v) => v !== verdicts[0]);
+      const firstResult = results[0];
+      const observed = flaky ? 'flaky' : (verdicts[0] ?? 'probe-error');
+      const cls = classify({ ...base, modelled: c.modelled, observed, ...known });
+      const deviationNote =
+        cls === 'known-deviation' && c.deviation !== undefined
+          ? ` — known deviation of ${c.deviation.plugin}${c.deviation.versions === undefined ? '' : ` ${c.deviation.versions}`}: ${c.deviation.reason}`
+          : '';
+      return {
+        ...withModel,
+        observed: firstResult?.outcome ?? 'probe-error',
+        ...(firstResult === undefined ? {} : { observedDetail: firstResult.detail }),
+        ...(outcomes.length > 1 ? { tries: outcomes } : {}),
+        class: cls,
+        explanation: `${c.explanation}${deviationNote}`,
+      };
+    });
+    const liveInfo: StepLive = {
+      probes: stats.probes,
+      probeMs: Math.round(stats.probeMs),
+      durationMs: Math.round(now() - stepStart),
+      settle,
+    };
+    return {
+      index: step.index,
+      name: step.name,
+      probes: plan.probes,
+      endpoints: plan.endpoints.map((e) => e.key),
+      cells,
+      counts: countCells(cells),
+      live: liveInfo,
+    };
+  }
+
+  let failure: unknown;
+  try {
+    signal?.throwIfAborted();
+    if (mode === 'exact') {
+      for (const [ns, name] of names) {
+        const existing = await cluster.findNamespace(name);
+        if (existing === undefined) continue;
+        const ours = existing[MANAGED_BY_LABEL] === MANAGED_BY;
+        throw new ClusterError(`namespace ${name} (scenario namespace ${ns}) already exists`, {
+          verb: 'create',
+          kind: 'Namespace',
+          name,
+          hint: ours
+            ? `a run of polygraph left it (run ${existing[RUN_LABEL] ?? '?'}): polygraph clean removes it`
+            : 'polygraph did not create it and will not touch it: use the default namespace names (a run suffix) or another cluster',
+        });
+      }
+    }
+    phase(`creating namespaces ${[...names.values()].join(', ')}`);
+    for (const [ns, name] of names) {
+      const declared = scenario.initial.namespaces.find((n) => n.name === ns)?.labels ?? {};
+      const labels = Object.fromEntries(
+        Object.entries(declared).filter(([k]) => k !== NAMESPACE_NAME_LABEL),
+      );
+      state.namespaceLabels.set(ns, labels);
+      await cluster.createNamespace(name, liveNamespaceLabels(labels, name, runId));
+      state.created.push(name);
+    }
+    phase(`creating ${String(scenario.initial.pods.length)} probe pods`);
+    await createPods(scenario.initial.pods);
+    // What the cluster shows before any policy: the settle baseline of the first step.
+    {
+      const world = modelWorld({ ...scenario.initial, policies: [] });
+      const plan = planJobs(world, scenario.probes);
+      const runnable = plan.jobs.filter(
+        (j): j is Extract<PlannedJob, { kind: 'runnable' }> => j.kind === 'runnable',
+      );
+      const results = await new ModelRunner(new NetworkModel(world, scenario.options)).run(
+        runnable,
+      );
+      previous = new Map(
+        runnable.map((j, i) => [
+          cellKey(j.job),
+          results[i]?.outcome === 'allowed' ? ('allow' as const) : ('deny' as const),
+        ]),
+      );
+    }
+    if (scenario.policies.length > 0) {
+      phase(`applying ${String(scenario.policies.length)} policies`);
+      for (const p of scenario.policies)
+        await cluster.applyPolicy(livePolicy(p.manifest, names, runId, mode));
+    }
+    lastActionAt = now();
+    for (const step of scenario.steps) steps.push(await runStep(step));
+  } catch (error) {
+    failure = error;
+  } finally {
+    if (options.keep === true) {
+      kept = `kubectl delete namespace -l ${RUN_LABEL}=${runId}   (or: polygraph clean)`;
+      emit({ kind: 'cleanup', scenario: scenario.name, namespaces: state.created, kept });
+    } else if (state.created.length > 0) {
+      emit({ kind: 'cleanup', scenario: scenario.name, namespaces: state.created });
+      try {
+        await Promise.all(
+          state.created.map((ns) => cluster.deleteNamespace(ns, options.waitForCleanup ?? true)),
+        );
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+  }
+  if (failure !== undefined)
+    throw failure instanceof Error
+      ? failure
+      : new InternalError(`non-Error thrown: ${JSON.stringify(failure)}`);
+  return {
+    file: scenario.file,
+    name: scenario.name,
+    steps,
+    counts: addCounts(steps.map((s) => s.counts)),
+    live: {
+      runId,
+      server: cluster.server,
+      namespaces: Object.fromEntries(names),
+      ...(options.plugin === undefined ? {} : { plugin: options.plugin }),
+      ...(kept === undefined ? {} : { kept }),
+    },
+  };
+}

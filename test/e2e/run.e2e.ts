@@ -1,0 +1,235 @@
+/**
+ * `polygraph run` and `polygraph clean` as users run them (the built CLI), against the lab or the
+ * cluster of POLYGRAPH_KUBECONFIG / KUBECONFIG: exit codes, stdout carrying only the result,
+ * the three-way classes, cleanup on success, on SIGINT and after a killed run, and namespaces
+ * polygraph did not create left alone.
+ */
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, listNamespaces } from '../../src/cluster/index.js';
+import { OWNED_SELECTOR } from '../../src/engine/names.js';
+import * as lab from '../lab/lab.js';
+import { ROOT } from '../support/scenarios.js';
+
+const CLI = join(ROOT, 'dist/cli/main.js');
+
+function log(message: string): void {
+  console.log(`      · ${message}`);
+}
+
+interface RunDoc {
+  kind: string;
+  passed: boolean;
+  summary: { cells: number; classes: Record<string, number> };
+  scenarios: {
+    steps: {
+      name: string;
+      cells: { class: string; observed?: string; modelled: string; expected?: string }[];
+      live?: { probes: number; durationMs: number; settle: { exposureMs?: number } };
+    }[];
+  }[];
+}
+
+describe('polygraph run and clean on the live cluster (built CLI)', function () {
+  this.timeout(180_000);
+  const kubeconfig =
+    process.env.POLYGRAPH_KUBECONFIG ?? process.env.KUBECONFIG ?? lab.kubeconfigPath();
+  let image = '';
+  let cluster: Cluster | undefined;
+  let tmp = '';
+
+  const base = () => ['--kubeconfig', kubeconfig, '--image', image, '--plugin', 'kube-router'];
+  const polygraph = (...args: string[]) =>
+    execa('node', [CLI, ...args], { reject: false, env: { NO_COLOR: '1' } });
+
+  async function owned(): Promise<string[]> {
+    return (await listNamespaces(cluster!, OWNED_SELECTOR)).map((n) => n.name);
+  }
+
+  async function noneLeft(boundMs = 60_000): Promise<string[]> {
+    const t0 = Date.now();
+    for (;;) {
+      const left = await owned();
+      if (left.length === 0 || Date.now() - t0 > boundMs) return left;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  before(async function () {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build first`);
+    if (kubeconfig === lab.kubeconfigPath() && !(await lab.status()).up)
+      throw new Error('the lab is not up (npm run lab:up)');
+    image = process.env.POLYGRAPH_IMAGE ?? (await lab.probeImageRef());
+    cluster = Cluster.connect({ kubeconfig });
+    tmp = await mkdtemp(join(tmpdir(), 'polygraph-run-e2e-'));
+    expect(await owned(), 'namespaces of polygraph before the suite').to.deep.equal([]);
+  });
+
+  after(async function () {
+    if (cluster === undefined) return;
+    const left = await noneLeft();
+    expect(left, 'namespaces of polygraph left after the suite').to.deep.equal([]);
+  });
+
+  it('three-tier: exit 0, observed = model = expected, only the JSON result on stdout, externals skipped, cleaned up', async () => {
+    const r = await polygraph('run', 'scenarios/three-tier.yaml', ...base(), '-o', 'json');
+    log(r.stderr.split('\n').slice(-6).join(' | '));
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    expect(doc.kind).to.equal('RunResult');
+    expect(doc.passed).to.equal(true);
+    log(`classes ${JSON.stringify(doc.summary.classes)}`);
+    expect(doc.summary.classes.agree).to.be.greaterThan(0);
+    // ext:internet is a source only, and no live host stands for it.
+    expect(doc.summary.classes.skipped).to.be.greaterThan(0);
+    for (const bad of ['cluster-deviates', 'model-disagrees', 'flaky', 'probe-error'])
+      expect(doc.summary.classes[bad] ?? 0, bad).to.equal(0);
+    expect(r.stderr).to.include('enforcement canary');
+    expect(await noneLeft(), 'left after the run').to.deep.equal([]);
+  });
+
+  it('three-tier with allow and deny swapped: exit 1, its cells classified as the expectation contradicting the spec', async () => {
+    const text = await readFile(join(ROOT, 'scenarios/three-tier.yaml'), 'utf8');
+    const swapped = text
+      .replace(/^(\s*)default: deny/m, '$1default: allow')
+      .replace(/: allow$/gm, ': deny')
+      .replace('policies/three-tier.yaml', join(ROOT, 'scenarios/policies/three-tier.yaml'));
+    const file = join(tmp, 'three-tier-swapped.yaml');
+    await writeFile(file, swapped);
+    const r = await polygraph('run', file, ...base(), '--skip-canary', '-o', 'json');
+    expect(r.exitCode, r.stderr).to.equal(1);
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    log(`classes ${JSON.stringify(doc.summary.classes)}`);
+    expect(doc.passed).to.equal(false);
+    // Every probed cell: observed = model, expected the opposite. Cells from the internet host
+    // are skipped (no live host), so only pod sources count: 4 pods x the served destinations.
+    expect(doc.summary.classes['expectation-contradicts-spec']).to.equal(16);
+    expect(doc.summary.classes['cluster-deviates'] ?? 0).to.equal(0);
+    expect(doc.summary.classes['model-disagrees'] ?? 0).to.equal(0);
+    const cells = doc.scenarios[0]!.steps[0]!.cells.filter(
+      (c) => c.class === 'expectation-contradicts-spec',
+    );
+    for (const c of cells) expect(c.observed === 'allowed' ? 'allow' : 'deny').to.equal(c.modelled);
+  });
+
+  it('the text report shows each step with its exposure window, and the progress stays on stderr', async () => {
+    const r = await polygraph(
+      'run',
+      'scenarios/deny-allow-delete.yaml',
+      ...base(),
+      '--skip-canary',
+    );
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^PASS /);
+    expect(r.stdout).to.match(/live: \d+ changed cells? enforced within \d+ ms of the last action/);
+    expect(r.stdout).to.not.include('probes (');
+    expect(r.stderr).to.include('step 3/3');
+    log(
+      r.stdout
+        .split('\n')
+        .filter((l) => l.includes('live:'))
+        .join(' | '),
+    );
+  });
+
+  it('SIGINT: the run removes what it created and exits 3', async () => {
+    const child = polygraph('run', 'scenarios/deny-allow-delete.yaml', ...base(), '--skip-canary');
+    let stderr = '';
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('step 1/3')) resolve();
+      });
+    });
+    child.kill('SIGINT');
+    const r = await child;
+    log(r.stderr.split('\n').slice(-3).join(' | '));
+    expect(r.exitCode).to.equal(3);
+    expect(r.stderr).to.include('interrupted by SIGINT');
+    expect(await owned(), 'left after SIGINT').to.deep.equal([]);
+  });
+
+  for (const afterMs of [700, 2500, 5000]) {
+    it(`a run killed (SIGKILL) after ${String(afterMs)} ms, then polygraph clean: nothing of polygraph's is left`, async () => {
+      const child = polygraph(
+        'run',
+        'scenarios/default-deny-then-allow.yaml',
+        ...base(),
+        '--skip-canary',
+      );
+      await new Promise((r) => setTimeout(r, afterMs));
+      child.kill('SIGKILL');
+      await child;
+      const before = await owned();
+      log(`left by the killed run: ${before.join(' ') || 'nothing'}`);
+      const clean = await polygraph('clean', '--kubeconfig', kubeconfig);
+      expect(clean.exitCode, clean.stderr).to.equal(0);
+      for (const ns of before) expect(clean.stdout).to.include(ns);
+      expect(await owned(), 'left after clean').to.deep.equal([]);
+    });
+  }
+
+  it('--namespace-names exact refuses a namespace polygraph did not create, and leaves it alone', async () => {
+    const name = `pg-e2e-theirs-${Date.now().toString(36)}`;
+    await cluster!.createNamespace(name, { owner: 'someone-else' });
+    try {
+      const file = join(tmp, 'exact.yaml');
+      await writeFile(
+        file,
+        [
+          'apiVersion: polygraph.dev/v1alpha1',
+          'kind: Scenario',
+          'metadata: { name: exact }',
+          'topology:',
+          '  namespaces:',
+          `    ${name}:`,
+          '      pods:',
+          '        a: { ports: [80] }',
+          'expect: { default: allow }',
+        ].join('\n'),
+      );
+      const r = await polygraph(
+        'run',
+        file,
+        ...base(),
+        '--skip-canary',
+        '--namespace-names',
+        'exact',
+      );
+      expect(r.exitCode).to.equal(3);
+      expect(r.stderr).to.include('polygraph did not create it');
+      const ns = await cluster!.getNamespace(name);
+      expect(ns.labels.owner).to.equal('someone-else');
+      // clean never touches it either.
+      await polygraph('clean', '--kubeconfig', kubeconfig);
+      expect((await cluster!.getNamespace(name)).labels.owner).to.equal('someone-else');
+    } finally {
+      await cluster!.deleteNamespace(name, { wait: true });
+    }
+  });
+
+  it('the enforcement canary refuses the lab with enforcement off (exit 3), and passes with it on', async function () {
+    if (kubeconfig !== lab.kubeconfigPath()) this.skip();
+    this.timeout(300_000);
+    await lab.setEnforcement(false);
+    try {
+      const r = await polygraph('run', 'scenarios/default-deny-ingress.yaml', ...base());
+      log(r.stderr.split('\n').slice(-2).join(' | '));
+      expect(r.exitCode).to.equal(3);
+      expect(r.stderr).to.include('this cluster does not enforce NetworkPolicies');
+      expect(r.stdout).to.equal('');
+    } finally {
+      await lab.setEnforcement(true);
+    }
+    expect(await noneLeft(), 'left after the refused run').to.deep.equal([]);
+    const again = await polygraph('run', 'scenarios/default-deny-ingress.yaml', ...base());
+    expect(again.exitCode, again.stderr).to.equal(0);
+    expect(again.stderr).to.match(
+      /enforcement canary: a deny-all policy was enforced within \d+ ms/,
+    );
+  });
+});

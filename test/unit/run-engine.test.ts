@@ -1,0 +1,520 @@
+/**
+ * The engine's logic against a recording fake cluster: namespace mapping, the order of actions,
+ * settling, flaky cells, known deviations, cleanup on failure and on abort. A seam for logic
+ * only; the lab proves the behaviour on Kubernetes (test/e2e/conformance.e2e.ts, run.e2e.ts).
+ */
+import { expect } from 'chai';
+import type { Labels, NetworkPolicyManifest, PodSpecInput } from '../../src/cluster/index.js';
+import { ClusterError } from '../../src/cluster/index.js';
+import type { JobResult, Outcome, RunnableJob } from '../../src/domain/job.js';
+import { parsePattern, type Pattern } from '../../src/domain/pattern.js';
+import type { Action, Scenario, ScenarioPolicy, ScenarioStep } from '../../src/dsl/types.js';
+import type { LiveCluster } from '../../src/engine/live-cluster.js';
+import { livePolicy, namespaceMap } from '../../src/engine/names.js';
+import { canaryScenario, enforcementCanary } from '../../src/engine/preflight.js';
+import { runScenario } from '../../src/engine/run.js';
+import { scenarioProbePod } from '../../src/probe/probe-pod.js';
+import { NetworkModel } from '../../src/model/engine.js';
+import { IssueSink } from '../../src/model/raw.js';
+import {
+  DEFAULT_MODEL_OPTIONS,
+  type NetworkPolicyInfo,
+  type PodInfo,
+  type World,
+} from '../../src/model/types.js';
+import { readNetworkPolicy } from '../../src/model/validate.js';
+import type { LivePod } from '../../src/probe/cluster-runner.js';
+
+const LOC = { file: 'test.yaml', line: 1, col: 1 };
+
+function policy(manifest: Record<string, unknown>): ScenarioPolicy {
+  const sink = new IssueSink();
+  const info = readNetworkPolicy(manifest, sink);
+  if (info === undefined) throw new Error(JSON.stringify(sink.issues));
+  return { info, manifest, location: LOC };
+}
+
+const pod = (namespace: string, name: string, labels: Labels = {}): PodInfo => ({
+  namespace,
+  name,
+  labels,
+  ips: [],
+  ports: [
+    { containerPort: 80, protocol: 'TCP', name: 'http' },
+    { containerPort: 80, protocol: 'UDP' },
+  ],
+  hostNetwork: false,
+});
+
+const DENY_X = policy({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name: 'deny', namespace: 'x' },
+  spec: { podSelector: {} },
+});
+
+const FROM_Y = policy({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name: 'from-y', namespace: 'x' },
+  spec: {
+    podSelector: {},
+    ingress: [
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'y' } },
+          },
+        ],
+      },
+    ],
+  },
+});
+
+const BASE_WORLD: World = {
+  namespaces: [
+    { name: 'x', labels: { team: 'a', 'kubernetes.io/metadata.name': 'x' } },
+    { name: 'y', labels: { 'kubernetes.io/metadata.name': 'y' } },
+  ],
+  pods: [pod('x', 'a', { app: 'a' }), pod('y', 'b', { app: 'b' })],
+  externals: [],
+  policies: [],
+};
+
+function step(
+  index: number,
+  name: string,
+  actions: Action[],
+  policies: NetworkPolicyInfo[],
+): ScenarioStep {
+  return {
+    index,
+    name,
+    actions,
+    world: { ...BASE_WORLD, policies },
+    expect: { rules: [], tables: [] },
+    location: LOC,
+  };
+}
+
+function scenario(extra: Partial<Scenario> = {}): Scenario {
+  return {
+    file: 'test.yaml',
+    name: 'test',
+    options: DEFAULT_MODEL_OPTIONS,
+    initial: { ...BASE_WORLD, policies: [DENY_X.info] },
+    policies: [DENY_X],
+    steps: [
+      step(0, 'deny', [], [DENY_X.info]),
+      step(1, 'allow y', [{ kind: 'apply', policies: [FROM_Y] }], [DENY_X.info, FROM_Y.info]),
+    ],
+    knownDeviations: [],
+    ...extra,
+  };
+}
+
+type Call = string;
+
+/**
+ * A cluster that records every call and answers probes from a NetworkModel of the policies it
+ * holds (scenario names recovered from the live ones), optionally lagging or lying.
+ */
+class FakeCluster implements LiveCluster {
+  readonly server = 'https://fake:6443';
+  readonly calls: Call[] = [];
+  readonly namespaces = new Map<string, Labels>();
+  readonly policies = new Map<string, NetworkPolicyManifest>();
+  probeRounds = 0;
+  /** Probe rounds after a policy change during which the old state still shows. */
+  lag = 0;
+  private stale = 0;
+  private snapshot = new Map<string, NetworkPolicyManifest>();
+  /** Overrides an outcome: (cell key, round) → outcome. */
+  override?: (key: string, round: number) => Outcome | undefined;
+  failOn?: string;
+  onProbe?: () => void;
+  world: World = BASE_WORLD;
+
+  constructor(readonly suffix: string) {}
+
+  private record(call: string): void {
+    this.calls.push(call);
+    if (this.failOn !== undefined && call.startsWith(this.failOn))
+      throw new ClusterError('boom', { verb: 'fake', kind: 'Thing' });
+  }
+
+  createNamespace(name: string, labels: Labels): Promise<void> {
+    this.record(`create-namespace ${name} ${JSON.stringify(labels)}`);
+    this.namespaces.set(name, labels);
+    return Promise.resolve();
+  }
+  findNamespace(name: string): Promise<Labels | undefined> {
+    return Promise.resolve(this.namespaces.get(name));
+  }
+  setNamespaceLabels(name: string, labels: Labels): Promise<void> {
+    this.record(`label-namespace ${name} ${JSON.stringify(labels)}`);
+    return Promise.resolve();
+  }
+  deleteNamespace(name: string): Promise<void> {
+    this.calls.push(`delete-namespace ${name}`);
+    this.namespaces.delete(name);
+    return Promise.resolve();
+  }
+  createPod(spec: PodSpecInput): Promise<void> {
+    this.record(`create-pod ${spec.namespace}/${spec.name}`);
+    return Promise.resolve();
+  }
+  waitPodsReady(namespace: string, names: readonly string[]) {
+    this.record(`wait ${namespace} ${names.join(',')}`);
+    return Promise.resolve(
+      names.map((name, i) => ({
+        namespace,
+        name,
+        ip: `10.244.0.${String(namespace.length * 10 + i)}`,
+        nodeName: 'n',
+        phase: 'Running',
+        ready: true,
+        labels: {},
+        containerPorts: [],
+      })),
+    );
+  }
+  setPodLabels(namespace: string, name: string, labels: Labels): Promise<void> {
+    this.record(`label-pod ${namespace}/${name} ${JSON.stringify(labels)}`);
+    return Promise.resolve();
+  }
+  deletePod(namespace: string, name: string): Promise<void> {
+    this.record(`delete-pod ${namespace}/${name}`);
+    return Promise.resolve();
+  }
+  applyPolicy(p: NetworkPolicyManifest): Promise<void> {
+    this.record(`apply ${p.metadata.namespace ?? ''}/${p.metadata.name}`);
+    this.snapshot = new Map(this.policies);
+    this.policies.set(`${p.metadata.namespace ?? ''}/${p.metadata.name}`, p);
+    this.stale = this.lag;
+    return Promise.resolve();
+  }
+  deletePolicy(namespace: string, name: string): Promise<void> {
+    this.record(`delete-policy ${namespace}/${name}`);
+    this.snapshot = new Map(this.policies);
+    this.policies.delete(`${namespace}/${name}`);
+    this.stale = this.lag;
+    return Promise.resolve();
+  }
+  probe(
+    jobs: readonly RunnableJob[],
+    _targets: ReadonlyMap<string, LivePod>,
+  ): Promise<JobResult[]> {
+    this.onProbe?.();
+    this.probeRounds++;
+    const showing = this.stale > 0 ? this.snapshot : this.policies;
+    if (this.stale > 0) this.stale--;
+    const unsuffix = (s: string) => s.replaceAll(`-${this.suffix}`, '');
+    const infos = [...showing.values()].map((m) => {
+      const info = readNetworkPolicy(
+        JSON.parse(unsuffix(JSON.stringify(m))) as Record<string, unknown>,
+        new IssueSink(),
+      );
+      if (info === undefined) throw new Error('fake: bad policy');
+      return info;
+    });
+    const model = new NetworkModel({ ...this.world, policies: infos });
+    return Promise.resolve(
+      jobs.map(({ job, port }) => {
+        const key = `${job.from}>${job.to}/${job.probe.protocol}`;
+        const forced = this.override?.(key, this.probeRounds);
+        const v = model.verdict(job.from, job.to, { port, protocol: job.probe.protocol });
+        const outcome: Outcome =
+          forced ?? ('verdict' in v && v.verdict === 'allow' ? 'allowed' : 'refused');
+        return { job, outcome, detail: 'fake' };
+      }),
+    );
+  }
+}
+
+describe('engine run (fake cluster)', () => {
+  it('maps namespaces and namespaceSelector names to the live ones; the model keeps the scenario names', async () => {
+    const names = namespaceMap(['x', 'y'], 'abc123', 'suffix');
+    expect([...names]).to.deep.equal([
+      ['x', 'x-abc123'],
+      ['y', 'y-abc123'],
+    ]);
+    const live = livePolicy(FROM_Y.manifest, names, 'abc123', 'suffix');
+    expect(live.metadata.namespace).to.equal('x-abc123');
+    expect(JSON.stringify(live.spec)).to.include('"kubernetes.io/metadata.name":"y-abc123"');
+    const exact = livePolicy(FROM_Y.manifest, namespaceMap(['x', 'y'], 'r', 'exact'), 'r', 'exact');
+    expect(exact.metadata.namespace).to.equal('x');
+
+    const fake = new FakeCluster('run1');
+    const result = await runScenario(scenario(), fake, { image: 'img', runId: 'run1' });
+    expect(fake.calls[0]).to.equal(
+      'create-namespace x-run1 {"team":"a","kubernetes.io/metadata.name":"x-run1","app.kubernetes.io/managed-by":"polygraph","polygraph.dev/run":"run1"}',
+    );
+    expect(result.live?.namespaces).to.deep.equal({ x: 'x-run1', y: 'y-run1' });
+    expect(result.steps.map((s) => s.endpoints)).to.deep.equal([
+      ['x/a', 'y/b'],
+      ['x/a', 'y/b'],
+    ]);
+    // Step 1: deny into x; step 2: y may reach x.
+    const cell = (s: number, from: string, to: string, protocol = 'TCP') =>
+      result.steps[s]?.cells.find(
+        (c) => c.from === from && c.to === to && c.probe.protocol === protocol,
+      );
+    expect(cell(0, 'y/b', 'x/a')?.observed).to.equal('refused');
+    expect(cell(1, 'y/b', 'x/a')?.observed).to.equal('allowed');
+    expect(cell(1, 'y/b', 'x/a')?.class).to.equal('unchecked');
+    expect(result.counts.byClass['cluster-deviates']).to.equal(0);
+  });
+
+  it('acts in order: namespaces, pods, Ready, top-level policies, then each step; cleans up', async () => {
+    const fake = new FakeCluster('r');
+    await runScenario(scenario(), fake, { image: 'img', runId: 'r' });
+    const kinds = fake.calls.map((c) => c.split(' ').slice(0, 2).join(' '));
+    expect(kinds).to.deep.equal([
+      'create-namespace x-r',
+      'create-namespace y-r',
+      'create-pod x-r/a',
+      'create-pod y-r/b',
+      'wait x-r',
+      'wait y-r',
+      'apply x-r/deny',
+      'apply x-r/from-y',
+      'delete-namespace x-r',
+      'delete-namespace y-r',
+    ]);
+  });
+
+  it('settles by probing the changed cells until they flip, and records the exposure window', async () => {
+    const fake = new FakeCluster('r');
+    fake.lag = 3; // three probe rounds still show the previous policies
+    let t = 0;
+    const result = await runScenario(scenario(), fake, {
+      image: 'img',
+      runId: 'r',
+      now: () => (t += 10),
+    });
+    const settle = result.steps[1]?.live?.settle;
+    expect(settle?.cells).to.equal(2); // y/b → x/a on 80/TCP and 80/UDP
+    expect(settle?.rounds).to.equal(4);
+    expect(settle?.settled).to.equal(true);
+    expect(settle?.exposureMs).to.be.greaterThan(0);
+    expect(result.counts.byClass.flaky).to.equal(0);
+    expect(result.counts.byClass['cluster-deviates']).to.equal(0);
+  });
+
+  it('gives up settling after the bound and reports what the cluster does', async () => {
+    const fake = new FakeCluster('r');
+    // The cluster never enforces the new policy: y/b → x/a stays refused.
+    fake.override = (key) => (key.startsWith('y/b>x/a') ? 'refused' : undefined);
+    let t = 0;
+    const result = await runScenario(scenario(), fake, {
+      image: 'img',
+      runId: 'r',
+      settleTimeoutMs: 1000,
+      now: () => (t += 100),
+    });
+    const step = result.steps[1];
+    expect(step?.live?.settle.settled).to.equal(false);
+    const cell = step?.cells.find((c) => c.from === 'y/b' && c.to === 'x/a');
+    expect(cell?.class).to.equal('cluster-deviates');
+    expect(cell?.tries).to.deep.equal(['refused', 'refused', 'refused']);
+  });
+
+  it('reports a cell whose outcome changes between tries as flaky, never as passed', async () => {
+    const fake = new FakeCluster('r');
+    let tableRound = 0;
+    fake.override = (key, round) => {
+      if (key !== 'x/a>y/b/TCP') return undefined;
+      tableRound = round;
+      // Disagrees once, then agrees.
+      return round % 2 === 0 ? 'dropped' : undefined;
+    };
+    const result = await runScenario(scenario(), fake, { image: 'img', runId: 'r' });
+    expect(tableRound).to.be.greaterThan(0);
+    const flaky = result.steps.flatMap((s) => s.cells).filter((c) => c.class === 'flaky');
+    expect(flaky.length).to.be.greaterThan(0);
+    expect(flaky[0]?.tries?.length).to.be.greaterThan(1);
+  });
+
+  it('classifies declared deviations of the named plugin as known-deviation, of others as cluster-deviates', async () => {
+    const sc = scenario({
+      knownDeviations: [
+        {
+          plugin: 'kube-router',
+          step: 'deny',
+          cells: [
+            {
+              from: parsePattern('y/*') as Pattern,
+              to: parsePattern('x/*') as Pattern,
+              text: 'from y/* to x/*',
+            },
+          ],
+          observed: 'allow',
+          reason: 'shared chain',
+          location: LOC,
+        },
+      ],
+    });
+    const fake = new FakeCluster('r');
+    fake.override = (key) => (key.startsWith('y/b>x/a') ? 'allowed' : undefined);
+    const known = await runScenario(sc, fake, { image: 'img', runId: 'r', plugin: 'kube-router' });
+    const c0 = known.steps[0]?.cells.find((c) => c.from === 'y/b' && c.to === 'x/a');
+    expect(c0?.class).to.equal('known-deviation');
+    expect(c0?.explanation).to.include('known deviation of kube-router');
+    expect(known.steps[0]?.live?.settle.settled).to.equal(true);
+
+    const lying = new FakeCluster('r');
+    lying.override = fake.override;
+    const other = await runScenario(sc, lying, {
+      image: 'img',
+      runId: 'r',
+      plugin: 'calico',
+      settleTimeoutMs: 0,
+    });
+    const c1 = other.steps[0]?.cells.find((c) => c.from === 'y/b' && c.to === 'x/a');
+    expect(c1?.class).to.equal('cluster-deviates');
+  });
+
+  it('cleans up everything it created when an action fails, and rethrows', async () => {
+    const fake = new FakeCluster('r');
+    fake.failOn = 'apply x-r/from-y';
+    let error: unknown;
+    try {
+      await runScenario(scenario(), fake, { image: 'img', runId: 'r' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(ClusterError);
+    expect(fake.calls.slice(-2)).to.deep.equal(['delete-namespace x-r', 'delete-namespace y-r']);
+    expect(fake.namespaces.size).to.equal(0);
+  });
+
+  it('cleans up when aborted (SIGINT), and keeps everything with keep', async () => {
+    const fake = new FakeCluster('r');
+    const controller = new AbortController();
+    fake.onProbe = () => {
+      controller.abort(new Error('interrupted'));
+    };
+    let error: unknown;
+    try {
+      await runScenario(scenario(), fake, { image: 'img', runId: 'r', signal: controller.signal });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as Error).message).to.equal('interrupted');
+    expect(fake.namespaces.size).to.equal(0);
+
+    const kept = new FakeCluster('k');
+    const result = await runScenario(scenario(), kept, { image: 'img', runId: 'k', keep: true });
+    expect(kept.namespaces.size).to.equal(2);
+    expect(result.live?.kept).to.include('polygraph.dev/run=k');
+  });
+
+  it('with exact names, refuses a namespace that exists and touches nothing', async () => {
+    const fake = new FakeCluster('');
+    fake.namespaces.set('x', { team: 'theirs' });
+    let error: unknown;
+    try {
+      await runScenario(scenario(), fake, { image: 'img', namespaceNames: 'exact' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(ClusterError);
+    expect((error as Error).message).to.include('polygraph did not create it');
+    expect(fake.calls).to.deep.equal([]);
+    expect(fake.namespaces.get('x')).to.deep.equal({ team: 'theirs' });
+  });
+
+  it('skips cells it cannot probe with the reason: SCTP, unmapped externals, hostNetwork pods', async () => {
+    const world: World = {
+      ...BASE_WORLD,
+      pods: [
+        { ...pod('x', 'a'), ports: [{ containerPort: 80, protocol: 'SCTP' }] },
+        { ...pod('y', 'h'), hostNetwork: true },
+        pod('y', 'b'),
+      ],
+      externals: [
+        { name: 'web', ip: '203.0.113.9', ports: [{ containerPort: 80, protocol: 'TCP' }] },
+      ],
+    };
+    const sc = scenario({
+      initial: world,
+      policies: [],
+      steps: [{ ...step(0, 'main', [], []), world }],
+    });
+    const fake = new FakeCluster('r');
+    fake.world = world;
+    const result = await runScenario(sc, fake, { image: 'img', runId: 'r' });
+    const cells = result.steps[0]!.cells;
+    const skipped = cells.filter((c) => c.class === 'skipped');
+    const why = skipped.map((c) => c.observedDetail ?? '');
+    expect(why.some((w) => w.startsWith('SCTP'))).to.equal(true);
+    expect(why.some((w) => w.includes('ext:web has no live address'))).to.equal(true);
+    expect(why.some((w) => w.includes('hostNetwork'))).to.equal(true);
+    expect(fake.calls.some((c) => c.includes('create-pod y-r/h'))).to.equal(false);
+    // A mapped external is probed.
+    const mappedFake = new FakeCluster('r');
+    mappedFake.world = world;
+    const mapped = await runScenario(sc, mappedFake, {
+      image: 'img',
+      runId: 'r',
+      externals: new Map([['web', '10.250.0.10']]),
+    });
+    const toWeb = mapped.steps[0]!.cells.find(
+      (c) => c.from === 'y/b' && c.to === 'ext:web' && c.probe.protocol === 'TCP',
+    );
+    expect(toWeb?.class).to.equal('unchecked');
+    expect(toWeb?.observed).to.equal('allowed');
+  });
+
+  it('the enforcement canary passes a cluster that denies, refuses one that does not (exit 3)', async () => {
+    const world = canaryScenario().initial;
+    const enforcing = new FakeCluster('c1');
+    enforcing.world = world;
+    const ok = await enforcementCanary(enforcing, { image: 'img', runId: 'c1' });
+    expect(ok.enforcedAfterMs).to.be.a('number');
+    expect(enforcing.namespaces.size).to.equal(0);
+
+    const ignoring = new FakeCluster('c2');
+    ignoring.world = world;
+    ignoring.override = () => 'allowed'; // Flannel: policies accepted, nothing enforced
+    let error: unknown;
+    try {
+      await enforcementCanary(ignoring, { image: 'img', runId: 'c2', boundMs: 0 });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(ClusterError);
+    expect((error as Error).message).to.include('this cluster does not enforce NetworkPolicies');
+    expect(ignoring.namespaces.size).to.equal(0);
+  });
+
+  it('probe pods declare the scenario ports as written and serve each number on its protocols', () => {
+    const spec = scenarioProbePod({
+      namespace: 'x-r',
+      name: 'a',
+      labels: { app: 'a' },
+      image: 'img',
+      ports: [
+        { containerPort: 80, protocol: 'TCP', name: 'http' },
+        { containerPort: 80, protocol: 'UDP' },
+        { containerPort: 53, protocol: 'UDP', name: 'dns' },
+        { containerPort: 9, protocol: 'SCTP' },
+      ],
+    });
+    expect(spec.containers.map((c) => [c.name, c.args?.join(' ')])).to.deep.equal([
+      ['probe', 'serve-hostname --udp --http=false --port=53'],
+      ['serve-80', 'serve-hostname --tcp --udp --http=false --port=80'],
+    ]);
+    expect(spec.containers[0]?.ports).to.deep.equal([
+      { containerPort: 80, protocol: 'TCP', name: 'http' },
+      { containerPort: 80, protocol: 'UDP' },
+      { containerPort: 53, protocol: 'UDP', name: 'dns' },
+      { containerPort: 9, protocol: 'SCTP' },
+    ]);
+    expect(
+      scenarioProbePod({ namespace: 'x', name: 'b', labels: {}, image: 'img', ports: [] })
+        .containers[0]?.args,
+    ).to.deep.equal(['pause']);
+  });
+});
