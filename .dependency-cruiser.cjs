@@ -12,6 +12,7 @@ const layers = {
   plan: ['domain', 'model', 'dsl'],
   compare: ['domain', 'model', 'dsl', 'plan'],
   cluster: ['domain'],
+  kind: ['domain'],
   probe: ['domain', 'model', 'plan', 'cluster'],
   engine: ['domain', 'model', 'manifest', 'dsl', 'plan', 'compare', 'cluster', 'probe'],
   report: ['domain', 'model', 'manifest', 'dsl', 'plan', 'compare', 'engine'],
@@ -26,6 +27,7 @@ const layers = {
     'probe',
     'engine',
     'report',
+    'kind',
   ],
 };
 const zones = Object.keys(layers);

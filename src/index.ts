@@ -26,4 +26,11 @@ export { loadManifests, loadManifestText } from './manifest/load.js';
 export type { ManifestSet, Origins } from './manifest/objects.js';
 export type { JobRunner } from './probe/job-runner.js';
 export { ModelRunner } from './probe/model-runner.js';
-export { modelDocument, type ModelDocument, type CellJson } from './report/model-json.js';
+export {
+  MODEL_API_VERSION,
+  modelDocument,
+  writeModelDocument,
+  type CellJson,
+  type ModelDocument,
+  type ModelDocumentInput,
+} from './report/model-json.js';

@@ -2,6 +2,8 @@
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** Writes a chunk of a large output as is, resolving once the stream can take more. */
+  write(chunk: string): Promise<void>;
   /** Whether to colour output, given the --color/--no-color flag. */
   color(flag: boolean | undefined): boolean;
   width(): number;
@@ -14,6 +16,19 @@ export interface Io {
 export const processIo: Io = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
+  write: (chunk) =>
+    new Promise((resolve, reject) => {
+      const onError = (error: Error): void => {
+        reject(error);
+      };
+      process.stdout.once('error', onError);
+      const done = (): void => {
+        process.stdout.off('error', onError);
+        resolve();
+      };
+      if (process.stdout.write(chunk)) done();
+      else process.stdout.once('drain', done);
+    }),
   color: (flag) => flag !== false && process.stdout.isTTY && !process.env.NO_COLOR,
   width: () => process.stdout.columns || 120,
   errIsTTY: () => process.stderr.isTTY && process.env.CI === undefined,

@@ -4,11 +4,13 @@ import { createRequire } from 'node:module';
 import { formatIssue } from '../domain/issue.js';
 import { ClusterError } from '../cluster/index.js';
 import { assertNever } from '../domain/assert.js';
-import { InputError, InterruptedError, UsageError } from '../domain/errors.js';
+import { InputError, InterruptedError, ToolError, UsageError } from '../domain/errors.js';
 import { failing } from '../engine/results.js';
 import { checkCommand } from './commands/check.js';
 import { cleanCommand } from './commands/clean.js';
+import { clusterCommand } from './commands/cluster.js';
 import { initCommand } from './commands/init.js';
+import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
 import type { CommandResult } from './result.js';
 import { explainCommand, modelCommand } from './model-command.js';
@@ -34,6 +36,9 @@ export function exitCode(ending: Ending, io: Io): ExitCode {
       case 'check':
       case 'run':
         return result.results.some((r) => failing(r.counts) > 0) ? EXIT.mismatch : EXIT.ok;
+      case 'report':
+        if (result.outputs > 0 && result.failedOutputs === result.outputs) return EXIT.cluster;
+        return result.passed ? EXIT.ok : EXIT.mismatch;
       default:
         return assertNever(result, 'command result');
     }
@@ -65,6 +70,11 @@ export function exitCode(ending: Ending, io: Io): ExitCode {
   }
   if (error instanceof ClusterError) {
     io.err(`polygraph: ${error.message}`);
+    return EXIT.cluster;
+  }
+  if (error instanceof ToolError) {
+    io.err(`polygraph: ${error.message}`);
+    if (error.hint !== undefined) io.err(`  hint: ${error.hint}`);
     return EXIT.cluster;
   }
   io.err(
@@ -105,6 +115,8 @@ export function program(io: Io, done: (result: CommandResult) => void = () => un
     initCommand(io, done),
     runCommand(io, done),
     cleanCommand(io, done),
+    clusterCommand(io, done),
+    reportCommand(io, done),
   ]) {
     sub.exitOverride().configureOutput({
       writeOut: (s) => {

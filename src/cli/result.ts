@@ -6,4 +6,14 @@ export type CommandResult =
   | { readonly kind: 'done' }
   | { readonly kind: 'check'; readonly results: readonly ScenarioResult[] }
   /** A live run: the same results, with observed outcomes. */
-  | { readonly kind: 'run'; readonly results: readonly ScenarioResult[] };
+  | { readonly kind: 'run'; readonly results: readonly ScenarioResult[] }
+  /**
+   * `report`: a saved result re-rendered. `outputs` counts stdout (when used) and the requested
+   * reports; when every one of them failed, nothing carried the result (docs/REPORTS.md).
+   */
+  | {
+      readonly kind: 'report';
+      readonly passed: boolean;
+      readonly outputs: number;
+      readonly failedOutputs: number;
+    };

@@ -29,3 +29,29 @@ export class InternalError extends PolygraphError {
 
 /** The user stopped the run (SIGINT, SIGTERM); what it created was removed. */
 export class InterruptedError extends PolygraphError {}
+
+/**
+ * An external program polygraph drives (docker, kind, kubectl, the cilium CLI) is missing, too
+ * old, or failed a step: which step, which command, what it said, and what to do about it.
+ */
+export class ToolError extends PolygraphError {
+  /** The program: docker, kind, kubectl, cilium. */
+  readonly tool: string;
+  /** What polygraph was doing, in words ("wait for Calico to be available"). */
+  readonly step: string;
+  /** The command line that failed, copy-pasteable; absent when the program is missing. */
+  readonly command: string | undefined;
+  /** What a person can do about it. */
+  readonly hint: string | undefined;
+  constructor(
+    message: string,
+    details: { tool: string; step: string; command?: string; hint?: string },
+    options?: ErrorOptions,
+  ) {
+    super(`${details.step}: ${message}`, options);
+    this.tool = details.tool;
+    this.step = details.step;
+    this.command = details.command;
+    this.hint = details.hint;
+  }
+}

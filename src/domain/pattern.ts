@@ -1,195 +1,228 @@
 /**
- * Endpoint patterns, as written in expectations and filters:
- *   `*`            every endpoint (pods, external peers and nodes)
- *   `NS/POD`       each part a name, `*`, or a label selector in brackets: `shop/web`, `shop/*`,
- *                  `*` slash `db` (any namespace), `shop/[tier=web]`, `[team=a]/*`
- *   `ext:NAME`     an external peer or a node
- * Selectors use kubectl's syntax: `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`,
- * `!k`, comma-separated requirements all of which must hold.
+ * Endpoint patterns, as `--from`/`--to` and scenario files write them:
+ *
+ * - `*` every endpoint, external peers included;
+ * - `NS/POD` pods, where each part is a name (`*` wildcards allowed, `web-*`), `*`, or a
+ *   kubectl-style label selector in square brackets: `shop/[tier=web]`, `[team=a]/*`;
+ * - `ext:NAME` (or `ext:NAME@IP`, `ext:*`) external peers.
+ *
+ * Selectors: `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`, comma-separated
+ * and ANDed; as in kubectl, `!=` and `notin` also match objects without the label.
+ * Pure: no I/O, nothing internal imported.
  */
 
-export type SelectorRequirement =
-  | { readonly op: 'eq' | 'neq'; readonly key: string; readonly value: string }
-  | { readonly op: 'in' | 'notin'; readonly key: string; readonly values: readonly string[] }
-  | { readonly op: 'exists' | 'absent'; readonly key: string };
+export type RequirementOperator = '=' | '!=' | 'in' | 'notin' | 'exists' | '!';
 
-export type NamePart =
+export interface Requirement {
+  readonly key: string;
+  readonly operator: RequirementOperator;
+  readonly values: readonly string[];
+}
+
+/** One part of a pattern: anything, a name (glob), or a label selector. */
+export type PatternPart =
   | { readonly kind: 'any' }
-  | { readonly kind: 'name'; readonly name: string }
-  | { readonly kind: 'selector'; readonly requirements: readonly SelectorRequirement[] };
+  | { readonly kind: 'name'; readonly name: string; readonly regex: RegExp }
+  | { readonly kind: 'selector'; readonly requirements: readonly Requirement[] };
 
 export type Pattern =
   | { readonly kind: 'all'; readonly text: string }
-  | { readonly kind: 'external'; readonly name: string; readonly text: string }
+  | { readonly kind: 'external'; readonly text: string; readonly name: PatternPart }
   | {
       readonly kind: 'pod';
-      readonly namespace: NamePart;
-      readonly pod: NamePart;
       readonly text: string;
+      readonly namespace: PatternPart;
+      readonly pod: PatternPart;
     };
 
-/** What a pattern is matched against. */
-export interface PatternSubject {
-  /** `ns/pod`, or `ext:NAME` / `ext:NAME@IP` for a non-pod endpoint. */
+/** What a pattern is matched against: a pod (`ns/name`) or an external peer (`ext:NAME@IP`). */
+export interface PatternEndpoint {
   readonly key: string;
   readonly namespace?: string;
-  readonly name?: string;
   readonly labels?: Readonly<Record<string, string>>;
   readonly namespaceLabels?: Readonly<Record<string, string>>;
+  readonly external?: boolean;
 }
 
-const LABEL_PART = /^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/;
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
+const NAME_GLOB = /^[a-z0-9*]([-a-z0-9.*]*[a-z0-9*])?$/;
 
-/** Parses a kubectl label selector (`tier=web,env in (a,b),!legacy`). */
-export function parseSelector(text: string): SelectorRequirement[] | string {
-  const requirements: SelectorRequirement[] = [];
-  // Split on commas outside parentheses.
-  const parts: string[] = [];
+/** Splits on commas outside parentheses. */
+function splitTerms(text: string): string[] {
+  const terms: string[] = [];
   let depth = 0;
-  let current = '';
-  for (const ch of text) {
-    if (ch === '(') depth++;
-    if (ch === ')') depth--;
-    if (ch === ',' && depth === 0) {
-      parts.push(current);
-      current = '';
-    } else current += ch;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === ',' && depth === 0) {
+      terms.push(text.slice(start, i));
+      start = i + 1;
+    }
   }
-  parts.push(current);
-  for (const raw of parts) {
-    const part = raw.trim();
-    if (part === '') return `empty requirement in selector "${text}"`;
-    let m = /^(\S+?)\s*(==|!=|=)\s*(\S*)$/.exec(part);
-    if (m) {
-      const [, key = '', op = '', value = ''] = m;
-      if (!LABEL_PART.test(key)) return `"${key}" is not a label key`;
-      if (value !== '' && !LABEL_PART.test(value)) return `"${value}" is not a label value`;
-      requirements.push({ op: op === '!=' ? 'neq' : 'eq', key, value });
-      continue;
+  terms.push(text.slice(start));
+  return terms.map((t) => t.trim());
+}
+
+/** A kubectl-style selector (the text between the brackets), or an error message. */
+export function parseSelector(text: string): Requirement[] | string {
+  const requirements: Requirement[] = [];
+  if (text.trim() === '') return requirements;
+  for (const term of splitTerms(text)) {
+    let match: RegExpExecArray | null;
+    let requirement: Requirement | undefined;
+    if ((match = /^(\S+?)\s+(in|notin)\s*\((.*)\)$/.exec(term))) {
+      const values = (match[3] ?? '').split(',').map((v) => v.trim());
+      requirement = {
+        key: match[1] ?? '',
+        operator: match[2] === 'in' ? 'in' : 'notin',
+        values,
+      };
+    } else if ((match = /^([^=!\s]+)\s*(==|=|!=)\s*(.*)$/.exec(term))) {
+      requirement = {
+        key: match[1] ?? '',
+        operator: match[2] === '!=' ? '!=' : '=',
+        values: [(match[3] ?? '').trim()],
+      };
+    } else if ((match = /^!\s*(\S+)$/.exec(term))) {
+      requirement = { key: match[1] ?? '', operator: '!', values: [] };
+    } else if (/^\S+$/.test(term)) {
+      requirement = { key: term, operator: 'exists', values: [] };
     }
-    m = /^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(part);
-    if (m) {
-      const [, key = '', op = '', list = ''] = m;
-      if (!LABEL_PART.test(key)) return `"${key}" is not a label key`;
-      const values = list.split(',').map((v) => v.trim());
-      const bad = values.find((v) => v !== '' && !LABEL_PART.test(v));
-      if (bad !== undefined) return `"${bad}" is not a label value`;
-      requirements.push({ op: op === 'in' ? 'in' : 'notin', key, values });
-      continue;
-    }
-    m = /^(!?)\s*(\S+)$/.exec(part);
-    if (m && LABEL_PART.test(m[2] ?? '')) {
-      requirements.push({ op: m[1] === '!' ? 'absent' : 'exists', key: m[2] ?? '' });
-      continue;
-    }
-    return `cannot read "${part}" as a label requirement: expected k=v, k!=v, k in (a,b), k notin (a,b), k or !k`;
+    if (!requirement || term === '')
+      return `"${term}" is not a selector term: expected k=v, k!=v, k in (a,b), k notin (a,b), k or !k`;
+    if (!LABEL_KEY.test(requirement.key) || (requirement.key.split('/').pop() ?? '').length > 63)
+      return `"${requirement.key}" is not a valid label key`;
+    const bad = requirement.values.find((v) => v.length > 63 || !LABEL_VALUE.test(v));
+    if (bad !== undefined) return `"${bad}" is not a valid label value`;
+    requirements.push(requirement);
   }
   return requirements;
 }
 
-function parsePart(text: string, what: 'namespace' | 'pod'): NamePart | string {
+function parsePart(text: string, what: string): PatternPart | string {
   if (text === '*') return { kind: 'any' };
   if (text.startsWith('[')) {
-    if (!text.endsWith(']')) return `unclosed "[" in ${what} selector "${text}"`;
+    if (!text.endsWith(']')) return `${what} "${text}": a selector must end with "]"`;
     const requirements = parseSelector(text.slice(1, -1));
-    return typeof requirements === 'string' ? requirements : { kind: 'selector', requirements };
+    if (typeof requirements === 'string') return `${what} "${text}": ${requirements}`;
+    return { kind: 'selector', requirements };
   }
-  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(text))
-    return `"${text}" is not a ${what} name, "*" or a [label selector]`;
-  return { kind: 'name', name: text };
+  if (!NAME_GLOB.test(text))
+    return `${what} "${text}" is not a name, "*" or a [label selector] (names: lowercase letters, digits, "-", "."; "*" as a wildcard)`;
+  const regex = new RegExp(`^${text.replace(/\./g, '\\.').replace(/\*/g, '.*')}$`);
+  return { kind: 'name', name: text, regex };
 }
 
-/** Splits `NS/POD` on the slash that is outside brackets. */
-function splitNamespace(text: string): [string, string] | undefined {
+/**
+ * Parses a pattern. A bare pod part (no `/`) is resolved in `options.namespace` when given
+ * (`-n shop` makes `web` mean `shop/web`), and is an error otherwise. Returns an error message
+ * on failure.
+ */
+export function parsePattern(text: string, options: { namespace?: string } = {}): Pattern | string {
+  const trimmed = text.trim();
+  if (trimmed === '') return 'expected NS/POD, *, or ext:NAME, got nothing';
+  if (trimmed === '*') return { kind: 'all', text: trimmed };
+  if (trimmed.startsWith('ext:')) {
+    const name = trimmed.slice(4).split('@')[0] ?? '';
+    const part = name === '*' ? { kind: 'any' as const } : parsePart(name, 'external name');
+    if (typeof part === 'string') return part;
+    return { kind: 'external', text: trimmed, name: part };
+  }
+  // The first "/" outside brackets splits namespace from pod.
   let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '[') depth++;
-    else if (ch === ']') depth--;
-    else if (ch === '/' && depth === 0) return [text.slice(0, i), text.slice(i + 1)];
+  let slash = -1;
+  for (let i = 0; i < trimmed.length; i++) {
+    const c = trimmed[i];
+    if (c === '[') depth++;
+    else if (c === ']') depth--;
+    else if (c === '/' && depth === 0) {
+      slash = i;
+      break;
+    }
   }
-  return undefined;
-}
-
-export function parsePattern(text: string): Pattern | string {
-  const t = text.trim();
-  if (t === '*') return { kind: 'all', text: t };
-  if (t.startsWith('ext:')) {
-    const name = t.slice(4);
-    if (!/^[A-Za-z0-9][-A-Za-z0-9_.:]*$/.test(name)) return `"${t}" is not ext:NAME`;
-    return { kind: 'external', name, text: t };
+  let namespaceText: string;
+  let podText: string;
+  if (slash < 0) {
+    if (options.namespace === undefined)
+      return `"${trimmed}": expected NS/POD (e.g. shop/web, shop/*, shop/[tier=web]), * or ext:NAME`;
+    namespaceText = options.namespace;
+    podText = trimmed;
+  } else {
+    namespaceText = trimmed.slice(0, slash);
+    podText = trimmed.slice(slash + 1);
   }
-  const split = splitNamespace(t);
-  if (split === undefined)
-    return `"${t}" is not an endpoint pattern: expected NAMESPACE/POD (either may be *, or a [label selector]), ext:NAME or *`;
-  const namespace = parsePart(split[0], 'namespace');
+  const namespace = parsePart(namespaceText, 'namespace');
   if (typeof namespace === 'string') return namespace;
-  const pod = parsePart(split[1], 'pod');
+  const pod = parsePart(podText, 'pod');
   if (typeof pod === 'string') return pod;
-  return { kind: 'pod', namespace, pod, text: t };
+  return {
+    kind: 'pod',
+    text: slash < 0 ? `${namespaceText}/${podText}` : trimmed,
+    namespace,
+    pod,
+  };
 }
 
 export function matchesRequirements(
-  requirements: readonly SelectorRequirement[],
+  requirements: readonly Requirement[],
   labels: Readonly<Record<string, string>>,
 ): boolean {
   return requirements.every((r) => {
-    const value = Object.hasOwn(labels, r.key) ? labels[r.key] : undefined;
-    switch (r.op) {
-      case 'eq':
-        return value === r.value;
-      case 'neq':
-        return value !== r.value;
+    const has = Object.hasOwn(labels, r.key);
+    const value = labels[r.key];
+    switch (r.operator) {
+      case '=':
+        return has && value === r.values[0];
+      case '!=':
+        return !has || value !== r.values[0];
       case 'in':
-        return value !== undefined && r.values.includes(value);
+        return has && r.values.includes(value ?? '');
       case 'notin':
-        return value === undefined || !r.values.includes(value);
+        return !has || !r.values.includes(value ?? '');
       case 'exists':
-        return value !== undefined;
-      case 'absent':
-        return value === undefined;
+        return has;
+      case '!':
+        return !has;
     }
   });
 }
 
 function matchesPart(
-  part: NamePart,
-  name: string | undefined,
-  labels: Readonly<Record<string, string>>,
+  part: PatternPart,
+  name: string,
+  labels: Readonly<Record<string, string>> | undefined,
 ): boolean {
   switch (part.kind) {
     case 'any':
       return true;
     case 'name':
-      return part.name === name;
+      return part.regex.test(name);
     case 'selector':
-      return matchesRequirements(part.requirements, labels);
+      return matchesRequirements(part.requirements, labels ?? {});
   }
 }
 
-/** `ext:NAME@IP` → `NAME`; undefined for pods. */
-function externalName(key: string): string | undefined {
-  if (!key.startsWith('ext:')) return undefined;
-  const rest = key.slice(4);
-  const at = rest.lastIndexOf('@');
-  return at > 0 ? rest.slice(0, at) : rest;
-}
-
-export function matchPattern(pattern: Pattern, subject: PatternSubject): boolean {
-  const ext = externalName(subject.key);
+export function matchPattern(pattern: Pattern, endpoint: PatternEndpoint): boolean {
+  const external = endpoint.external ?? endpoint.key.startsWith('ext:');
   switch (pattern.kind) {
     case 'all':
       return true;
-    case 'external':
-      return ext === pattern.name;
+    case 'external': {
+      if (!external) return false;
+      const name = endpoint.key.slice(4).split('@')[0] ?? '';
+      return matchesPart(pattern.name, name, endpoint.labels);
+    }
     case 'pod': {
-      if (ext !== undefined) return false;
-      const slash = subject.key.indexOf('/');
-      const namespace = subject.namespace ?? subject.key.slice(0, slash);
-      const name = subject.name ?? subject.key.slice(slash + 1);
+      if (external) return false;
+      const slash = endpoint.key.indexOf('/');
+      const namespace = endpoint.namespace ?? endpoint.key.slice(0, slash);
+      const name = endpoint.key.slice(slash + 1);
       return (
-        matchesPart(pattern.namespace, namespace, subject.namespaceLabels ?? {}) &&
-        matchesPart(pattern.pod, name, subject.labels ?? {})
+        matchesPart(pattern.namespace, namespace, endpoint.namespaceLabels) &&
+        matchesPart(pattern.pod, name, endpoint.labels)
       );
     }
   }

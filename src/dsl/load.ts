@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { InputError } from '../domain/errors.js';
 import type { Issue } from '../domain/issue.js';
 import { parseYamlDocuments } from '../manifest/document.js';
+import { duplicateKeys, yaml11Keys } from './keys.js';
 import { formatPath } from './path.js';
 import { Resolver } from './resolve.js';
 import { checkShape } from './shape.js';
@@ -53,7 +54,7 @@ export async function parseScenario(
   const binary = binaryProblem(text);
   if (binary) fail([{ path: '', location: start, message: binary }]);
   const parsed = parseYamlDocuments(text, file);
-  if (parsed.issues.length > 0) fail(parsed.issues);
+  if (parsed.issues.length > 0) fail(clearerYamlIssues(parsed.issues, text, file));
   // Empty documents (`---` alone, comments only) are skipped, as kubectl skips them.
   const documents = parsed.documents.filter((d) => d.value !== null && d.value !== undefined);
   const [doc, second] = documents;
@@ -66,20 +67,29 @@ export async function parseScenario(
           'empty file: expected a scenario (apiVersion: polygraph.dev/v1alpha1, kind: Scenario)',
       },
     ]);
-  if (second !== undefined)
+  if (second !== undefined) {
+    const kind = (second.value as { kind?: unknown } | null)?.kind;
     fail([
       {
         path: '',
         location: second.start,
-        message: `one scenario per file: this is document ${documents.indexOf(second) + 1} (split the file, or remove the "---" above)`,
+        message:
+          kind === 'NetworkPolicy'
+            ? `one scenario per file: document ${documents.indexOf(second) + 1} is a NetworkPolicy (list it under policies, inline or as a file)`
+            : `one scenario per file: this is document ${documents.indexOf(second) + 1} (split the file, or remove the "---" above)`,
       },
     ]);
+  }
+  const keyIssues = yaml11Keys(text, file, doc.start, doc.value);
   const shape = checkShape(doc.value, (path) => doc.plainText('', path));
-  const issues: Issue[] = shape.issues.map((issue) => ({
-    path: formatPath(issue.path),
-    message: issue.message,
-    location: doc.locate('', issue.path),
-  }));
+  const issues: Issue[] = [...keyIssues];
+  issues.push(
+    ...shape.issues.map((issue) => ({
+      path: formatPath(issue.path),
+      message: issue.message,
+      location: doc.locate('', issue.path),
+    })),
+  );
   if (!shape.shape) return fail(inReadingOrder(issues, file));
   const resolver = new Resolver(
     file,
@@ -92,6 +102,30 @@ export async function parseScenario(
   issues.push(...resolver.issues);
   if (issues.length > 0) fail(inReadingOrder(issues, file));
   return scenario;
+}
+
+/** The YAML reader's messages that leave the reader guessing, made specific. */
+function clearerYamlIssues(issues: readonly Issue[], text: string, file: string): Issue[] {
+  let duplicates: ReturnType<typeof duplicateKeys> | undefined;
+  return issues.map((issue) => {
+    const { location } = issue;
+    if (issue.message.includes('Map keys must be unique') && location) {
+      duplicates ??= duplicateKeys(text, file);
+      const found = duplicates.get(`${location.line}:${location.col}`);
+      if (found)
+        return {
+          ...issue,
+          message: `invalid YAML: duplicate key ${/^["']/.test(found.key) ? found.key : `"${found.key}"`} (the first is at line ${found.first.line}, column ${found.first.col}): a key may appear once in a map`,
+        };
+    }
+    if (issue.message.includes('Excessive alias count'))
+      return {
+        ...issue,
+        message:
+          'invalid YAML: the aliases (*name) expand to too much data (more than 1000 expansions), as in a "billion laughs" file: write the values out',
+      };
+    return issue;
+  });
 }
 
 /** The scenario file's issues by line and column, then those of the files it refers to. */

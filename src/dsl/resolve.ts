@@ -11,7 +11,7 @@ function joinPath(dir: string, path: string): string {
   return isAbsolute(path) ? path : join(dir, path);
 }
 import type { Issue, SourceLocation } from '../domain/issue.js';
-import { parsePattern, type Pattern } from '../domain/pattern.js';
+import { parsePattern, type Pattern, type PatternPart } from '../domain/pattern.js';
 import { formatProbe, parseProbe, portNameProblems, type ProbePort } from '../domain/probe.js';
 import type { Protocol } from '../domain/protocol.js';
 import { closest } from '../domain/suggest.js';
@@ -140,18 +140,24 @@ function parseRef(
 /** Splits `from P to Q on R` on its keywords (outside brackets and parentheses). */
 export function parseCellSelector(text: string): Omit<CellSelector, 'text'> | string {
   const words: { word: string; start: number; end: number }[] = [];
-  let depth = 0;
+  const open: string[] = [];
   let start = -1;
   for (let i = 0; i <= text.length; i++) {
     const ch = text[i];
-    if (ch === '[' || ch === '(') depth++;
-    if (ch === ']' || ch === ')') depth--;
-    const space = ch === undefined || (/\s/.test(ch) && depth <= 0);
+    if (ch === '[' || ch === '(') open.push(ch);
+    if (ch === ']' || ch === ')') {
+      const expected = ch === ']' ? '[' : '(';
+      if (open.pop() !== expected) return `"${ch}" without its "${expected}"`;
+    }
+    const space = ch === undefined || (/\s/.test(ch) && open.length === 0);
     if (space && start >= 0) {
       words.push({ word: text.slice(start, i), start, end: i });
       start = -1;
     } else if (!space && start < 0) start = i;
   }
+  const unclosed = open.pop();
+  if (unclosed !== undefined)
+    return `unclosed "${unclosed}": a label selector is written [k=v] or [k in (a,b)]`;
   const order = ['from', 'to', 'on'] as const;
   const parts: Partial<Record<(typeof order)[number], string>> = {};
   let last = -1;
@@ -169,6 +175,11 @@ export function parseCellSelector(text: string): Omit<CellSelector, 'text'> | st
     if (keyword === undefined) {
       if (current === undefined)
         return `expected "from", "to" or "on", got ${JSON.stringify(word)}`;
+      if (argument.length > 0) {
+        // A pattern or a probe is one word (a selector's spaces are inside its brackets).
+        const next = order.slice(order.indexOf(current) + 1).map((k) => `"${k}"`);
+        return `unexpected ${JSON.stringify(word)} after "${current} ${argument.join(' ')}": expected ${next.length > 0 ? `${next.join(' or ')}, or the end` : 'the end'}`;
+      }
       argument.push(word);
       continue;
     }
@@ -804,33 +815,37 @@ export class Resolver {
 
   // ---- expectations ----------------------------------------------------------------------
 
-  /** Why a pattern names something that does not exist, if it does. */
+  /** Why a pattern names something that does not exist, if it does (globs and selectors never). */
   private patternProblem(pattern: Pattern, context: StepContext): string | undefined {
     const { world } = context;
+    const exact = (part: PatternPart): string | undefined =>
+      part.kind === 'name' && !part.name.includes('*') ? part.name : undefined;
     if (pattern.kind === 'all') return undefined;
     if (pattern.kind === 'external') {
+      const name = exact(pattern.name);
       const names = world.externals.map((e) => e.name);
-      if (names.includes(pattern.name)) return undefined;
-      return `no external or node ${pattern.name}${context.where}${suggestion(
+      if (name === undefined || names.includes(name)) return undefined;
+      return `no external or node ${pattern.text}${context.where}${suggestion(
         pattern.text,
         names.map((n) => `ext:${n}`),
       )}`;
     }
-    const { namespace, pod } = pattern;
-    if (namespace.kind === 'name' && pod.kind === 'name') {
-      const key = `${namespace.name}/${pod.name}`;
+    const namespace = exact(pattern.namespace);
+    const pod = exact(pattern.pod);
+    if (namespace !== undefined && pod !== undefined) {
+      const key = `${namespace}/${pod}`;
       if (world.pods.some((p) => podRefKey(p) === key)) return undefined;
       return `no pod ${key}${context.where}${suggestion(key, world.pods.map(podRefKey))}`;
     }
-    if (namespace.kind === 'name') {
+    if (namespace !== undefined) {
       const names = namespaceNames(world);
-      if (names.includes(namespace.name)) return undefined;
-      return `no namespace ${namespace.name}${context.where}${suggestion(namespace.name, names)}`;
+      if (names.includes(namespace)) return undefined;
+      return `no namespace ${namespace}${context.where}${suggestion(namespace, names)}`;
     }
-    if (pod.kind === 'name') {
+    if (pod !== undefined) {
       const names = [...new Set(world.pods.map((p) => p.name))];
-      if (names.includes(pod.name)) return undefined;
-      return `no pod named ${pod.name} in any namespace${context.where}${suggestion(pod.name, names)}`;
+      if (names.includes(pod)) return undefined;
+      return `no pod named ${pod} in any namespace${context.where}${suggestion(pod, names)}`;
     }
     return undefined;
   }
@@ -847,12 +862,18 @@ export class Resolver {
       return undefined;
     }
     let ok = true;
+    // Cells checked against several steps are wrong only when they fit none of them: say so.
+    const first = contexts[0];
+    const anyStep = (problem: string): string =>
+      contexts.length > 1 && first !== undefined && first.where !== ''
+        ? problem.replace(first.where, ' in any step')
+        : problem;
     for (const pattern of [parsed.from, parsed.to]) {
       if (!pattern) continue;
       const problems = contexts.map((c) => this.patternProblem(pattern, c));
       const problem = problems.every((p) => p !== undefined) ? problems[0] : undefined;
       if (problem) {
-        this.at(path, problem);
+        this.at(path, anyStep(problem));
         ok = false;
       }
     }
@@ -861,7 +882,7 @@ export class Resolver {
       const problems = contexts.map((c) => c.probed(probe));
       const problem = problems.every((p) => p !== undefined) ? problems[0] : undefined;
       if (problem) {
-        this.at(path, problem);
+        this.at(path, anyStep(problem));
         ok = false;
       }
     }
@@ -928,6 +949,8 @@ export class Resolver {
     const known = endpointKeys(context.world);
     const endpointProblem = (key: string): string | undefined => {
       if (known.includes(key)) return undefined;
+      if (key === '*' || key.includes('*') || key.includes('['))
+        return `"${key}" is a pattern: a table names each endpoint exactly (NAMESPACE/POD or ext:NAME); use a rule for patterns`;
       if (!key.startsWith('ext:') && key.split('/').length !== 2)
         return `"${key}" is not an endpoint: expected NAMESPACE/POD or ext:NAME`;
       return `no ${key.startsWith('ext:') ? 'external or node' : 'pod'} ${key}${context.where}${suggestion(key, known)}`;

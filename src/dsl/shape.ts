@@ -102,6 +102,14 @@ class Converter {
     return `expected ${expected}, got ${describe(input)}`;
   }
 
+  /** Why a value the user wrote as a word is a boolean, for messages that expect something else. */
+  private yaml11(path: Path, input: unknown): string {
+    if (typeof input !== 'boolean') return '';
+    const text = this.plainText(path);
+    if (text === undefined || text === 'true' || text === 'false') return '';
+    return ` (YAML 1.1, as kubectl reads manifests, takes ${text} for the boolean ${input}: quote it, "${text}")`;
+  }
+
   convert(issue: RawIssue, base: Path): void {
     const path = [...base, ...issuePath(issue)];
     const input = valueAt(this.root, path);
@@ -135,6 +143,17 @@ class Converter {
           return;
         }
         const expected = typeof issue.expected === 'string' ? issue.expected : '';
+        if (path[path.length - 2] === 'rules' && typeof input === 'string') {
+          // `- 'to shop/web: allow'` (quoted whole) or `- to shop/web` (no verdict).
+          const colon = /^(.*\S)\s*:\s+(\S+)$/.exec(input);
+          this.add(
+            path,
+            colon
+              ? `expected a rule, a map "from PATTERN to PATTERN on PROBE": VERDICT, got the string ${JSON.stringify(input)}: the verdict belongs outside the quotes, ${colon[1] ?? ''}: ${colon[2] ?? ''}`
+              : `expected a rule, a map "from PATTERN to PATTERN on PROBE": VERDICT, got the string ${JSON.stringify(input)} with no verdict: write ${input}: allow (or deny, unresolvable)`,
+          );
+          return;
+        }
         this.add(path, this.got(path, NOUNS[expected] ?? expected));
         return;
       }
@@ -157,7 +176,7 @@ class Converter {
         const guess = typeof input === 'string' ? closest(input, values) : undefined;
         this.add(
           path,
-          `expected one of ${values.join(', ')}, got ${describe(input)}${guess ? `; did you mean "${guess}"?` : ''}`,
+          `expected one of ${values.join(', ')}, got ${describe(input)}${guess ? `; did you mean "${guess}"?` : ''}${this.yaml11(path, input)}`,
         );
         return;
       }
@@ -222,7 +241,10 @@ class Converter {
       const root = errors.find((e) => issuePath(e).length === 0 && e.code === 'invalid_type');
       return NOUNS[String(root?.expected)] ?? 'something else';
     });
-    this.add(path, `expected ${expectedText ?? nouns.join(' or ')}, got ${describe(input)}`);
+    this.add(
+      path,
+      `expected ${expectedText ?? nouns.join(' or ')}, got ${describe(input)}${this.yaml11(path, input)}`,
+    );
   }
 
   /** A union of one-key maps (actions): the key says which branch was meant. */

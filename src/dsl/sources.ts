@@ -148,7 +148,9 @@ export function readPolicies(
       'kind',
       kind === undefined
         ? 'required: kind: NetworkPolicy'
-        : `expected a NetworkPolicy, got ${typeof kind === 'string' ? `a ${kind}` : describe(kind)} (Namespaces, Pods and workloads belong under topology.manifests)`,
+        : typeof kind === 'string' && kind.endsWith('List')
+          ? `expected a NetworkPolicy, got a ${kind}: an inline entry is one NetworkPolicy (list its items one by one, or put the List in a file)`
+          : `expected a NetworkPolicy, got ${typeof kind === 'string' ? `a ${kind}` : describe(kind)} (Namespaces, Pods and workloads belong under topology.manifests)`,
     );
     report(sink);
     return [];

@@ -73,8 +73,10 @@ export function parseYamlDocuments(
           message: `YAML: ${firstLine(warning.message)}`,
           location: at(warning.pos[0]),
         });
-    if (doc.contents === null) continue; // an empty document (`---` alone, comments only)
+    // An empty document (`---` alone, comments only, as Helm renders them) or a bare `null`:
+    // kubectl skips both (cli-runtime's StreamVisitor), so they are no objects and no error.
     const root = doc.contents;
+    if (root === null || (isScalar(root) && root.value === null)) continue;
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 1000 });

@@ -6,6 +6,7 @@ import {
   isMap,
   join,
   readBoolean,
+  readInteger,
   readList,
   readMap,
   readString,
@@ -27,7 +28,7 @@ import {
 } from '../model/validate.js';
 import type { SourceDocument } from './document.js';
 
-/** Workload kinds whose pod template stands for one representative pod named after them. */
+/** Workload kinds and where their pod template is (their pods are described in docs/MODEL.md). */
 const WORKLOADS: Readonly<Record<string, readonly string[]>> = {
   Deployment: ['spec', 'template'],
   StatefulSet: ['spec', 'template'],
@@ -48,9 +49,19 @@ export interface ManifestSet {
   readonly ignored: readonly { kind: string; name: string; location: SourceLocation }[];
 }
 
+/** A workload's pods, named once every Pod name is known (see `namePods`). */
+interface WorkloadPods {
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace: string;
+  /** One entry per represented pod: its name suffix and its labels. */
+  readonly pods: readonly { suffix: string; labels: PodInfo['labels'] }[];
+  readonly template: Omit<PodInfo, 'namespace' | 'name' | 'labels' | 'origin'>;
+}
+
 interface Collected {
   namespaces: NamespaceInfo[];
-  pods: PodInfo[];
+  pods: (PodInfo | WorkloadPods)[];
   policies: NetworkPolicyInfo[];
   nodes: ExternalInfo[];
   origins: Map<string, SourceLocation>;
@@ -85,7 +96,7 @@ export function collectObjects(
     manifests: {
       world: {
         namespaces: state.namespaces,
-        pods: state.pods,
+        pods: namePods(state.pods),
         externals: [...state.nodes, ...(options.externals ?? [])],
         policies: state.policies,
       },
@@ -234,30 +245,30 @@ function readObject(
       report(sink, id);
       return;
     }
+    const count = podCount(kind, value, sink);
     const templateMeta = readMap(node.metadata, join(path, 'metadata'), sink) ?? {};
-    const labels = withControllerLabels(
-      kind,
-      value,
-      meta.name,
-      readTemplateLabels(templateMeta, join(path, 'metadata'), sink),
-    );
+    const templateLabels = readTemplateLabels(templateMeta, join(path, 'metadata'), sink);
     const spec = readMap(node.spec, join(path, 'spec'), sink) ?? {};
     const pod = readPodSpec(spec, join(path, 'spec'), sink);
     report(sink, id);
-    // The representative pod shares the workload's name; a Pod of that name would collide.
+    // Names are scoped by kind: a Deployment and a StatefulSet (or a Pod) may share a name.
     if (
       sink.issues.length === 0 &&
       meta.name !== undefined &&
-      remember(objectId('Pod', meta.namespace, meta.name))
-    )
+      remember(objectId(kind, meta.namespace, meta.name))
+    ) {
+      const name = meta.name;
       state.pods.push({
+        kind,
+        name,
         namespace: meta.namespace,
-        name: meta.name,
-        labels,
-        ips: [],
-        ...pod,
-        origin: `${kind} ${meta.name}`,
+        template: { ips: [], ...pod },
+        pods: replicaSuffixes(kind, count).map((suffix, i) => ({
+          suffix,
+          labels: withControllerLabels(kind, value, name, i, templateLabels),
+        })),
       });
+    }
     return;
   }
   state.ignored.push({ kind, name: metaName, location });
@@ -280,22 +291,134 @@ function explainYaml11(
   return `expected a string, got ${text}, which YAML 1.1 (as kubectl reads manifests) takes for the ${match[1]} ${match[2]}: quote it, "${text}"`;
 }
 
+/** How many pods a workload runs (and `spec.replicas` and friends validated as the API does). */
+function podCount(kind: string, workload: RawMap, sink: IssueSink): number {
+  const spec = isMap(workload.spec) ? workload.spec : {};
+  const nonNegative = (value: unknown, path: string): number | undefined => {
+    const n = readInteger(value, path, sink);
+    if (n !== undefined && n < 0) {
+      sink.add(path, `must be greater than or equal to 0, got ${n}`);
+      return undefined;
+    }
+    return n;
+  };
+  switch (kind) {
+    case 'DaemonSet':
+      return Number.POSITIVE_INFINITY; // one per node
+    case 'Job':
+    case 'CronJob': {
+      const job =
+        kind === 'Job'
+          ? spec
+          : isMap(spec.jobTemplate) && isMap(spec.jobTemplate.spec)
+            ? spec.jobTemplate.spec
+            : {};
+      const at = kind === 'Job' ? 'spec' : 'spec.jobTemplate.spec';
+      const parallelism = nonNegative(job.parallelism, `${at}.parallelism`) ?? 1;
+      const completions = nonNegative(job.completions, `${at}.completions`);
+      const suspended = readBoolean(job.suspend, `${at}.suspend`, sink) === true;
+      if (suspended) return 0; // a suspended Job's pods are deleted
+      return completions === undefined ? parallelism : Math.min(parallelism, completions);
+    }
+    default:
+      return nonNegative(spec.replicas, 'spec.replicas') ?? 1;
+  }
+}
+
 /**
- * Labels the API server adds to a pod template on create. A Job without `manualSelector: true`
- * gets `job-name` and `batch.kubernetes.io/job-name` set to its name unless the template sets
- * them (pkg/registry/batch/job/strategy.go, generateSelector). Labels with unpredictable values
- * (controller-uid, pod-template-hash) are not modelled.
+ * The represented pods of a workload running `count` pods, as name suffixes: one pod keeps the
+ * workload's name (''); a StatefulSet's replicas are named as its controller names them
+ * (`-0`, `-1`, …), every one of them since each has its own identity and labels; the
+ * interchangeable replicas of other workloads are two representatives, `-r1` and `-r2`, enough
+ * for traffic between two distinct replicas to be a cell of its own.
+ */
+function replicaSuffixes(kind: string, count: number): string[] {
+  if (count <= 0) return [];
+  if (count === 1) return [''];
+  if (kind === 'StatefulSet') return Array.from({ length: count }, (_, i) => `-${i}`);
+  return ['-r1', '-r2'];
+}
+
+/** The Job name a CronJob's pods carry: `<cronjob>-<scheduled time in minutes>`, time 0 here. */
+export function cronJobJobName(cronJob: string): string {
+  return `${cronJob}-0`;
+}
+
+/**
+ * Labels the controller or the API server adds to the pods of a workload, where the key and the
+ * value are known offline:
+ * - StatefulSet pod `i`: `statefulset.kubernetes.io/pod-name` (`<name>-<i>`) and, since 1.28,
+ *   `apps.kubernetes.io/pod-index` (`i`), overriding the template (the controller sets them);
+ * - Job, and the Job a CronJob creates: `job-name` and `batch.kubernetes.io/job-name` set to the
+ *   Job's name unless `manualSelector: true` or the template sets them
+ *   (pkg/registry/batch/job/strategy.go); an Indexed Job's pod `i` also carries
+ *   `batch.kubernetes.io/job-completion-index` (since 1.28).
+ * Labels with unpredictable values (controller-uid, pod-template-hash,
+ * controller-revision-hash, pod-template-generation) are not modelled.
  */
 function withControllerLabels(
   kind: string,
   workload: RawMap,
-  name: string | undefined,
+  name: string,
+  index: number,
   labels: PodInfo['labels'],
 ): PodInfo['labels'] {
-  if (kind !== 'Job' || name === undefined) return labels;
   const spec = isMap(workload.spec) ? workload.spec : {};
-  if (spec.manualSelector === true) return labels;
-  return { 'job-name': name, 'batch.kubernetes.io/job-name': name, ...labels };
+  if (kind === 'StatefulSet')
+    return {
+      ...labels,
+      'statefulset.kubernetes.io/pod-name': `${name}-${index}`,
+      'apps.kubernetes.io/pod-index': String(index),
+    };
+  if (kind !== 'Job' && kind !== 'CronJob') return labels;
+  const job =
+    kind === 'Job'
+      ? spec
+      : isMap(spec.jobTemplate) && isMap(spec.jobTemplate.spec)
+        ? spec.jobTemplate.spec
+        : {};
+  const jobName = kind === 'Job' ? name : cronJobJobName(name);
+  const indexed =
+    job.completionMode === 'Indexed'
+      ? { 'batch.kubernetes.io/job-completion-index': String(index) }
+      : {};
+  if (job.manualSelector === true) return { ...labels, ...indexed };
+  return { 'job-name': jobName, 'batch.kubernetes.io/job-name': jobName, ...labels, ...indexed };
+}
+
+/**
+ * Endpoint names for workload pods, in input order. Pod objects keep their names; a workload's
+ * pods are `<name><suffix>` unless one of those names is taken (by a Pod, or by another kind's
+ * pods of the same name), in which case the kind is added: `<name>-<kind><suffix>`, e.g.
+ * `etcd-deployment` next to a Pod `etcd`. Kubernetes itself never collides here: Deployment,
+ * ReplicaSet, DaemonSet and Job pods end in generated suffixes.
+ */
+function namePods(entries: readonly (PodInfo | WorkloadPods)[]): PodInfo[] {
+  const taken = new Set<string>();
+  for (const e of entries) if (!('pods' in e)) taken.add(`${e.namespace}/${e.name}`);
+  const pods: PodInfo[] = [];
+  for (const e of entries) {
+    if (!('pods' in e)) {
+      pods.push(e);
+      continue;
+    }
+    const free = (base: string): boolean =>
+      e.pods.every((p) => !taken.has(`${e.namespace}/${base}${p.suffix}`));
+    let base = e.name;
+    if (!free(base)) base = `${e.name}-${e.kind.toLowerCase()}`;
+    for (let n = 2; !free(base); n++) base = `${e.name}-${e.kind.toLowerCase()}-${n}`;
+    for (const p of e.pods) {
+      taken.add(`${e.namespace}/${base}${p.suffix}`);
+      pods.push({
+        namespace: e.namespace,
+        name: `${base}${p.suffix}`,
+        labels: p.labels,
+        ...e.template,
+        origin: `${e.kind} ${e.name}`,
+      });
+    }
+  }
+  return pods;
 }
 
 function readNamespaceOf(value: RawMap, defaultNamespace: string): string {

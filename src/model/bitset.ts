@@ -34,3 +34,10 @@ export function orAnd(target: Bits, a: Bits, b: Bits): void {
 export function or(target: Bits, a: Bits): void {
   for (let i = 0; i < target.length; i++) target[i] = (target[i] ?? 0) | (a[i] ?? 0);
 }
+
+/** Number of bits set in a 32-bit word. */
+export function popcount(word: number): number {
+  let v = word - ((word >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}

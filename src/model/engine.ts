@@ -1,13 +1,15 @@
 import { externalAlias, externalKey, podKey, type EndpointKey } from '../domain/endpoint.js';
 import { formatProbe, type ProbePort } from '../domain/probe.js';
 import type { Protocol } from '../domain/protocol.js';
-import { emptyBits, fullBits, hasBit, or, orAnd, setBit, type Bits } from './bitset.js';
+import { emptyBits, fullBits, hasBit, or, orAnd, popcount, setBit, type Bits } from './bitset.js';
 import { cidrContains, parseCidr, parseIp, type Cidr, type IpAddress } from './cidr.js';
 import { matchesSelector } from './selector.js';
 import {
   DEFAULT_MODEL_OPTIONS,
   NAMESPACE_NAME_LABEL,
   type ExternalInfo,
+  type IPBlock,
+  type LabelSelector,
   type Labels,
   type ModelOptions,
   type NetworkPolicyInfo,
@@ -134,6 +136,32 @@ export class TruthTable {
     const row = this.rows[from];
     return row !== undefined && hasBit(row, to);
   }
+  /** Cells and allowed cells of the whole table, counted a word at a time. */
+  count(): { cells: number; allowed: number } {
+    const pods = emptyBits(this.size);
+    for (const e of this.endpoints) if (e.kind === 'pod') setBit(pods, e.index);
+    let resolved = 0;
+    let resolvedPods = 0;
+    for (let w = 0; w < this.resolved.length; w++) {
+      const r = this.resolved[w] ?? 0;
+      resolved += popcount(r);
+      resolvedPods += popcount(r & (pods[w] ?? 0));
+    }
+    let cells = 0;
+    let allowed = 0;
+    for (const from of this.endpoints) {
+      // External-to-external pairs are no cells; unresolved destinations neither.
+      const mask = from.kind === 'external' ? pods : undefined;
+      cells += mask ? resolvedPods : resolved;
+      const row = this.rows[from.index];
+      if (!row) continue;
+      for (let w = 0; w < row.length; w++)
+        allowed += popcount(
+          (row[w] ?? 0) & (this.resolved[w] ?? 0) & (mask ? (mask[w] ?? 0) : 0xffffffff),
+        );
+    }
+    return { cells, allowed };
+  }
 }
 
 /**
@@ -221,6 +249,13 @@ export class NetworkModel {
   private readonly egressOf: CompiledPolicy[][];
   /** Per endpoint: the endpoints it always reaches as pod and own node. */
   private readonly ownNode: number[][];
+  /** Pods subject to policy, by namespace (selection and selector peers only look there). */
+  private readonly podsByNamespace = new Map<string, Endpoint[]>();
+  /** Per endpoint: an id shared by endpoints with equal labels (selector results are cached). */
+  private readonly labelSet: Int32Array;
+  private labelSets = 0;
+  private readonly selectorCache = new Map<object, Int8Array>();
+  private readonly ipBlockCache = new Map<string, CompiledRule['peers']>();
 
   constructor(world: World, options: Partial<ModelOptions> = {}) {
     this.world = world;
@@ -256,6 +291,20 @@ export class NetworkModel {
       this.byKey.set(e.key, e);
       if (e.kind === 'external') this.byKey.set(externalAlias(e.key), e);
     }
+    const labelIds = new Map<string, number>();
+    this.labelSet = new Int32Array(endpoints.length).fill(-1);
+    for (const e of endpoints) {
+      if (e.kind !== 'pod') continue;
+      const id = JSON.stringify(Object.entries(e.pod.labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+      let n = labelIds.get(id);
+      if (n === undefined) labelIds.set(id, (n = labelIds.size));
+      this.labelSet[e.index] = n;
+      this.labelSets = labelIds.size;
+      if (!this.subjectToPolicy(e)) continue;
+      const list = this.podsByNamespace.get(e.namespace);
+      if (list) list.push(e);
+      else this.podsByNamespace.set(e.namespace, [e]);
+    }
     this.policies = world.policies.map((p) => this.compilePolicy(p, namespaces));
     const hostNetworkIsNode = this.options.hostNetwork === 'node';
     const anyNode = endpoints.some((e) =>
@@ -271,7 +320,7 @@ export class NetworkModel {
     this.ingressOf = endpoints.map(() => []);
     this.egressOf = endpoints.map(() => []);
     for (const policy of this.policies) {
-      for (const e of endpoints) {
+      for (const e of this.podsByNamespace.get(policy.info.namespace) ?? []) {
         if (!hasBit(policy.selected, e.index)) continue;
         if (policy.ingress) this.ingressOf[e.index]?.push(policy);
         if (policy.egress) this.egressOf[e.index]?.push(policy);
@@ -294,15 +343,8 @@ export class NetworkModel {
   private compilePolicy(info: NetworkPolicyInfo, namespaces: Map<string, Labels>): CompiledPolicy {
     const key = podKey(info.namespace, info.name);
     const selected = emptyBits(this.endpoints.length);
-    for (const e of this.endpoints) {
-      if (
-        e.kind === 'pod' &&
-        this.subjectToPolicy(e) &&
-        e.namespace === info.namespace &&
-        matchesSelector(info.podSelector, e.pod.labels)
-      )
-        setBit(selected, e.index);
-    }
+    for (const e of this.podsByNamespace.get(info.namespace) ?? [])
+      if (this.podMatches(info.podSelector, e)) setBit(selected, e.index);
     const compileRules = (direction: 'ingress' | 'egress'): CompiledRule[] =>
       info[direction].map((rule, index) => ({
         ref: { policy: key, direction, index, path: `spec.${direction}[${index}]` },
@@ -316,6 +358,26 @@ export class NetworkModel {
       ingress: info.policyTypes.includes('Ingress') ? compileRules('ingress') : null,
       egress: info.policyTypes.includes('Egress') ? compileRules('egress') : null,
     };
+  }
+
+  /** Endpoints whose address of each family (and primary address) an ipBlock matches. */
+  private matchIpBlock(block: IPBlock): CompiledRule['peers'] {
+    const n = this.endpoints.length;
+    const v4 = emptyBits(n);
+    const v6 = emptyBits(n);
+    const primary = emptyBits(n);
+    const cidr = parseCidr(block.cidr);
+    const except = block.except.map(parseCidr).filter((c): c is Cidr => c !== undefined);
+    if (!cidr) return { v4, v6, primary };
+    const inBlock = (a: IpAddress | undefined): boolean =>
+      a !== undefined && cidrContains(cidr, a) && !except.some((x) => cidrContains(x, a));
+    for (const e of this.endpoints) {
+      if (e.kind === 'pod' && !this.options.ipBlockMatchesPods && this.subjectToPolicy(e)) continue;
+      if (inBlock(addressOf(e.addresses, 4))) setBit(v4, e.index);
+      if (inBlock(addressOf(e.addresses, 6))) setBit(v6, e.index);
+      if (inBlock(e.addresses[0])) setBit(primary, e.index);
+    }
+    return { v4, v6, primary };
   }
 
   private compilePeers(
@@ -333,36 +395,51 @@ export class NetworkModel {
     const primary = emptyBits(n);
     for (const peer of peers) {
       if (peer.ipBlock) {
-        const cidr = parseCidr(peer.ipBlock.cidr);
-        const except = peer.ipBlock.except.map(parseCidr).filter((c): c is Cidr => c !== undefined);
-        if (!cidr) continue;
-        for (const e of this.endpoints) {
-          if (e.kind === 'pod' && !this.options.ipBlockMatchesPods && this.subjectToPolicy(e))
-            continue;
-          const inBlock = (a: IpAddress | undefined): boolean =>
-            a !== undefined && cidrContains(cidr, a) && !except.some((x) => cidrContains(x, a));
-          if (inBlock(addressOf(e.addresses, 4))) setBit(v4, e.index);
-          if (inBlock(addressOf(e.addresses, 6))) setBit(v6, e.index);
-          if (inBlock(e.addresses[0])) setBit(primary, e.index);
+        // Equal ipBlocks (a common one repeated across namespaces) are matched once.
+        const signature = `${peer.ipBlock.cidr} ${peer.ipBlock.except.join(' ')}`;
+        let matched = this.ipBlockCache.get(signature);
+        if (!matched) {
+          matched = this.matchIpBlock(peer.ipBlock);
+          this.ipBlockCache.set(signature, matched);
         }
+        or(v4, matched.v4);
+        or(v6, matched.v6);
+        or(primary, matched.primary);
         continue;
       }
-      for (const e of this.endpoints) {
-        if (e.kind !== 'pod' || !this.subjectToPolicy(e)) continue;
-        const nsOk = peer.namespaceSelector
-          ? matchesSelector(
-              peer.namespaceSelector,
-              namespaces.get(e.namespace) ?? e.namespaceLabels,
-            )
-          : e.namespace === policyNamespace;
-        if (!nsOk) continue;
-        if (peer.podSelector && !matchesSelector(peer.podSelector, e.pod.labels)) continue;
-        setBit(v4, e.index);
-        setBit(v6, e.index);
-        setBit(primary, e.index);
+      const inNamespaces = peer.namespaceSelector
+        ? [...this.podsByNamespace.keys()].filter((ns) =>
+            matchesSelector(
+              peer.namespaceSelector as LabelSelector,
+              namespaces.get(ns) ?? defaultNamespaceLabels(ns),
+            ),
+          )
+        : [policyNamespace];
+      for (const ns of inNamespaces) {
+        for (const e of this.podsByNamespace.get(ns) ?? []) {
+          if (peer.podSelector && !this.podMatches(peer.podSelector, e)) continue;
+          setBit(v4, e.index);
+          setBit(v6, e.index);
+          setBit(primary, e.index);
+        }
       }
     }
     return { v4, v6, primary };
+  }
+
+  /** matchesSelector on a pod's labels, cached per selector and label set. */
+  private podMatches(selector: LabelSelector, e: Endpoint): boolean {
+    if (e.kind !== 'pod') return false;
+    let cache = this.selectorCache.get(selector);
+    if (!cache) {
+      cache = new Int8Array(this.labelSets).fill(-1);
+      this.selectorCache.set(selector, cache);
+    }
+    const id = this.labelSet[e.index] ?? -1;
+    if (id < 0) return matchesSelector(selector, e.pod.labels);
+    let known = cache[id] ?? -1;
+    if (known < 0) cache[id] = known = matchesSelector(selector, e.pod.labels) ? 1 : 0;
+    return known === 1;
   }
 
   /** The truth table of one probe over every endpoint. */
@@ -377,28 +454,42 @@ export class NetworkModel {
         setBit(resolved, e.index);
       }
     }
-    // Destinations whose port matches each rule (named ports depend on the destination).
+    // Destinations whose port matches each rule (named ports depend on the destination),
+    // shared by the rules whose port lists are equal.
     const portSets = new Map<CompiledRule, Bits>();
+    const bySignature = new Map<string, Bits>();
     const portSet = (rule: CompiledRule): Bits => {
       let bits = portSets.get(rule);
       if (!bits) {
-        bits = emptyBits(n);
-        for (const e of this.endpoints) {
-          const port = resolvedPort[e.index] ?? -1;
-          if (port >= 0 && ruleAdmitsPort(rule.rule, e, probe.protocol, port))
-            setBit(bits, e.index);
+        const signature = rule.rule.ports === null ? '*' : JSON.stringify(rule.rule.ports);
+        bits = bySignature.get(signature);
+        if (!bits) {
+          bits = emptyBits(n);
+          for (const e of this.endpoints) {
+            const port = resolvedPort[e.index] ?? -1;
+            if (port >= 0 && ruleAdmitsPort(rule.rule, e, probe.protocol, port))
+              setBit(bits, e.index);
+          }
+          bySignature.set(signature, bits);
         }
         portSets.set(rule, bits);
       }
       return bits;
     };
     const all = fullBits(n);
-    // Ingress: for every destination, the sources its ingress policies admit.
-    const allowedSources: Bits[] = this.endpoints.map((d) => {
+    const words = all.length;
+    // Ingress: for every destination d, the sources its ingress policies admit, as row d of a
+    // bit matrix; then transposed (32x32 blocks) so that row s holds the destinations that
+    // admit source s, and a row of the table is (egress row) & (transposed row): word operations.
+    const admits = new Uint32Array(words * 32 * words);
+    for (const d of this.endpoints) {
+      const bits = admits.subarray(d.index * words, (d.index + 1) * words);
       const policies = this.ingressOf[d.index] ?? [];
-      if (policies.length === 0) return all;
-      const bits = emptyBits(n);
-      if (!hasBit(resolved, d.index)) return bits;
+      if (policies.length === 0) {
+        bits.set(all);
+        continue;
+      }
+      if (!hasBit(resolved, d.index)) continue;
       const family = familyOf(d.addresses);
       for (const policy of policies) {
         for (const rule of policy.ingress ?? []) {
@@ -406,8 +497,8 @@ export class NetworkModel {
           or(bits, peersFor(rule, 'ingress', family));
         }
       }
-      return bits;
-    });
+    }
+    const admitted = transpose(admits, words);
     const rows: Bits[] = this.endpoints.map((s) => {
       const policies = this.egressOf[s.index] ?? [];
       let row: Bits;
@@ -418,12 +509,8 @@ export class NetworkModel {
           for (const rule of policy.egress ?? [])
             orAnd(row, peersFor(rule, 'egress', undefined), portSet(rule));
       }
-      for (let d = 0; d < n; d++) {
-        if (hasBit(row, d) && !hasBit(allowedSources[d] ?? all, s.index)) {
-          const word = d >>> 5;
-          row[word] = (row[word] ?? 0) & ~(1 << (d & 31));
-        }
-      }
+      const base = s.index * words;
+      for (let w = 0; w < words; w++) row[w] = (row[w] ?? 0) & (admitted[base + w] ?? 0);
       if (this.options.selfTraffic === 'allow' && hasBit(resolved, s.index)) setBit(row, s.index);
       for (const other of this.ownNode[s.index] ?? [])
         if (hasBit(resolved, other)) setBit(row, other);
@@ -505,6 +592,49 @@ export class NetworkModel {
     const e = this.byKey.get(key);
     if (!e) throw new RangeError(`unknown endpoint ${key}`);
     return e;
+  }
+}
+
+/**
+ * Transposes a square bit matrix of `words * 32` rows of `words` words each: bit j of row i
+ * becomes bit i of row j. Works on 32x32 blocks (Hacker's Delight, transpose32).
+ */
+function transpose(matrix: Uint32Array, words: number): Uint32Array {
+  const out = new Uint32Array(matrix.length);
+  const block = new Uint32Array(32);
+  for (let bi = 0; bi < words; bi++) {
+    for (let bj = 0; bj < words; bj++) {
+      let any = 0;
+      for (let k = 0; k < 32; k++) {
+        const v = matrix[(bi * 32 + k) * words + bj] ?? 0;
+        block[k] = v;
+        any |= v;
+      }
+      if (any === 0) continue;
+      transpose32(block);
+      for (let k = 0; k < 32; k++) out[(bj * 32 + k) * words + bi] = block[k] ?? 0;
+    }
+  }
+  return out;
+}
+
+/**
+ * In-place transpose of a 32x32 bit block, row k = block[k], bit j = column j (least significant
+ * first): the recursive swap of Hacker's Delight 7-3, adapted to LSB-first bit order.
+ */
+function transpose32(a: Uint32Array): void {
+  let j = 16;
+  let m = 0x0000ffff;
+  while (j !== 0) {
+    for (let k = 0; k < 32; k = (k + j + 1) & ~j) {
+      const x = a[k] ?? 0;
+      const y = a[k + j] ?? 0;
+      const t = ((x >>> j) ^ y) & m;
+      a[k + j] = y ^ t;
+      a[k] = x ^ (t << j);
+    }
+    j >>>= 1;
+    m = (m ^ (m << j)) >>> 0;
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import { podKey, type EndpointKey } from '../domain/endpoint.js';
 import type { Job } from '../domain/job.js';
-import type { PatternSubject } from '../domain/pattern.js';
+import type { PatternEndpoint } from '../domain/pattern.js';
 import { formatProbe, type ProbePort } from '../domain/probe.js';
 import {
   NAMESPACE_NAME_LABEL,
@@ -17,9 +17,11 @@ import {
 } from '../model/types.js';
 
 /** One row/column of a step's matrix. */
-export interface PlanEndpoint extends PatternSubject {
+export interface PlanEndpoint extends PatternEndpoint {
   readonly key: EndpointKey;
   readonly kind: 'pod' | 'external' | 'node';
+  /** The pod's or the host's name. */
+  readonly name: string;
   /** What the endpoint serves; undefined for a host that declares nothing. */
   readonly ports: readonly ContainerPort[];
 }
@@ -54,6 +56,7 @@ export function planEndpoints(world: World): PlanEndpoint[] {
       key: `ext:${e.name}`,
       kind: e.node === true ? 'node' : 'external',
       name: e.name,
+      external: true,
       ports: e.ports ?? [],
     });
   return endpoints;

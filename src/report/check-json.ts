@@ -1,65 +1,66 @@
-/** The `check -o json` document (docs/OUTPUT.md): compact tables plus the cells worth reading. */
+/**
+ * Results → the result document (src/report/document.ts, docs/REPORTS.md): compact tables plus
+ * the cells worth reading, or every cell. Every reporter renders from this document.
+ */
 import { formatProbe } from '../domain/probe.js';
 import type { CellClass } from '../compare/classify.js';
 import type { CellResult, Counts, ScenarioResult, StepResult } from '../engine/results.js';
 import { addCounts, failing } from '../engine/results.js';
+import type { Outcome } from '../domain/job.js';
+import {
+  RESULT_API_VERSION,
+  type CellJson,
+  type ClusterJson,
+  type CountsJson,
+  type ResultDocument,
+  type StepJson,
+  type TableJson,
+} from './document.js';
 
-export interface CheckDocument {
-  readonly apiVersion: 'polygraph.dev/v1alpha1';
-  /** CheckResult offline; RunResult on a live run (observed tables and live details added). */
-  readonly kind: 'CheckResult' | 'RunResult';
-  readonly passed: boolean;
-  readonly summary: CountsJson & { readonly scenarios: number; readonly steps: number };
-  readonly scenarios: readonly {
-    readonly file: string;
-    readonly name: string;
-    readonly passed: boolean;
-    readonly summary: CountsJson;
-    readonly steps: readonly StepJson[];
-    readonly live?: ScenarioResult['live'];
-  }[];
+/** @deprecated the name of the document type before it also described live runs. */
+export type CheckDocument = ResultDocument;
+
+export interface DocumentOptions {
+  readonly kind?: ResultDocument['kind'];
+  /** `all`: list every cell with its explanation (reports); default: the notable ones. */
+  readonly listedCells?: 'notable' | 'all';
+  readonly generator?: { readonly name: string; readonly version: string };
+  readonly generatedAt?: Date;
+  readonly startedAt?: Date;
+  readonly durationMs?: number;
+  readonly cluster?: ClusterJson;
+  /** Timings of steps (live runs), by scenario file and step index. */
+  readonly timing?: (file: string, step: number) => StepJson['timing'];
 }
 
-interface CountsJson {
-  readonly cells: number;
-  readonly classes: Partial<Record<CellClass, number>>;
-}
+/** Classes of cells that need no reading: the document lists them only with `listedCells: all`. */
+export const QUIET: readonly CellClass[] = ['agree', 'unchecked', 'unresolvable'];
 
-interface StepJson {
-  readonly index: number;
-  readonly name: string;
-  readonly summary: CountsJson;
-  readonly endpoints: readonly string[];
-  readonly probes: readonly string[];
-  /**
-   * Per probe, one string per source row (in `endpoints` order), one character per destination:
-   * expected `.` allow, `X` deny, `?` unresolvable, `-` unchecked; modelled `.`, `X`, `?`; a space
-   * where there is no cell (external to external).
-   */
-  readonly tables: Readonly<
-    Record<string, { expected: string[]; modelled: string[]; observed?: string[] }>
-  >;
-  /** On a live run: probes, settling and the exposure window (ms). */
-  readonly live?: StepResult['live'];
-  /** Every cell that is not `agree`, `unchecked` or `unresolvable`, with the model's reason. */
-  readonly cells: readonly CellJson[];
-}
+/** One character per class in `tables[].classes`. */
+export const CLASS_MARK: Readonly<Record<CellClass, string>> = {
+  agree: '=',
+  'expectation-contradicts-spec': 'E',
+  'cluster-deviates': 'C',
+  'known-deviation': 'K',
+  'model-disagrees': 'M',
+  unchecked: '-',
+  unresolvable: '?',
+  'probe-error': 'P',
+  skipped: 'S',
+  flaky: 'F',
+};
 
-interface CellJson {
-  readonly from: string;
-  readonly to: string;
-  readonly probe: string;
-  readonly port?: number;
-  readonly expected?: string;
-  readonly modelled: string;
-  readonly observed?: string;
-  readonly observedDetail?: string;
-  readonly tries?: readonly string[];
-  readonly class: CellClass;
-  readonly explanation: string;
-}
+export const VERDICT_MARK = { allow: '.', deny: 'X', unresolvable: '?' } as const;
 
-const QUIET: readonly CellClass[] = ['agree', 'unchecked', 'unresolvable'];
+export const OUTCOME_MARK: Readonly<Record<Outcome, string>> = {
+  allowed: '.',
+  denied: 'X',
+  refused: 'R',
+  dropped: 'D',
+  'probe-error': 'E',
+  skipped: 'S',
+  'unresolved-port': '?',
+};
 
 function counts(c: Counts): CountsJson {
   const classes: Partial<Record<CellClass, number>> = {};
@@ -68,55 +69,35 @@ function counts(c: Counts): CountsJson {
   return { cells: c.cells, classes };
 }
 
-const MARK = { allow: '.', deny: 'X', unresolvable: '?' } as const;
-
-/** Observed: `.` allowed, `X` refused or dropped, `E` probe-error, `S` skipped, `F` flaky. */
-function observedMark(cell: CellResult): string {
-  if (cell.class === 'flaky') return 'F';
-  switch (cell.observed) {
-    case undefined:
-      return ' ';
-    case 'allowed':
-      return '.';
-    case 'refused':
-    case 'dropped':
-    case 'denied':
-      return 'X';
-    case 'probe-error':
-      return 'E';
-    case 'skipped':
-    case 'unresolved-port':
-      return 'S';
-    default:
-      return ' ';
-  }
-}
-
 function tables(step: StepResult): StepJson['tables'] {
   const index = new Map(step.endpoints.map((k, i) => [k, i]));
-  const out: Record<string, { expected: string[]; modelled: string[]; observed?: string[] }> = {};
-  const live = step.live !== undefined;
+  const live = step.cells.some((c) => c.observed !== undefined);
+  const out: Record<string, TableJson> = {};
   for (const probe of step.probes) {
     const blank = () => step.endpoints.map(() => Array<string>(step.endpoints.length).fill(' '));
-    out[formatProbe(probe)] = { expected: [], modelled: [] };
     const expected = blank();
     const modelled = blank();
     const observed = blank();
+    const classes = blank();
     for (const cell of step.cells) {
       if (cell.probe.port !== probe.port || cell.probe.protocol !== probe.protocol) continue;
       const r = index.get(cell.from) ?? 0;
       const c = index.get(cell.to) ?? 0;
-      const er = expected[r];
-      const mr = modelled[r];
-      if (er) er[c] = cell.expected === undefined ? '-' : MARK[cell.expected];
-      if (mr) mr[c] = MARK[cell.modelled];
-      const or = observed[r];
-      if (or) or[c] = cell.modelled === 'unresolvable' ? '?' : observedMark(cell);
+      const set = (rows: string[][], mark: string) => {
+        const row = rows[r];
+        if (row) row[c] = mark;
+      };
+      set(expected, cell.expected === undefined ? '-' : VERDICT_MARK[cell.expected]);
+      set(modelled, VERDICT_MARK[cell.modelled]);
+      set(observed, cell.observed === undefined ? '-' : OUTCOME_MARK[cell.observed]);
+      set(classes, CLASS_MARK[cell.class]);
     }
+    const rows = (t: string[][]) => t.map((row) => row.join(''));
     out[formatProbe(probe)] = {
-      expected: expected.map((row) => row.join('')),
-      modelled: modelled.map((row) => row.join('')),
-      ...(live ? { observed: observed.map((row) => row.join('')) } : {}),
+      expected: rows(expected),
+      modelled: rows(modelled),
+      ...(live ? { observed: rows(observed) } : {}),
+      classes: rows(classes),
     };
   }
   return out;
@@ -131,40 +112,55 @@ function cell(c: CellResult): CellJson {
     ...(c.expected === undefined ? {} : { expected: c.expected }),
     modelled: c.modelled,
     ...(c.observed === undefined ? {} : { observed: c.observed }),
-    ...(c.observedDetail === undefined ? {} : { observedDetail: c.observedDetail }),
-    ...(c.tries === undefined ? {} : { tries: c.tries }),
     class: c.class,
     explanation: c.explanation,
   };
 }
 
-export function checkDocument(results: readonly ScenarioResult[]): CheckDocument {
+export function resultDocument(
+  results: readonly ScenarioResult[],
+  options: DocumentOptions = {},
+): ResultDocument {
   const total = addCounts(results.map((r) => r.counts));
+  const all = options.listedCells === 'all';
   return {
-    apiVersion: 'polygraph.dev/v1alpha1',
-    kind: results.some((r) => r.live !== undefined) ? 'RunResult' : 'CheckResult',
+    apiVersion: RESULT_API_VERSION,
+    kind: options.kind ?? 'CheckResult',
     passed: failing(total) === 0,
     summary: {
       scenarios: results.length,
       steps: results.reduce((n, r) => n + r.steps.length, 0),
       ...counts(total),
     },
+    ...(all ? { listedCells: 'all' as const } : {}),
+    ...(options.generator ? { generator: { ...options.generator } } : {}),
+    ...(options.generatedAt ? { generatedAt: options.generatedAt.toISOString() } : {}),
+    ...(options.startedAt ? { startedAt: options.startedAt.toISOString() } : {}),
+    ...(options.durationMs === undefined ? {} : { durationMs: options.durationMs }),
+    ...(options.cluster ? { cluster: options.cluster } : {}),
     scenarios: results.map((r) => ({
       file: r.file,
       name: r.name,
       passed: failing(r.counts) === 0,
       summary: counts(r.counts),
-      steps: r.steps.map((s) => ({
-        index: s.index,
-        name: s.name,
-        summary: counts(s.counts),
-        endpoints: s.endpoints,
-        probes: s.probes.map(formatProbe),
-        tables: tables(s),
-        cells: s.cells.filter((c) => !QUIET.includes(c.class)).map(cell),
-        ...(s.live === undefined ? {} : { live: s.live }),
-      })),
-      ...(r.live === undefined ? {} : { live: r.live }),
+      steps: r.steps.map((s): StepJson => {
+        const timing = options.timing?.(r.file, s.index);
+        return {
+          index: s.index,
+          name: s.name,
+          summary: counts(s.counts),
+          endpoints: [...s.endpoints],
+          probes: s.probes.map(formatProbe),
+          tables: tables(s),
+          cells: s.cells.filter((c) => all || !QUIET.includes(c.class)).map(cell),
+          ...(timing ? { timing } : {}),
+        };
+      }),
     })),
   };
+}
+
+/** The `check -o json` document: the notable cells only. */
+export function checkDocument(results: readonly ScenarioResult[]): ResultDocument {
+  return resultDocument(results);
 }

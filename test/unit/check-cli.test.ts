@@ -139,3 +139,68 @@ describe('polygraph init (built CLI)', function () {
     expect(check.code, check.stdout + check.stderr).to.equal(0);
   });
 });
+
+describe('polygraph explain --scenario (built CLI)', function () {
+  this.timeout(60_000);
+
+  it("walks one cell of a scenario step's world", async () => {
+    const r = await polygraph(
+      'explain',
+      '--scenario',
+      'scenarios/three-tier.yaml',
+      '--from',
+      'shop/web',
+      '--to',
+      'shop/db',
+      '--port',
+      '3306',
+    );
+    expect(r.code, r.stderr).to.equal(0);
+    // Hand-read from scenarios/policies/three-tier.yaml: web's egress opens only api:5000.
+    expect(r.stdout).to.include('Flow shop/web -> shop/db on 3306/TCP');
+    expect(r.stdout).to.include(
+      '=> isolated by shop/default-deny-all, shop/web-egress and no rule admits shop/db: denied',
+    );
+  });
+
+  it('asks for the step of a scenario with several, and finds it by name or number', async () => {
+    const args = ['--from', 'app/web', '--to', 'app/db', '--port', '5432'];
+    const none = await polygraph(
+      'explain',
+      '--scenario',
+      'scenarios/deny-allow-delete.yaml',
+      ...args,
+    );
+    expect(none.code).to.equal(2);
+    expect(none.stderr).to.include(
+      'choose one with --step (1 "deny", 2 "allow web to db", 3 "delete the policies")',
+    );
+    const byName = await polygraph(
+      'explain',
+      '--scenario',
+      'scenarios/deny-allow-delete.yaml',
+      '--step',
+      'delete the policies',
+      ...args,
+    );
+    expect(byName.code, byName.stderr).to.equal(0);
+    const byNumber = await polygraph(
+      'explain',
+      '--scenario',
+      'scenarios/deny-allow-delete.yaml',
+      '--step',
+      '3',
+      ...args,
+    );
+    expect(byNumber.stdout).to.equal(byName.stdout);
+    const both = await polygraph(
+      'explain',
+      '--scenario',
+      'scenarios/three-tier.yaml',
+      '-f',
+      'examples/three-tier',
+      ...args,
+    );
+    expect(both.code).to.equal(2);
+  });
+});

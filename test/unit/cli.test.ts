@@ -21,7 +21,7 @@ describe('polygraph CLI (built)', function () {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   });
 
-  it('model -o json prints exactly one JSON document with the documented cells', async () => {
+  it('model -o json prints exactly one compact JSON document: keys and one row of marks per source', async () => {
     const r = await polygraph(
       'model',
       '-f',
@@ -37,52 +37,138 @@ describe('polygraph CLI (built)', function () {
     );
     expect(r.code).to.equal(0);
     const doc = JSON.parse(r.stdout) as {
-      cells: {
-        from: string;
-        to: string;
-        port: number | string;
-        protocol: string;
-        verdict: string;
-        resolvedPort?: number;
-        reason: string;
-      }[];
-      unresolved: { from: string; to: string }[];
-      summary: Record<string, number>;
+      apiVersion: string;
       endpoints: { key: string }[];
+      probes: {
+        port: number | string;
+        from: string[];
+        to: string[];
+        rows: string[];
+        cells?: unknown[];
+        summary: Record<string, number>;
+      }[];
+      summary: Record<string, number>;
     };
-    expect(doc.endpoints.map((e) => e.key)).to.deep.equal([
-      'shop/web',
-      'shop/api',
-      'shop/db',
-      'visitors/browser',
-      'ext:backup@10.9.0.1',
+    expect(doc.apiVersion).to.equal('polygraph.dev/v1alpha2');
+    const keys = ['shop/web', 'shop/api', 'shop/db', 'visitors/browser', 'ext:backup@10.9.0.1'];
+    expect(doc.endpoints.map((e) => e.key)).to.deep.equal(keys);
+    // Hand-derived from examples/three-tier/policies.yaml. Columns in key order; shop/api
+    // (5000) and shop/db (3306) do not serve 80: "-"; only shop/db serves mysql: "?" elsewhere.
+    expect(doc.probes.map((p) => [p.port, p.from, p.to, p.rows])).to.deep.equal([
+      [80, keys, keys, ['.--XX', 'X--XX', 'X--XX', '.--..', '.--. ']],
+      ['mysql', keys, keys, ['??X??', '??.??', '??.??', '??X??', '??X? ']],
     ]);
-    const cell = (from: string, to: string, port: number | string) =>
-      doc.cells.find((c) => c.from === from && c.to === to && c.port === port);
-    // Hand-derived from examples/three-tier/policies.yaml.
-    expect(cell('visitors/browser', 'shop/web', 80)).to.deep.include({
-      protocol: 'TCP',
-      verdict: 'allow',
-    });
-    expect(cell('ext:backup@10.9.0.1', 'shop/web', 80)).to.deep.include({ verdict: 'allow' });
-    expect(cell('visitors/browser', 'shop/api', 80)).to.deep.include({ verdict: 'deny' });
-    expect(cell('shop/api', 'shop/db', 'mysql')).to.deep.include({
-      verdict: 'allow',
-      resolvedPort: 3306,
-    });
-    expect(cell('shop/web', 'shop/db', 'mysql')).to.deep.include({ verdict: 'deny' });
-    expect(cell('shop/web', 'shop/db', 'mysql')?.reason).to.match(
-      /^denied: shop\/default-deny-all, shop\/web select shop\/web for Egress/,
-    );
-    // mysql is served by shop/db only: 5 sources x 1 destination evaluated, the rest unresolved.
-    expect(doc.cells.filter((c) => c.port === 'mysql')).to.have.length(5);
-    expect(doc.unresolved).to.have.length(4 * 5 - 1);
+    expect(doc.probes[0]?.cells).to.equal(undefined); // provenance only when asked for
+    expect(doc.probes.map((p) => p.summary)).to.deep.equal([
+      { cells: 14, allowed: 6, denied: 8, unresolved: 0, notServed: 10 },
+      { cells: 5, allowed: 2, denied: 3, unresolved: 19, notServed: 0 },
+    ]);
     expect(doc.summary).to.deep.equal({
-      cells: 24 + 5,
-      allowed: 8 + 2,
-      denied: 16 + 3,
+      cells: 19,
+      allowed: 8,
+      denied: 11,
       unresolved: 19,
+      notServed: 10,
     });
+  });
+
+  it('--explain-cells gives the provenance of the cells shown, filtered by --from/--to/--only', async () => {
+    const r = await polygraph(
+      'model',
+      '-f',
+      EXAMPLE,
+      '-o',
+      'json',
+      '--probe',
+      'mysql',
+      '--from',
+      'shop/[tier in (web,api)]',
+      '--to',
+      'db',
+      '-n',
+      'shop',
+      '--explain-cells',
+    );
+    expect(r.code).to.equal(0);
+    const doc = JSON.parse(r.stdout) as {
+      probes: { from: string[]; to: string[]; rows: string[]; cells: Record<string, unknown>[] }[];
+    };
+    expect(doc.probes[0]).to.deep.include({
+      from: ['shop/web', 'shop/api'],
+      to: ['shop/db'],
+      rows: ['X', '.'],
+    });
+    expect(doc.probes[0]?.cells).to.deep.equal([
+      {
+        from: 'shop/web',
+        to: 'shop/db',
+        verdict: 'deny',
+        resolvedPort: 3306,
+        reason:
+          'denied: shop/default-deny-all, shop/web select shop/web for Egress and no rule admits shop/db on mysql/TCP (port 3306); and shop/default-deny-all, shop/db select shop/db for Ingress and no rule admits shop/web on mysql/TCP (port 3306)',
+        egress: { decision: 'denied', policies: ['shop/default-deny-all', 'shop/web'] },
+        ingress: { decision: 'denied', policies: ['shop/default-deny-all', 'shop/db'] },
+      },
+      {
+        from: 'shop/api',
+        to: 'shop/db',
+        verdict: 'allow',
+        resolvedPort: 3306,
+        reason:
+          'allowed: egress admitted by shop/api spec.egress[0]; ingress admitted by shop/db spec.ingress[0]',
+        egress: {
+          decision: 'allowed',
+          policies: ['shop/default-deny-all', 'shop/api'],
+          admittedBy: [{ policy: 'shop/api', rule: 'spec.egress[0]' }],
+        },
+        ingress: {
+          decision: 'allowed',
+          policies: ['shop/default-deny-all', 'shop/db'],
+          admittedBy: [{ policy: 'shop/db', rule: 'spec.ingress[0]' }],
+        },
+      },
+    ]);
+    const denied = await polygraph('model', '-f', EXAMPLE, '--probe', '80', '--only', 'denied');
+    // Rows and columns with at least one denial (hand-derived): browser has none as source.
+    expect(denied.stdout.split('\n').slice(1, 5)).to.deep.equal([
+      'from\\to   shop/web  visitors/browser',
+      'shop/web     .             X',
+      'shop/api     X             X',
+      'shop/db      X             X',
+    ]);
+  });
+
+  it('explain -o json is the model document with one cell and its walkthrough', async () => {
+    const r = await polygraph(
+      'explain',
+      '-f',
+      EXAMPLE,
+      '--from',
+      'shop/api',
+      '--to',
+      'shop/db',
+      '--port',
+      'mysql',
+      '-o',
+      'json',
+    );
+    expect(r.code).to.equal(0);
+    const doc = JSON.parse(r.stdout) as {
+      kind: string;
+      probes: {
+        port: string;
+        rows: string[];
+        cells: { verdict: string; walkthrough: { sides: { direction: string }[] } }[];
+      }[];
+    };
+    expect(doc.kind).to.equal('ModelResult');
+    expect(doc.probes).to.have.length(1);
+    expect(doc.probes[0]).to.deep.include({ port: 'mysql', rows: ['.'] });
+    expect(doc.probes[0]?.cells[0]?.verdict).to.equal('allow');
+    expect(doc.probes[0]?.cells[0]?.walkthrough.sides.map((s) => s.direction)).to.deep.equal([
+      'egress',
+      'ingress',
+    ]);
   });
 
   it('model prints one table per declared port by default, with a legend', async () => {
@@ -95,7 +181,7 @@ describe('polygraph CLI (built)', function () {
     ]);
     expect(r.stdout).to.contain('Legend: . allowed   X denied');
     const row = r.stdout.split('\n').find((l) => l.startsWith('visitors/browser'));
-    expect(row?.replace(/\s+/g, '')).to.equal('visitors/browser.XX.');
+    expect(row?.replace(/\s+/g, '')).to.equal('visitors/browser.--.');
   });
 
   it('explain walks through both sides of one flow', async () => {
@@ -207,10 +293,12 @@ describe('polygraph CLI (built)', function () {
     );
     const r = await polygraph('model', '-f', file, '-o', 'json');
     expect(r.code).to.equal(0);
-    expect(JSON.parse(r.stdout)).to.deep.include({ probes: [], cells: [], unresolved: [] });
+    expect(JSON.parse(r.stdout)).to.deep.include({ probes: [] });
     expect(r.stderr).to.contain('no pod declares a container port');
     const withProbe = await polygraph('model', '-f', file, '-o', 'json', '--probe', '8080');
-    expect((JSON.parse(withProbe.stdout) as { cells: unknown[] }).cells).to.have.length(1);
+    expect(
+      (JSON.parse(withProbe.stdout) as { probes: { rows: string[] }[] }).probes[0]?.rows,
+    ).to.deep.equal(['.']);
   });
 
   it('--help documents the commands and exit codes', async () => {

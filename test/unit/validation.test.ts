@@ -242,7 +242,12 @@ describe('manifest loading', () => {
       {
         namespace: 'jobs',
         name: 'nightly',
-        labels: { job: 'nightly' },
+        // The Job a CronJob creates is labelled with its name, <cronjob>-<minutes> (docs/MODEL.md).
+        labels: {
+          'job-name': 'nightly-0',
+          'batch.kubernetes.io/job-name': 'nightly-0',
+          job: 'nightly',
+        },
         ips: [],
         ports: [],
         hostNetwork: true,

@@ -4,11 +4,27 @@ import { checkScenario } from '../../engine/check.js';
 import type { ScenarioResult } from '../../engine/results.js';
 import { InputError } from '../../domain/errors.js';
 import type { Issue } from '../../domain/issue.js';
-import { checkDocument } from '../../report/check-json.js';
-import { renderCheck } from '../../report/check-text.js';
+import { checkDocument, resultDocument } from '../../report/check-json.js';
+import type { ReportTarget } from '../../report/sinks.js';
 import { palette } from '../../report/style.js';
+import { renderText } from '../../report/text.js';
 import type { Io } from '../io.js';
+import {
+  checkTargets,
+  emitReports,
+  REPORT_OPTION_HELP,
+  reportArg,
+  stepSummaryTarget,
+} from '../reports.js';
 import type { CommandResult } from '../result.js';
+import { polygraphVersion } from '../version.js';
+
+interface CheckFlags {
+  output: 'text' | 'json';
+  color?: boolean;
+  report?: ReportTarget[];
+  tables?: boolean;
+}
 
 export function checkCommand(io: Io, done: (result: CommandResult) => void): Command {
   return new Command('check')
@@ -17,7 +33,10 @@ export function checkCommand(io: Io, done: (result: CommandResult) => void): Com
       'Validates each scenario file (docs/SCENARIOS.md), plans every step, decides every cell with\n' +
         "the model of the NetworkPolicy spec and compares it with the scenario's expectation. Prints\n" +
         'each cell that disagrees with the policy and rule that decide it, and a summary per step.\n' +
-        'Exit 0 when everything agrees, 1 when a cell disagrees, 2 when a file is invalid.',
+        'Exit 0 when everything agrees, 1 when a cell disagrees, 2 when a file is invalid.\n' +
+        'Reports (--report; the GitHub step summary when GITHUB_STEP_SUMMARY is set)\n' +
+        'are written besides stdout; one that fails is named on stderr and changes no\n' +
+        'exit code (docs/REPORTS.md).',
     )
     .argument('<scenario...>', 'scenario files (YAML, apiVersion polygraph.dev/v1alpha1)')
     .addOption(
@@ -25,8 +44,12 @@ export function checkCommand(io: Io, done: (result: CommandResult) => void): Com
         .choices(['text', 'json'])
         .default('text'),
     )
+    .option('--report <KIND=FILE>', REPORT_OPTION_HELP, reportArg)
+    .option('--tables', 'text: print the truth tables of every step, not only of disagreeing ones')
     .option('--no-color', 'plain output (also when NO_COLOR is set or stdout is not a terminal)')
-    .action(async (files: string[], flags: { output: 'text' | 'json'; color?: boolean }) => {
+    .action(async (files: string[], flags: CheckFlags) => {
+      const targets = flags.report ?? [];
+      checkTargets(targets);
       // Every file is validated before anything is checked: all problems of all files at once.
       const issues: Issue[] = [];
       const scenarios = [];
@@ -42,7 +65,25 @@ export function checkCommand(io: Io, done: (result: CommandResult) => void): Com
       const results: ScenarioResult[] = [];
       for (const scenario of scenarios) results.push(await checkScenario(scenario));
       if (flags.output === 'json') io.out(JSON.stringify(checkDocument(results), null, 2));
-      else io.out(renderCheck(results, palette(io.color(flags.color))));
+      else
+        io.out(
+          renderText(checkDocument(results), palette(io.color(flags.color)), {
+            tables: flags.tables === true ? 'always' : 'auto',
+            width: io.width(),
+          }),
+        );
+      // Reports carry every cell with its reason; stdout keeps the notable ones. The verdict on
+      // stdout is what the exit code reports: a report that fails only adds a line on stderr.
+      await emitReports(
+        io,
+        resultDocument(results, {
+          listedCells: 'all',
+          generator: { name: 'polygraph', version: polygraphVersion() },
+          generatedAt: new Date(),
+        }),
+        targets,
+        stepSummaryTarget(),
+      );
       done({ kind: 'check', results });
     });
 }

@@ -1,0 +1,143 @@
+/**
+ * The result document read back as matrices: per step and probe, a grid of cells (rows sources,
+ * columns destinations) decoded from the compact tables, with the listed cells' explanations laid
+ * over them. What every reporter walks; nothing here is text of one format.
+ */
+import { CELL_CLASSES, FAILING_CLASSES, type CellClass } from '../compare/classify.js';
+import type { Outcome } from '../domain/job.js';
+import { CLASS_MARK, OUTCOME_MARK, VERDICT_MARK } from './check-json.js';
+import type { CellJson, CountsJson, StepJson } from './document.js';
+
+export type Verdict = 'allow' | 'deny' | 'unresolvable';
+
+export interface CellView {
+  readonly from: string;
+  readonly to: string;
+  readonly probe: string;
+  readonly row: number;
+  readonly column: number;
+  readonly expected?: Verdict;
+  readonly modelled: Verdict;
+  readonly observed?: Outcome;
+  readonly class: CellClass;
+  readonly port?: number;
+  /** Absent when the document does not list the cell (`listedCells: notable`, a quiet cell). */
+  readonly explanation?: string;
+  readonly detail?: string;
+  readonly reproduce?: string;
+}
+
+export interface ProbeGrid {
+  readonly probe: string;
+  readonly endpoints: readonly string[];
+  /** `rows[from][to]`; undefined where there is no cell (external to external). */
+  readonly rows: readonly (readonly (CellView | undefined)[])[];
+  readonly cells: readonly CellView[];
+  /** Whether the document carries observed outcomes (a live run). */
+  readonly live: boolean;
+}
+
+function inverse<K extends string>(marks: Readonly<Record<K, string>>): ReadonlyMap<string, K> {
+  return new Map((Object.entries(marks) as [K, string][]).map(([k, m]) => [m, k]));
+}
+
+const VERDICT = inverse(VERDICT_MARK);
+const OUTCOME = inverse(OUTCOME_MARK);
+const CLASS = inverse(CLASS_MARK);
+
+export function cellKey(probe: string, from: string, to: string): string {
+  return `${probe}\u0000${from}\u0000${to}`;
+}
+
+/** The grids of a step, one per probe, in the document's probe order. */
+export function stepGrids(step: StepJson): ProbeGrid[] {
+  const listed = new Map<string, CellJson>(
+    step.cells.map((c) => [cellKey(c.probe, c.from, c.to), c]),
+  );
+  return step.probes.map((probe) => {
+    const table = step.tables[probe];
+    const cells: CellView[] = [];
+    const rows = step.endpoints.map((from, r) =>
+      step.endpoints.map((to, c): CellView | undefined => {
+        const cls = CLASS.get(table?.classes[r]?.[c] ?? ' ');
+        const modelled = VERDICT.get(table?.modelled[r]?.[c] ?? ' ');
+        if (cls === undefined || modelled === undefined) return undefined;
+        const expected = VERDICT.get(table?.expected[r]?.[c] ?? '-');
+        const observed = OUTCOME.get(table?.observed?.[r]?.[c] ?? '-');
+        const json = listed.get(cellKey(probe, from, to));
+        const view: CellView = {
+          from,
+          to,
+          probe,
+          row: r,
+          column: c,
+          modelled,
+          class: cls,
+          ...(expected === undefined ? {} : { expected }),
+          ...(observed === undefined ? {} : { observed }),
+          ...(json?.port === undefined ? {} : { port: json.port }),
+          ...(json === undefined ? {} : { explanation: json.explanation }),
+          ...(json?.detail === undefined ? {} : { detail: json.detail }),
+          ...(json?.reproduce === undefined ? {} : { reproduce: json.reproduce }),
+        };
+        cells.push(view);
+        return view;
+      }),
+    );
+    return {
+      probe,
+      endpoints: step.endpoints,
+      rows,
+      cells,
+      live: table?.observed !== undefined,
+    };
+  });
+}
+
+/** Cells worth showing a reader, in this order of sections. */
+export const SHOWN: readonly CellClass[] = [
+  'expectation-contradicts-spec',
+  'cluster-deviates',
+  'model-disagrees',
+  'flaky',
+  'probe-error',
+  'known-deviation',
+];
+
+export function isFailing(cls: CellClass): boolean {
+  return FAILING_CLASSES.includes(cls);
+}
+
+export const TITLE: Readonly<Record<CellClass, string>> = {
+  agree: 'agree',
+  'expectation-contradicts-spec': 'the expectation contradicts the spec',
+  'cluster-deviates': 'the cluster deviates from the spec',
+  'known-deviation': 'known deviation',
+  'model-disagrees': "the model disagrees with both (a bug in polygraph's model)",
+  unchecked: 'unchecked',
+  unresolvable: 'unresolvable',
+  'probe-error': 'probe error',
+  skipped: 'skipped',
+  flaky: 'flaky',
+};
+
+/** Counts by class in the canonical class order, only the classes that occur. */
+export function classCounts(summary: CountsJson): [CellClass, number][] {
+  return CELL_CLASSES.map((c): [CellClass, number] => [c, summary.classes[c] ?? 0]).filter(
+    ([, n]) => n > 0,
+  );
+}
+
+export function failingCount(summary: CountsJson): number {
+  return FAILING_CLASSES.reduce((n, c) => n + (summary.classes[c] ?? 0), 0);
+}
+
+/** "45 cells: 40 agree, 5 unresolvable" — only the classes that occur, agree first. */
+export function formatCounts(summary: CountsJson): string {
+  const parts = classCounts(summary).map(([c, n]) => `${String(n)} ${c}`);
+  return `${String(summary.cells)} cell${summary.cells === 1 ? '' : 's'}${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`;
+}
+
+export function plural(n: number, word: string): string {
+  return `${String(n)} ${word}${n === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,203 @@
+/**
+ * The result document as terminal text: per scenario PASS/FAIL, per step the counts and every
+ * cell worth reading with the model's reason, truth tables (expected vs modelled, and observed
+ * on a live run) for the steps that need them, then one summary line.
+ */
+import type { CellClass } from '../compare/classify.js';
+import type { ResultDocument, StepJson } from './document.js';
+import type { Palette } from './style.js';
+import {
+  failingCount,
+  formatCounts,
+  isFailing,
+  plural,
+  SHOWN,
+  stepGrids,
+  TITLE,
+  type CellView,
+  type ProbeGrid,
+} from './result-view.js';
+import { OUTCOME_MARK, VERDICT_MARK } from './check-json.js';
+
+export interface TextOptions {
+  /** `auto`: tables of the probes with cells worth reading; `always`: every table. */
+  readonly tables?: 'auto' | 'always' | 'never';
+  /** Terminal width: wide tables are split into column groups that fit. */
+  readonly width?: number;
+}
+
+function cellLine(cell: StepJson['cells'][number], colors: Palette): string[] {
+  const head = `${cell.probe} ${cell.from} -> ${cell.to}`;
+  const parts = [`expected ${cell.expected ?? 'nothing'}`, `the spec says ${cell.modelled}`];
+  if (cell.observed !== undefined) parts.push(`observed ${cell.observed}`);
+  const lines = [
+    `    ${colors.deny('✗')} ${colors.bold(head)}: ${parts.join(', ')}`,
+    `        ${colors.dim(cell.explanation)}`,
+  ];
+  if (cell.detail !== undefined) lines.push(`        ${colors.dim(`probe: ${cell.detail}`)}`);
+  if (cell.reproduce !== undefined)
+    lines.push(`        ${colors.dim(`reproduce: ${cell.reproduce}`)}`);
+  return lines;
+}
+
+/** The legend printed once under the first table. */
+export function tableLegend(live: boolean): string {
+  return [
+    `Legend: rows are sources, columns destinations; each cell is expected${live ? ', modelled, observed' : ' then modelled'}:`,
+    `  . allow  X deny  ? unresolvable  - unchecked${live ? '  R refused  D dropped  E probe error  S skipped' : ''}`,
+    `  ! a disagreement (red); green agrees; dim is unchecked or unresolvable`,
+  ].join('\n');
+}
+
+function paintFor(cls: CellClass, colors: Palette): (s: string) => string {
+  if (cls === 'agree') return colors.allow;
+  if (isFailing(cls)) return colors.deny;
+  if (cls === 'unchecked' || cls === 'unresolvable') return colors.dim;
+  return colors.warn;
+}
+
+function cellText(cell: CellView, live: boolean): string {
+  const expected = cell.expected === undefined ? '-' : VERDICT_MARK[cell.expected];
+  const observed = live ? (cell.observed === undefined ? '-' : OUTCOME_MARK[cell.observed]) : '';
+  return `${expected}${VERDICT_MARK[cell.modelled]}${observed}${isFailing(cell.class) ? '!' : ''}`;
+}
+
+/**
+ * Splits columns into groups whose lines fit in `available` characters (at least one column per
+ * group), given each column's width and the gap between columns.
+ */
+export function columnGroups(widths: readonly number[], available: number, gap = 2): number[][] {
+  const groups: number[][] = [];
+  let group: number[] = [];
+  let used = 0;
+  widths.forEach((w, i) => {
+    if (group.length > 0 && used + gap + w > available) {
+      groups.push(group);
+      group = [];
+      used = 0;
+    }
+    used += (group.length > 0 ? gap : 0) + w;
+    group.push(i);
+  });
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
+const INDENT = '    ';
+
+/**
+ * One probe's matrix. Column headers are the destination keys; when one key alone is wider than
+ * the terminal allows, columns are numbered and the numbers listed under the table. Matrices too
+ * wide for the terminal are split into column groups, each repeating the row labels.
+ */
+export function renderGrid(grid: ProbeGrid, colors: Palette, width: number): string[] {
+  const endpoints = grid.endpoints;
+  const rowWidth = Math.max('from\\to'.length, ...endpoints.map((e) => e.length));
+  const markWidth = (grid.live ? 3 : 2) + 1;
+  const available = Math.max(1, width - INDENT.length - rowWidth - 2);
+  const numbered = endpoints.some((e) => Math.max(e.length, markWidth) > available);
+  const headers = endpoints.map((e, i) => (numbered ? String(i + 1) : e));
+  const widths = headers.map((h) => Math.max(markWidth, h.length));
+  const groups = columnGroups(widths, available);
+  const lines: string[] = [`${INDENT}${colors.bold(grid.probe)}`];
+  groups.forEach((columns, g) => {
+    if (groups.length > 1)
+      lines.push(
+        colors.dim(
+          `${INDENT}columns ${String(g + 1)}/${String(groups.length)}: ${String((columns[0] ?? 0) + 1)}-${String((columns[columns.length - 1] ?? 0) + 1)} of ${String(endpoints.length)}`,
+        ),
+      );
+    const header = columns.map((c) => (headers[c] ?? '').padEnd(widths[c] ?? 0)).join('  ');
+    lines.push(`${INDENT}${'from\\to'.padEnd(rowWidth)}  ${header}`.trimEnd());
+    grid.rows.forEach((row, r) => {
+      const marks = columns.map((c) => {
+        const w = widths[c] ?? markWidth;
+        const cell = row[c];
+        if (cell === undefined) return ' '.repeat(w);
+        const text = cellText(cell, grid.live);
+        return paintFor(cell.class, colors)(text) + ' '.repeat(Math.max(0, w - text.length));
+      });
+      lines.push(
+        `${INDENT}${(endpoints[r] ?? '').padEnd(rowWidth)}  ${marks.join('  ')}`.trimEnd(),
+      );
+    });
+  });
+  if (numbered) {
+    // The key of each number, as many per line as fit.
+    let line = `${INDENT}columns:`;
+    for (const entry of endpoints.map((e, i) => `${String(i + 1)}=${e}`)) {
+      if (line.trim() !== 'columns:' && line.length + 2 + entry.length > width) {
+        lines.push(colors.dim(line));
+        line = INDENT;
+      }
+      line += `  ${entry}`;
+    }
+    lines.push(colors.dim(line));
+  }
+  return lines;
+}
+
+function renderStep(
+  step: StepJson,
+  total: number,
+  colors: Palette,
+  options: Required<TextOptions>,
+): { lines: string[]; tables: boolean; live: boolean } {
+  const lines = [
+    `  step ${String(step.index + 1)}/${String(total)} ${colors.bold(step.name)}: ${formatCounts(step.summary)}`,
+  ];
+  for (const cls of SHOWN) {
+    const cells = step.cells.filter((c) => c.class === cls);
+    if (cells.length === 0) continue;
+    lines.push(`    ${TITLE[cls]} (${String(cells.length)}):`);
+    for (const cell of cells) lines.push(...cellLine(cell, colors));
+  }
+  if (options.tables === 'never') return { lines, tables: false, live: false };
+  const grids = stepGrids(step).filter(
+    (g) => options.tables === 'always' || g.cells.some((c) => SHOWN.includes(c.class)),
+  );
+  for (const grid of grids) {
+    lines.push('');
+    lines.push(...renderGrid(grid, colors, options.width));
+  }
+  if (grids.length > 0) lines.push('');
+  return { lines, tables: grids.length > 0, live: grids.some((g) => g.live) };
+}
+
+export function renderText(
+  doc: ResultDocument,
+  colors: Palette,
+  options: TextOptions = {},
+): string {
+  const opts: Required<TextOptions> = {
+    tables: options.tables ?? 'auto',
+    width: options.width ?? 120,
+  };
+  const lines: string[] = [];
+  let tables = false;
+  let live = false;
+  for (const r of doc.scenarios) {
+    const bad = failingCount(r.summary);
+    lines.push(`${bad === 0 ? colors.allow('PASS') : colors.deny('FAIL')} ${r.file} (${r.name})`);
+    for (const step of r.steps) {
+      const rendered = renderStep(step, r.steps.length, colors, opts);
+      lines.push(...rendered.lines);
+      tables ||= rendered.tables;
+      live ||= rendered.live;
+    }
+  }
+  if (tables) lines.push(colors.dim(tableLegend(live)));
+  const { scenarios, steps } = doc.summary;
+  lines.push('');
+  lines.push(
+    `${failingCount(doc.summary) === 0 ? colors.allow('agree') : colors.deny('disagree')}: ${plural(scenarios, 'scenario')}, ${plural(steps, 'step')}, ${formatCounts(doc.summary)}`,
+  );
+  const unchecked = doc.summary.classes.unchecked ?? 0;
+  if (unchecked > 0)
+    lines.push(
+      colors.dim(
+        `note: ${String(unchecked)} cell(s) are unchecked: no default, rule or table of the expectation covers them`,
+      ),
+    );
+  return lines.join('\n');
+}
