@@ -14,7 +14,14 @@ import { MODEL_LEGEND, truthTableLines } from '../report/model-table.js';
 import { ProbeView, type Selection } from '../report/view.js';
 import { matchPattern, parsePattern, type Pattern } from '../domain/pattern.js';
 import { palette } from '../report/style.js';
-import { collect, externalArg, modelOptions, probeArg, type ModelFlags } from './options.js';
+import {
+  addModelSwitches,
+  collect,
+  externalArg,
+  modelOptions,
+  probeArg,
+  type ModelFlags,
+} from './options.js';
 import type { Io } from './io.js';
 
 interface InputFlags extends ModelFlags {
@@ -43,33 +50,12 @@ function addInputOptions(
         '--step <name>',
         'with --scenario: the step (its name or number, from 1) whose world to explain',
       );
-  return command
+  return addModelSwitches(command)
     .option('-n, --namespace <ns>', 'namespace of objects that name none', 'default')
     .option(
       '--external <name=ip>',
       'a non-pod peer (e.g. an external database) as a row and column of the table (repeatable)',
       collect(externalArg),
-    )
-    .addOption(
-      new Option(
-        '--self-traffic <mode>',
-        'a pod connecting to itself: allow (loopback, unfiltered) or policy',
-      )
-        .choices(['allow', 'policy'])
-        .default('allow'),
-    )
-    .addOption(
-      new Option('--ipblock-pods <mode>', 'whether ipBlock peers match pod IPs')
-        .choices(['match', 'ignore'])
-        .default('match'),
-    )
-    .addOption(
-      new Option(
-        '--host-network <mode>',
-        "hostNetwork pods: node (their traffic is the node's) or pod",
-      )
-        .choices(['node', 'pod'])
-        .default('node'),
     )
     .option('--no-color', 'plain output (also when NO_COLOR is set or stdout is not a terminal)');
 }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseIp } from '../model/cidr.js';
 import { parseProbe, type ProbePort } from '../domain/probe.js';
 import type { ExternalInfo, ModelOptions } from '../model/types.js';
@@ -43,4 +43,30 @@ export function modelOptions(flags: ModelFlags): ModelOptions {
     ipBlockMatchesPods: flags.ipblockPods === 'match',
     hostNetwork: flags.hostNetwork,
   };
+}
+
+/** The model's switches for what the spec leaves to network plugins (docs/MODEL.md). */
+export function addModelSwitches(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        '--self-traffic <mode>',
+        'a pod connecting to itself: allow (loopback, unfiltered) or policy',
+      )
+        .choices(['allow', 'policy'])
+        .default('allow'),
+    )
+    .addOption(
+      new Option('--ipblock-pods <mode>', 'whether ipBlock peers match pod IPs')
+        .choices(['match', 'ignore'])
+        .default('match'),
+    )
+    .addOption(
+      new Option(
+        '--host-network <mode>',
+        "hostNetwork pods: node (their traffic is the node's) or pod",
+      )
+        .choices(['node', 'pod'])
+        .default('node'),
+    );
 }

@@ -11,7 +11,12 @@ import {
   type ReportOutcome,
   type ReportTarget,
 } from '../report/sinks.js';
+import type { ScenarioResult } from '../engine/results.js';
+import { resultDocument, type DocumentOptions } from '../report/check-json.js';
+import { palette } from '../report/style.js';
+import { renderText } from '../report/text.js';
 import type { Io } from './io.js';
+import { polygraphVersion } from './version.js';
 
 export const REPORT_OPTION_HELP =
   'write a report besides stdout, repeatable: json, junit, html or markdown, e.g. --report junit=polygraph.xml';
@@ -61,4 +66,45 @@ export async function emitReports(
     io.err(`polygraph: could not write ${what} to ${o.target.path}: ${o.error}`);
   });
   return { requested: requested.length, failed };
+}
+
+/** How `check` and `run` print their results. */
+export interface ResultFlags {
+  readonly output: 'text' | 'json';
+  readonly color?: boolean;
+  readonly tables?: boolean;
+}
+
+/**
+ * The results of `check` or `run`: the verdict on stdout (text, or the document with the notable
+ * cells), then the reports asked for, which carry every cell with its reason. The exit code is
+ * the stdout verdict's: a report that fails only adds a line on stderr (docs/REPORTS.md).
+ */
+export async function emitResults(
+  io: Io,
+  results: readonly ScenarioResult[],
+  flags: ResultFlags,
+  targets: readonly ReportTarget[],
+  document: Omit<DocumentOptions, 'listedCells' | 'generator' | 'generatedAt'> = {},
+): Promise<void> {
+  const notable = resultDocument(results, { ...(document.kind ? { kind: document.kind } : {}) });
+  if (flags.output === 'json') io.out(JSON.stringify(notable, null, 2));
+  else
+    io.out(
+      renderText(notable, palette(io.color(flags.color)), {
+        tables: flags.tables === true ? 'always' : 'auto',
+        width: io.width(),
+      }),
+    );
+  await emitReports(
+    io,
+    resultDocument(results, {
+      ...document,
+      listedCells: 'all',
+      generator: { name: 'polygraph', version: polygraphVersion() },
+      generatedAt: new Date(),
+    }),
+    targets,
+    stepSummaryTarget(),
+  );
 }

@@ -6,7 +6,7 @@ import { readFile as fsReadFile } from 'node:fs/promises';
 import type { Issue } from '../domain/issue.js';
 import { parseYamlDocuments, type SourceDocument } from '../manifest/document.js';
 import { expandPaths } from '../manifest/load.js';
-import { objectId } from '../manifest/objects.js';
+import { explainYaml11, objectId } from '../manifest/objects.js';
 import { IssueSink, describe, isMap, join } from '../model/raw.js';
 import { readNetworkPolicy } from '../model/validate.js';
 import type { Path } from './path.js';
@@ -89,23 +89,6 @@ export async function readSource(
     documents.push(...parsed.documents.filter((d) => d.value !== null && d.value !== undefined));
   }
   return { documents, issues };
-}
-
-/**
- * "expected a string, got the boolean true" is baffling when the file says `namespace: y`:
- * name the YAML 1.1 rule (kubectl's) and show the fix with the user's own text.
- */
-export function explainYaml11(
-  doc: SourceDocument,
-  path: string,
-  base: Path,
-  message: string,
-): string {
-  const match = /^expected a string, got the (boolean|number) (\S+)/.exec(message);
-  if (!match) return message;
-  const text = doc.plainText(path, base);
-  if (text === undefined) return message;
-  return `expected a string, got ${text}, which YAML 1.1 (as kubectl reads manifests) takes for the ${match[1]} ${match[2]}: quote it, "${text}"`;
 }
 
 /**

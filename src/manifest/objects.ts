@@ -278,7 +278,7 @@ function readObject(
  * "expected a string, got the boolean true" is baffling when the file says `namespace: y`:
  * name the YAML 1.1 rule (kubectl's) and show the fix with the user's own text.
  */
-function explainYaml11(
+export function explainYaml11(
   doc: SourceDocument,
   path: string,
   base: readonly (string | number)[],

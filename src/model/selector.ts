@@ -35,8 +35,7 @@ export function selectorMismatches(selector: LabelSelector, labels: Labels): str
   const reasons: string[] = [];
   for (const [key, value] of Object.entries(selector.matchLabels)) {
     if (!Object.hasOwn(labels, key)) reasons.push(`has no label ${key}`);
-    // Stryker disable next-line StringLiteral: equivalent, the key is present in this branch, so the fallback is never read
-    else if (labels[key] !== value) reasons.push(`${key}=${labels[key] ?? ''}, not ${value}`);
+    else if (labels[key] !== value) reasons.push(`${key}=${String(labels[key])}, not ${value}`);
   }
   for (const r of selector.matchExpressions) {
     const has = Object.hasOwn(labels, r.key);

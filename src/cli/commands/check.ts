@@ -4,21 +4,11 @@ import { checkScenario } from '../../engine/check.js';
 import type { ScenarioResult } from '../../engine/results.js';
 import { InputError } from '../../domain/errors.js';
 import type { Issue } from '../../domain/issue.js';
-import { checkDocument, resultDocument } from '../../report/check-json.js';
 import type { ReportTarget } from '../../report/sinks.js';
-import { palette } from '../../report/style.js';
-import { renderText } from '../../report/text.js';
 import type { Io } from '../io.js';
-import {
-  checkTargets,
-  emitReports,
-  REPORT_OPTION_HELP,
-  reportArg,
-  stepSummaryTarget,
-} from '../reports.js';
+import { checkTargets, emitResults, REPORT_OPTION_HELP, reportArg } from '../reports.js';
 import type { CommandResult } from '../result.js';
 import { scenarioFiles } from '../scenario-files.js';
-import { polygraphVersion } from '../version.js';
 
 interface CheckFlags {
   output: 'text' | 'json';
@@ -68,26 +58,7 @@ export function checkCommand(io: Io, done: (result: CommandResult) => void): Com
       if (issues.length > 0) throw new InputError(issues);
       const results: ScenarioResult[] = [];
       for (const scenario of scenarios) results.push(await checkScenario(scenario));
-      if (flags.output === 'json') io.out(JSON.stringify(checkDocument(results), null, 2));
-      else
-        io.out(
-          renderText(checkDocument(results), palette(io.color(flags.color)), {
-            tables: flags.tables === true ? 'always' : 'auto',
-            width: io.width(),
-          }),
-        );
-      // Reports carry every cell with its reason; stdout keeps the notable ones. The verdict on
-      // stdout is what the exit code reports: a report that fails only adds a line on stderr.
-      await emitReports(
-        io,
-        resultDocument(results, {
-          listedCells: 'all',
-          generator: { name: 'polygraph', version: polygraphVersion() },
-          generatedAt: new Date(),
-        }),
-        targets,
-        stepSummaryTarget(),
-      );
+      await emitResults(io, results, flags, targets);
       done({ kind: 'check', results });
     });
 }

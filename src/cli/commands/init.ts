@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -8,7 +8,14 @@ import { initTables } from '../../engine/init.js';
 import { loadManifests } from '../../manifest/load.js';
 import { DEFAULT_MODEL_OPTIONS, type ExternalInfo } from '../../model/types.js';
 import type { Io } from '../io.js';
-import { collect, externalArg, modelOptions, probeArg, type ModelFlags } from '../options.js';
+import {
+  addModelSwitches,
+  collect,
+  externalArg,
+  modelOptions,
+  probeArg,
+  type ModelFlags,
+} from '../options.js';
 import type { CommandResult } from '../result.js';
 
 interface InitFlags extends ModelFlags {
@@ -28,7 +35,7 @@ function fromScenario(path: string, output: string | undefined): string {
 }
 
 export function initCommand(io: Io, done: (result: CommandResult) => void): Command {
-  return new Command('init')
+  return addModelSwitches(new Command('init'))
     .summary('write a scenario whose expectations are the current model tables')
     .description(
       'Writes a scenario (docs/SCENARIOS.md) for existing manifests: their pods as the topology,\n' +
@@ -54,21 +61,6 @@ export function initCommand(io: Io, done: (result: CommandResult) => void): Comm
     )
     .option('-o, --output <file>', 'write the scenario to this file instead of stdout')
     .option('--name <name>', 'metadata.name of the scenario (default: the first path)')
-    .addOption(
-      new Option('--self-traffic <mode>', 'a pod connecting to itself')
-        .choices(['allow', 'policy'])
-        .default('allow'),
-    )
-    .addOption(
-      new Option('--ipblock-pods <mode>', 'whether ipBlock peers match pod IPs')
-        .choices(['match', 'ignore'])
-        .default('match'),
-    )
-    .addOption(
-      new Option('--host-network <mode>', 'hostNetwork pods: node or pod')
-        .choices(['node', 'pod'])
-        .default('node'),
-    )
     .action(async (flags: InitFlags) => {
       const manifests = await loadManifests(flags.filename, { defaultNamespace: flags.namespace });
       const options = modelOptions(flags);

@@ -8,23 +8,13 @@ import { clusterBackend } from '../../engine/live-cluster.js';
 import { checkAccess, enforcementCanary } from '../../engine/preflight.js';
 import type { ScenarioResult } from '../../engine/results.js';
 import { runScenario } from '../../engine/run.js';
-import { checkDocument, resultDocument } from '../../report/check-json.js';
 import { progressReporter } from '../../report/progress.js';
 import type { ReportTarget } from '../../report/sinks.js';
-import { palette } from '../../report/style.js';
-import { renderText } from '../../report/text.js';
 import type { Io } from '../io.js';
 import { collect, externalArg } from '../options.js';
-import {
-  checkTargets,
-  emitReports,
-  REPORT_OPTION_HELP,
-  reportArg,
-  stepSummaryTarget,
-} from '../reports.js';
+import { checkTargets, emitResults, REPORT_OPTION_HELP, reportArg } from '../reports.js';
 import type { CommandResult } from '../result.js';
 import { scenarioFiles } from '../scenario-files.js';
-import { polygraphVersion } from '../version.js';
 
 /** The public, pinned probe image (servers and the probe client: bash, netcat-openbsd). */
 export const DEFAULT_IMAGE = 'registry.k8s.io/e2e-test-images/agnhost:2.53';
@@ -197,28 +187,12 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
             }),
           );
         progress.end();
-        if (flags.output === 'json') io.out(JSON.stringify(checkDocument(results), null, 2));
-        else
-          io.out(
-            renderText(checkDocument(results), palette(io.color(flags.color)), {
-              tables: flags.tables === true ? 'always' : 'auto',
-              width: io.width(),
-            }),
-          );
-        await emitReports(
-          io,
-          resultDocument(results, {
-            kind: 'RunResult',
-            listedCells: 'all',
-            generator: { name: 'polygraph', version: polygraphVersion() },
-            generatedAt: new Date(),
-            startedAt,
-            durationMs: Date.now() - startedAt.getTime(),
-            cluster: { server: cluster.server, kubernetesVersion: version },
-          }),
-          targets,
-          stepSummaryTarget(),
-        );
+        await emitResults(io, results, flags, targets, {
+          kind: 'RunResult',
+          startedAt,
+          durationMs: Date.now() - startedAt.getTime(),
+          cluster: { server: cluster.server, kubernetesVersion: version },
+        });
         done({ kind: 'run', results });
       } finally {
         progress.end();
