@@ -307,8 +307,8 @@ export async function runScenario(
     if (!state.pods.has(job.from))
       return state.absent.get(job.from) ?? `${job.from} has no live pod`;
     if (to?.kind === 'node') return `${job.to} is a node: node traffic is not probed`;
-    if (to?.kind === 'external' && !externals.has(to.name ?? ''))
-      return `${job.to} has no live address: map it to a host the cluster can reach with --external ${to.name ?? ''}=IP`;
+    if (to?.kind === 'external' && !externals.has(to.name))
+      return `${job.to} has no live address: map it to a host the cluster can reach with --external ${to.name}=IP`;
     if (to?.kind === 'pod' && !state.pods.has(job.to))
       return state.absent.get(job.to) ?? `${job.to} has no live pod`;
     if (job.probe.protocol === 'SCTP')
