@@ -1,6 +1,7 @@
 /**
- * netpol-polygraph's library API. The model and its inputs are stable enough to build on; the
- * cluster side (src/cluster, the cluster runner) is internal until `polygraph run` lands.
+ * netpol-polygraph's library API (docs/LIBRARY.md): load a scenario, `check` it against the model
+ * offline or `run` it on a live cluster, and assert on the ScenarioResult (or use the chai plugin,
+ * `netpol-polygraph/chai`). The model and its inputs are exported too. Re-exports only.
  */
 export * from './domain/index.js';
 export {
@@ -34,3 +35,31 @@ export {
   type ModelDocument,
   type ModelDocumentInput,
 } from './report/model-json.js';
+export { loadScenario, parseScenario } from './dsl/load.js';
+export type {
+  Action,
+  CellSelector,
+  Expectation,
+  ExpectationRule,
+  ExpectationTable,
+  ExpectedVerdict,
+  KnownDeviation,
+  Scenario,
+  ScenarioPolicy,
+  ScenarioStep,
+} from './dsl/types.js';
+export { check, run, DEFAULT_PROBE_IMAGE, type RunScenarioOptions } from './engine/api.js';
+export type { RunEvent } from './engine/run.js';
+export {
+  failing,
+  type CellResult,
+  type ClassCounts,
+  type Counts,
+  type ScenarioLive,
+  type ScenarioResult,
+  type StepLive,
+  type StepResult,
+} from './engine/results.js';
+export { CELL_CLASSES, FAILING_CLASSES, type CellClass, type Decided } from './compare/classify.js';
+export { resultDocument, type DocumentOptions } from './report/check-json.js';
+export { RESULT_API_VERSION, type ResultDocument } from './report/document.js';

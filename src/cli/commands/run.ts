@@ -4,6 +4,7 @@ import { InputError, InterruptedError } from '../../domain/errors.js';
 import type { Issue } from '../../domain/issue.js';
 import { loadScenario } from '../../dsl/load.js';
 import type { Scenario } from '../../dsl/types.js';
+import { DEFAULT_PROBE_IMAGE } from '../../engine/api.js';
 import { clusterBackend } from '../../engine/live-cluster.js';
 import { checkAccess, enforcementCanary } from '../../engine/preflight.js';
 import type { ScenarioResult } from '../../engine/results.js';
@@ -17,7 +18,7 @@ import type { CommandResult } from '../result.js';
 import { scenarioFiles } from '../scenario-files.js';
 
 /** The public, pinned probe image (servers and the probe client: bash, netcat-openbsd). */
-export const DEFAULT_IMAGE = 'registry.k8s.io/e2e-test-images/agnhost:2.53';
+export const DEFAULT_IMAGE = DEFAULT_PROBE_IMAGE;
 
 function positiveInt(name: string) {
   return (value: string): number => {
