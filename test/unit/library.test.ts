@@ -29,3 +29,17 @@ describe('library API (netpol-polygraph)', () => {
     );
   });
 });
+
+describe('library API (netpol-polygraph, netpol-polygraph/chai)', () => {
+  it('exports check, run and the chai plugin from the built package', async () => {
+    const lib = await import('netpol-polygraph');
+    expect(lib.check).to.be.a('function');
+    expect(lib.run).to.be.a('function');
+    expect(lib.FAILING_CLASSES).to.include('cluster-deviates');
+    const result = await lib.check('scenarios/three-tier.yaml');
+    expect(lib.failing(result.counts)).to.equal(0);
+    const plugin = await import('netpol-polygraph/chai');
+    expect(plugin.polygraphChai).to.be.a('function');
+    expect(plugin.default).to.equal(plugin.polygraphChai);
+  });
+});
