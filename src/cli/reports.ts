@@ -2,7 +2,7 @@
  * `--report KIND=FILE` (docs/REPORTS.md): the reports a command writes besides its stdout, and the
  * rule that keeps their failures from changing what the exit code means.
  */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UsageError } from '../domain/errors.js';
 import type { ResultDocument } from '../report/document.js';
 import {
@@ -107,4 +107,17 @@ export async function emitResults(
     targets,
     stepSummaryTarget(),
   );
+}
+
+/** The output options `check` and `run` share: -o, --report, --tables, --no-color. */
+export function addResultOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .option('--report <KIND=FILE>', REPORT_OPTION_HELP, reportArg)
+    .option('--tables', 'text: print the truth tables of every step, not only of disagreeing ones')
+    .option('--no-color', 'plain output (also when NO_COLOR is set or stdout is not a terminal)');
 }

@@ -1,3 +1,7 @@
+import { InputError } from '../domain/errors.js';
+import type { Issue } from '../domain/issue.js';
+import { loadScenario } from '../dsl/load.js';
+import type { Scenario } from '../dsl/types.js';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -26,4 +30,23 @@ export async function scenarioFiles(paths: readonly string[]): Promise<string[]>
     files.push(...(entries.length > 0 ? entries : [path]));
   }
   return files;
+}
+
+/**
+ * Every scenario of the arguments, validated before anything runs: all problems of all files in
+ * one InputError.
+ */
+export async function loadScenarios(paths: readonly string[]): Promise<Scenario[]> {
+  const issues: Issue[] = [];
+  const scenarios: Scenario[] = [];
+  for (const file of await scenarioFiles(paths)) {
+    try {
+      scenarios.push(await loadScenario(file));
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      issues.push(...error.issues);
+    }
+  }
+  if (issues.length > 0) throw new InputError(issues);
+  return scenarios;
 }

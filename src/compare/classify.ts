@@ -50,8 +50,7 @@ export interface CellInputs {
 
 export function classify(cell: CellInputs): CellClass {
   const { expected, modelled, observed } = cell;
-  if (modelled === 'unresolvable')
-    return expected === undefined || expected !== 'unresolvable' ? 'unresolvable' : 'agree';
+  if (modelled === 'unresolvable') return expected === 'unresolvable' ? 'agree' : 'unresolvable';
   if (expected === 'unresolvable') return 'expectation-contradicts-spec';
   if (observed === undefined)
     return expected === undefined

@@ -17,9 +17,6 @@ import {
   type TableJson,
 } from './document.js';
 
-/** @deprecated the name of the document type before it also described live runs. */
-export type CheckDocument = ResultDocument;
-
 export interface DocumentOptions {
   readonly kind?: ResultDocument['kind'];
   /** `all`: list every cell with its explanation (reports); default: the notable ones. */

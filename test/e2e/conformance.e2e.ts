@@ -27,9 +27,11 @@ import { loadScenario } from '../../src/dsl/load.js';
 import type { Scenario } from '../../src/dsl/types.js';
 import { clusterBackend } from '../../src/engine/live-cluster.js';
 import { OWNED_SELECTOR } from '../../src/engine/names.js';
-import type { ScenarioResult } from '../../src/engine/results.js';
 import { runScenario } from '../../src/engine/run.js';
-import { formatCounts } from '../../src/report/check-text.js';
+import type { Counts, ScenarioResult } from '../../src/engine/results.js';
+import { formatCounts as formatSummary } from '../../src/report/result-view.js';
+
+const formatCounts = (c: Counts): string => formatSummary({ cells: c.cells, classes: c.byClass });
 import * as lab from '../lab/lab.js';
 import { CASES_DIR, ROOT, SCENARIOS_DIR, scenarioFiles } from '../support/scenarios.js';
 

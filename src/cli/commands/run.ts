@@ -1,9 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Cluster } from '../../cluster/index.js';
-import { InputError, InterruptedError } from '../../domain/errors.js';
-import type { Issue } from '../../domain/issue.js';
-import { loadScenario } from '../../dsl/load.js';
-import type { Scenario } from '../../dsl/types.js';
+import { InterruptedError } from '../../domain/errors.js';
 import { DEFAULT_PROBE_IMAGE } from '../../engine/api.js';
 import { clusterBackend } from '../../engine/live-cluster.js';
 import { checkAccess, enforcementCanary } from '../../engine/preflight.js';
@@ -13,9 +10,9 @@ import { progressReporter } from '../../report/progress.js';
 import type { ReportTarget } from '../../report/sinks.js';
 import type { Io } from '../io.js';
 import { collect, externalArg } from '../options.js';
-import { checkTargets, emitResults, REPORT_OPTION_HELP, reportArg } from '../reports.js';
+import { addResultOptions, checkTargets, emitResults } from '../reports.js';
 import type { CommandResult } from '../result.js';
-import { scenarioFiles } from '../scenario-files.js';
+import { loadScenarios } from '../scenario-files.js';
 
 /** The public, pinned probe image (servers and the probe client: bash, netcat-openbsd). */
 export const DEFAULT_IMAGE = DEFAULT_PROBE_IMAGE;
@@ -73,131 +70,114 @@ function interruptions(io: Io): { signal: AbortSignal; dispose: () => void } {
 }
 
 export function runCommand(io: Io, done: (result: CommandResult) => void): Command {
-  return new Command('run')
-    .summary('run scenarios on a live cluster: expected vs model vs observed')
-    .description(
-      'Creates the namespaces (with a run suffix) and a probe pod per scenario pod, applies the\n' +
-        'policies, and per step: performs the actions, settles by probing, probes every cell from\n' +
-        'inside the pods (one exec per source pod) and decides the same cells with the model.\n' +
-        'Every cell is classified (docs/RUN.md); everything created is removed at the end.\n' +
-        'Exit 0 all agree, 1 a cell disagrees, 2 invalid input, 3 cluster or infrastructure failure.',
-    )
-    .argument(
-      '<scenario...>',
-      'scenario files (YAML, apiVersion polygraph.dev/v1alpha1), or directories of them',
-    )
-    .option('--kubeconfig <file>', 'kubeconfig (default: KUBECONFIG, then ~/.kube/config)')
-    .option('--context <name>', 'kubeconfig context (default: its current context)')
-    .option('--image <ref>', 'probe image (agnhost or a mirror of it)', DEFAULT_IMAGE)
-    .option(
-      '--concurrency <n>',
-      'source pods probing at once (one exec each)',
-      positiveInt('--concurrency'),
-      10,
-    )
-    .option(
-      '--timeout <ms>',
-      'per-probe timeout (whole seconds, rounded up)',
-      positiveInt('--timeout'),
-      1000,
-    )
-    .option(
-      '--keep',
-      'leave namespaces, pods and policies on the cluster (prints how to remove them)',
-    )
-    .addOption(
-      new Option(
-        '--namespace-names <mode>',
-        'suffix: <ns>-<run id>; exact: as written (refuses existing namespaces)',
+  return addResultOptions(
+    new Command('run')
+      .summary('run scenarios on a live cluster: expected vs model vs observed')
+      .description(
+        'Creates the namespaces (with a run suffix) and a probe pod per scenario pod, applies the\n' +
+          'policies, and per step: performs the actions, settles by probing, probes every cell from\n' +
+          'inside the pods (one exec per source pod) and decides the same cells with the model.\n' +
+          'Every cell is classified (docs/RUN.md); everything created is removed at the end.\n' +
+          'Exit 0 all agree, 1 a cell disagrees, 2 invalid input, 3 cluster or infrastructure failure.',
       )
-        .choices(['suffix', 'exact'])
-        .default('suffix'),
-    )
-    .option(
-      '--plugin <name>',
-      "the network plugin, for the scenarios' knownDeviations (e.g. kube-router)",
-    )
-    .option(
-      '--external <name=ip>',
-      'a live host that stands for a scenario external (probed as a destination; repeatable)',
-      collect(externalArg),
-    )
-    .option('--skip-canary', 'do not check that the cluster enforces NetworkPolicies first')
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['text', 'json'])
-        .default('text'),
-    )
-    .option('--report <KIND=FILE>', REPORT_OPTION_HELP, reportArg)
-    .option('--tables', 'text: print the truth tables of every step, not only of disagreeing ones')
-    .option('--no-color', 'plain output (also when NO_COLOR is set or stdout is not a terminal)')
-    .action(async (paths: string[], flags: RunFlags) => {
-      const targets = flags.report ?? [];
-      checkTargets(targets);
-      const issues: Issue[] = [];
-      const scenarios: Scenario[] = [];
-      for (const file of await scenarioFiles(paths)) {
-        try {
-          scenarios.push(await loadScenario(file));
-        } catch (error) {
-          if (!(error instanceof InputError)) throw error;
-          issues.push(...error.issues);
-        }
-      }
-      if (issues.length > 0) throw new InputError(issues);
-      const progress = progressReporter({
-        line: (t) => {
-          io.err(t);
-        },
-        ...(io.errIsTTY?.() === true && io.errRaw !== undefined
-          ? { live: (t: string) => io.errRaw?.(t) }
-          : {}),
-      });
-      const cluster = Cluster.connect({
-        ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }),
-        ...(flags.context === undefined ? {} : { context: flags.context }),
-      });
-      const live = clusterBackend(cluster);
-      const { signal, dispose } = interruptions(io);
-      const common = {
-        image: flags.image,
-        concurrency: flags.concurrency,
-        timeoutSeconds: Math.max(1, Math.ceil(flags.timeout / 1000)),
-        signal,
-        onEvent: progress.onEvent,
-      };
-      const startedAt = new Date();
-      try {
-        const version = await checkAccess(cluster);
-        progress.message(`cluster ${cluster.server}, Kubernetes ${version}`);
-        if (flags.skipCanary !== true) {
-          const canary = await enforcementCanary(live, common);
-          progress.message(
-            `enforcement canary: a deny-all policy was enforced within ${String(canary.enforcedAfterMs)} ms`,
-          );
-        }
-        const results: ScenarioResult[] = [];
-        for (const scenario of scenarios)
-          results.push(
-            await runScenario(scenario, live, {
-              ...common,
-              namespaceNames: flags.namespaceNames,
-              ...(flags.keep === true ? { keep: true } : {}),
-              ...(flags.plugin === undefined ? {} : { plugin: flags.plugin }),
-              externals: new Map((flags.external ?? []).map((e) => [e.name, e.ip])),
-            }),
-          );
-        progress.end();
-        await emitResults(io, results, flags, targets, {
-          kind: 'RunResult',
-          startedAt,
-          durationMs: Date.now() - startedAt.getTime(),
-          cluster: { server: cluster.server, kubernetesVersion: version },
-        });
-        done({ kind: 'run', results });
-      } finally {
-        progress.end();
-        dispose();
-      }
+      .argument(
+        '<scenario...>',
+        'scenario files (YAML, apiVersion polygraph.dev/v1alpha1), or directories of them',
+      )
+      .option('--kubeconfig <file>', 'kubeconfig (default: KUBECONFIG, then ~/.kube/config)')
+      .option('--context <name>', 'kubeconfig context (default: its current context)')
+      .option('--image <ref>', 'probe image (agnhost or a mirror of it)', DEFAULT_IMAGE)
+      .option(
+        '--concurrency <n>',
+        'source pods probing at once (one exec each)',
+        positiveInt('--concurrency'),
+        10,
+      )
+      .option(
+        '--timeout <ms>',
+        'per-probe timeout (whole seconds, rounded up)',
+        positiveInt('--timeout'),
+        1000,
+      )
+      .option(
+        '--keep',
+        'leave namespaces, pods and policies on the cluster (prints how to remove them)',
+      )
+      .addOption(
+        new Option(
+          '--namespace-names <mode>',
+          'suffix: <ns>-<run id>; exact: as written (refuses existing namespaces)',
+        )
+          .choices(['suffix', 'exact'])
+          .default('suffix'),
+      )
+      .option(
+        '--plugin <name>',
+        "the network plugin, for the scenarios' knownDeviations (e.g. kube-router)",
+      )
+      .option(
+        '--external <name=ip>',
+        'a live host that stands for a scenario external (probed as a destination; repeatable)',
+        collect(externalArg),
+      )
+      .option('--skip-canary', 'do not check that the cluster enforces NetworkPolicies first'),
+  ).action(async (paths: string[], flags: RunFlags) => {
+    const targets = flags.report ?? [];
+    checkTargets(targets);
+    const scenarios = await loadScenarios(paths);
+    const progress = progressReporter({
+      line: (t) => {
+        io.err(t);
+      },
+      ...(io.errIsTTY?.() === true && io.errRaw !== undefined
+        ? { live: (t: string) => io.errRaw?.(t) }
+        : {}),
     });
+    const cluster = Cluster.connect({
+      ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }),
+      ...(flags.context === undefined ? {} : { context: flags.context }),
+    });
+    const live = clusterBackend(cluster);
+    const { signal, dispose } = interruptions(io);
+    const common = {
+      image: flags.image,
+      concurrency: flags.concurrency,
+      timeoutSeconds: Math.max(1, Math.ceil(flags.timeout / 1000)),
+      signal,
+      onEvent: progress.onEvent,
+    };
+    const startedAt = new Date();
+    try {
+      const version = await checkAccess(cluster);
+      progress.message(`cluster ${cluster.server}, Kubernetes ${version}`);
+      if (flags.skipCanary !== true) {
+        const canary = await enforcementCanary(live, common);
+        progress.message(
+          `enforcement canary: a deny-all policy was enforced within ${String(canary.enforcedAfterMs)} ms`,
+        );
+      }
+      const results: ScenarioResult[] = [];
+      for (const scenario of scenarios)
+        results.push(
+          await runScenario(scenario, live, {
+            ...common,
+            namespaceNames: flags.namespaceNames,
+            ...(flags.keep === true ? { keep: true } : {}),
+            ...(flags.plugin === undefined ? {} : { plugin: flags.plugin }),
+            externals: new Map((flags.external ?? []).map((e) => [e.name, e.ip])),
+          }),
+        );
+      progress.end();
+      await emitResults(io, results, flags, targets, {
+        kind: 'RunResult',
+        startedAt,
+        durationMs: Date.now() - startedAt.getTime(),
+        cluster: { server: cluster.server, kubernetesVersion: version },
+      });
+      done({ kind: 'run', results });
+    } finally {
+      progress.end();
+      dispose();
+    }
+  });
 }
