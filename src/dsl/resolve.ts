@@ -1044,6 +1044,7 @@ export class Resolver {
         ...(deviation.step !== undefined ? { step: deviation.step } : {}),
         cells,
         observed: deviation.observed,
+        ...(deviation.intermittent === true ? { intermittent: true } : {}),
         reason: deviation.reason,
         location: this.locate(path),
       });

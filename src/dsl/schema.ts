@@ -196,6 +196,12 @@ const DEVIATION = z
     step: z.string().optional().describe('the step it applies to (default: every step)'),
     cells: z.array(RULE_KEY).min(1).describe('"from PATTERN to PATTERN on PROBE"'),
     observed: VERDICT.exclude(['unresolvable']).describe('what the plugin does on those cells'),
+    intermittent: z
+      .boolean()
+      .optional()
+      .describe(
+        'the plugin shows `observed` on some tries and the verdict of the spec on others (default false)',
+      ),
     reason: z.string().min(1),
   })
   .describe('cells where a network plugin is known to deviate from the spec');

@@ -77,6 +77,12 @@ export interface KnownDeviation {
   readonly step?: string;
   readonly cells: readonly CellSelector[];
   readonly observed: 'allow' | 'deny';
+  /**
+   * The plugin shows `observed` on some tries and the spec's verdict on others (its behaviour
+   * depends on something that changes between its syncs): either is accepted, and a cell whose
+   * tries mix the two is a known deviation, not flaky.
+   */
+  readonly intermittent?: boolean;
   readonly reason: string;
   readonly location: SourceLocation;
 }

@@ -391,7 +391,14 @@ export async function runScenario(
         modelled: verdict,
         explanation: result.detail,
         deviation,
-        target: deviation?.observed ?? verdict,
+        // An intermittent deviation's cells settle on the spec's verdict or the deviation's.
+        target:
+          deviation === undefined || deviation.intermittent === true ? verdict : deviation.observed,
+        accepts: new Set<Decided | 'probe-error'>(
+          deviation?.intermittent === true
+            ? [verdict, deviation.observed]
+            : [deviation?.observed ?? verdict],
+        ),
         skip: unprobeable(planned, endpoints),
         from,
         to,
@@ -429,7 +436,7 @@ export async function runScenario(
       if (pending.length === 0) break;
       settle.rounds++;
       const shown = new Map(round.map((c, i) => [c, verdictOf(results[i]?.outcome)]));
-      pending = pending.filter((c) => shown.get(c) !== c.target);
+      pending = pending.filter((c) => !c.accepts.has(shown.get(c) ?? 'probe-error'));
       if (pending.length === 0) {
         settle.exposureMs = Math.round(now() - lastActionAt);
         if (round === probeable) break;
@@ -448,7 +455,7 @@ export async function runScenario(
     const tries = first.map((r) => [r]);
     let again = probeable
       .map((c, i) => ({ c, i }))
-      .filter(({ c, i }) => verdictOf(first[i]?.outcome) !== c.target);
+      .filter(({ c, i }) => !c.accepts.has(verdictOf(first[i]?.outcome)));
     for (let r = 0; r < retries && again.length > 0; r++) {
       const results = await probe(
         again.map(({ c }) => c.planned),
@@ -463,7 +470,7 @@ export async function runScenario(
       // A cell stays under re-probe only while it keeps disagreeing the same way.
       again = again.filter(({ c, i }) => {
         const seen = (tries[i] ?? []).map((t) => verdictOf(t.outcome));
-        return seen.every((v) => v === seen[0]) && seen[0] !== c.target;
+        return seen.every((v) => v === seen[0]) && !c.accepts.has(seen[0] ?? 'probe-error');
       });
     }
     const observedBy = new Map(probeable.map((c, i) => [c, tries[i] ?? []]));
@@ -510,7 +517,7 @@ export async function runScenario(
       const cls = classify({ ...base, modelled: c.modelled, observed, ...known });
       const deviationNote =
         cls === 'known-deviation' && c.deviation !== undefined
-          ? ` — known deviation of ${c.deviation.plugin}${c.deviation.versions === undefined ? '' : ` ${c.deviation.versions}`}: ${c.deviation.reason}`
+          ? ` — known${c.deviation.intermittent === true ? ' intermittent' : ''} deviation of ${c.deviation.plugin}${c.deviation.versions === undefined ? '' : ` ${c.deviation.versions}`}: ${c.deviation.reason}`
           : '';
       return {
         ...withModel,
@@ -586,7 +593,9 @@ export async function runScenario(
       );
     }
     if (scenario.policies.length > 0) {
-      phase(`applying ${String(scenario.policies.length)} policies`);
+      phase(
+        `applying ${String(scenario.policies.length)} ${scenario.policies.length === 1 ? 'policy' : 'policies'}`,
+      );
       for (const p of scenario.policies)
         await cluster.applyPolicy(livePolicy(p.manifest, names, runId, mode));
     }

@@ -375,6 +375,73 @@ describe('engine run (fake cluster)', () => {
     expect(c1?.class).to.equal('cluster-deviates');
   });
 
+  it('an intermittent deviation: either the spec or the deviation is accepted and never re-probed; declared strict, a mix is flaky', async () => {
+    const deviation = (intermittent: boolean) =>
+      scenario({
+        knownDeviations: [
+          {
+            plugin: 'kube-router',
+            step: 'deny',
+            cells: [
+              {
+                from: parsePattern('y/b') as Pattern,
+                to: parsePattern('x/a') as Pattern,
+                text: 'from y/b to x/a',
+              },
+            ],
+            observed: 'allow',
+            ...(intermittent ? { intermittent: true } : {}),
+            reason: 'order of the pod list',
+            location: LOC,
+          },
+        ],
+      });
+    const cellOf = (r: Awaited<ReturnType<typeof runScenario>>) =>
+      r.steps[0]?.cells.filter((c) => c.from === 'y/b' && c.to === 'x/a') ?? [];
+    /** The cell shows `outcomes` on its successive probes, then the spec's verdict. */
+    const showing = (...outcomes: Outcome[]) => {
+      const fake = new FakeCluster('r');
+      const seen = new Map<string, number>();
+      fake.override = (key) => {
+        if (!key.startsWith('y/b>x/a')) return undefined;
+        const n = seen.get(key) ?? 0;
+        seen.set(key, n + 1);
+        return outcomes[n];
+      };
+      return fake;
+    };
+    const opts = { image: 'img', runId: 'r', plugin: 'kube-router', settleTimeoutMs: 0 };
+
+    // The deviation shows: known-deviation, probed once.
+    const shown = cellOf(await runScenario(deviation(true), showing('allowed'), opts));
+    expect(shown.length).to.be.greaterThan(0);
+    for (const c of shown) {
+      expect(c.class).to.equal('known-deviation');
+      expect(c.tries).to.equal(undefined);
+      expect(c.explanation).to.include('known intermittent deviation of kube-router');
+    }
+    // The spec's verdict shows: settled at once, no re-probe waiting for the deviation.
+    const spec = await runScenario(deviation(true), showing('refused', 'allowed'), {
+      ...opts,
+      settleTimeoutMs: 60_000,
+    });
+    // (unchecked: the step declares no expectation; the cluster agrees with the model)
+    for (const c of cellOf(spec)) {
+      expect(c.class).to.equal('unchecked');
+      expect(c.observed).to.equal('refused');
+      expect(c.tries).to.equal(undefined);
+    }
+    expect(spec.steps[0]?.live?.settle.settled).to.equal(true);
+    // Declared strict (not intermittent), the same spec-then-deviation tries are flaky: failing.
+    const strict = cellOf(await runScenario(deviation(false), showing('refused', 'allowed'), opts));
+    expect(strict.map((c) => c.class)).to.include('flaky');
+    // A probe error is never absorbed by the deviation.
+    const broken = cellOf(
+      await runScenario(deviation(true), showing('probe-error', 'allowed'), opts),
+    );
+    expect(broken.map((c) => c.class)).to.include('flaky');
+  });
+
   it('cleans up everything it created when an action fails, and rethrows', async () => {
     const fake = new FakeCluster('r');
     fake.failOn = 'apply x-r/from-y';
