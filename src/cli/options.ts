@@ -31,6 +31,25 @@ export function externalArg(value: string): ExternalInfo {
   return { name, ip };
 }
 
+/** `NAME=COMMAND`: a command (split on blanks, no shell) that runs a program on a host. */
+export function externalExecArg(value: string): { name: string; command: string[] } {
+  const eq = value.indexOf('=');
+  const name = eq > 0 ? value.slice(0, eq) : '';
+  const command = value
+    .slice(eq + 1)
+    .split(/\s+/)
+    .filter((w) => w !== '');
+  if (eq <= 0 || command.length === 0)
+    throw new InvalidArgumentError(
+      `expected NAME=COMMAND (e.g. "backup=docker exec backup"), got "${value}"`,
+    );
+  if (!/^[A-Za-z0-9][-A-Za-z0-9_.:]*$/.test(name))
+    throw new InvalidArgumentError(
+      `"${name}" is not a usable name: letters, digits, "-", "_", "." and ":"`,
+    );
+  return { name, command };
+}
+
 export interface ModelFlags {
   selfTraffic: ModelOptions['selfTraffic'];
   ipblockPods: 'match' | 'ignore';

@@ -33,6 +33,13 @@ export interface RunScenarioOptions {
   readonly timeoutMs?: number;
   /** Scenario external name → a live address that stands for it (probed as a destination). */
   readonly externals?: Readonly<Record<string, string>> | ReadonlyMap<string, string>;
+  /**
+   * Scenario external name → the command (argv) that runs a program on the host standing for it,
+   * e.g. `['docker', 'exec', 'ext1']`: its cells as a source are probed from there. Each needs an
+   * address in `externals`.
+   */
+  readonly externalSources?:
+    Readonly<Record<string, readonly string[]>> | ReadonlyMap<string, readonly string[]>;
   /** Aborts the run; what it created is removed. */
   readonly signal?: AbortSignal;
   /** Progress: phases, steps, settling. */
@@ -81,9 +88,14 @@ export async function run(
     options.externals instanceof Map
       ? new Map(options.externals)
       : new Map(Object.entries(options.externals ?? {}));
+  const externalSources =
+    options.externalSources instanceof Map
+      ? new Map(options.externalSources)
+      : new Map(Object.entries(options.externalSources ?? {}));
   return runScenario(scenario, live, {
     ...common,
     ...(options.plugin === undefined ? {} : { plugin: options.plugin }),
     externals,
+    externalSources,
   });
 }

@@ -16,12 +16,56 @@ import {
 } from '../cluster/index.js';
 import type { JobResult, RunnableJob } from '../domain/job.js';
 import { ClusterRunner, type LivePod } from '../probe/cluster-runner.js';
+import { HostRunner } from '../probe/host-runner.js';
 
 export interface ProbeSettings {
   /** Source pods probing at once (one exec each). */
   readonly concurrency: number;
   /** Per-probe timeout, whole seconds. */
   readonly timeoutSeconds: number;
+  /**
+   * Sources outside the cluster: endpoint key (`ext:NAME`) → the command that runs the probe
+   * client on that host (e.g. `ip netns exec ext1`). Jobs from them run there, not in a pod.
+   */
+  readonly hosts?: ReadonlyMap<string, readonly string[]>;
+}
+
+/**
+ * Probes jobs from pods with the cluster runner and jobs from `settings.hosts` with the host
+ * runner; results in job order.
+ */
+export async function probeEverywhere(
+  cluster: Cluster,
+  jobs: readonly RunnableJob[],
+  targets: ReadonlyMap<string, LivePod>,
+  settings: ProbeSettings,
+  signal?: AbortSignal,
+): Promise<JobResult[]> {
+  const hosts = settings.hosts ?? new Map<string, readonly string[]>();
+  const fromHost = (j: RunnableJob) => hosts.has(j.job.from);
+  const inPods = jobs.filter((j) => !fromHost(j));
+  const onHosts = jobs.filter(fromHost);
+  const [podResults, hostResults] = await Promise.all([
+    inPods.length === 0
+      ? []
+      : new ClusterRunner(cluster, targets, {
+          concurrency: settings.concurrency,
+          timeoutSeconds: settings.timeoutSeconds,
+          sctp: false,
+        }).run(inPods, signal),
+    onHosts.length === 0
+      ? []
+      : new HostRunner(hosts, targets, { timeoutSeconds: settings.timeoutSeconds }).run(
+          onHosts,
+          signal,
+        ),
+  ]);
+  let p = 0;
+  let h = 0;
+  return jobs.map((j) => {
+    const r = fromHost(j) ? hostResults[h++] : podResults[p++];
+    return r ?? { job: j.job, outcome: 'probe-error', detail: 'internal: no result for the job' };
+  });
 }
 
 export interface LiveCluster {
@@ -76,10 +120,6 @@ export function clusterBackend(cluster: Cluster): LiveCluster {
       applyNetworkPolicy(cluster, policy.metadata.namespace ?? 'default', policy),
     deletePolicy: (namespace, name) => cluster.deleteNetworkPolicy(namespace, name),
     probe: (jobs, targets, settings, signal) =>
-      new ClusterRunner(cluster, targets, {
-        concurrency: settings.concurrency,
-        timeoutSeconds: settings.timeoutSeconds,
-        sctp: false,
-      }).run(jobs, signal),
+      probeEverywhere(cluster, jobs, targets, settings, signal),
   };
 }

@@ -9,7 +9,7 @@
 import { ClusterError, type Labels, type PodInfo as LivePodInfo } from '../cluster/index.js';
 import { classify, type Decided } from '../compare/classify.js';
 import { expectedVerdict, selects } from '../compare/expectation.js';
-import { InternalError } from '../domain/errors.js';
+import { InternalError, UsageError } from '../domain/errors.js';
 import { outcomeVerdict, type JobResult, type Outcome, type RunnableJob } from '../domain/job.js';
 import { formatProbe } from '../domain/probe.js';
 import type { Action, KnownDeviation, Scenario, ScenarioStep } from '../dsl/types.js';
@@ -54,8 +54,14 @@ export interface RunOptions {
   readonly keep?: boolean;
   /** The network plugin: declared known deviations for it classify as known-deviation. */
   readonly plugin?: string;
-  /** Scenario external name → a live address that stands for it (destinations only). */
+  /** Scenario external name → a live address that stands for it. */
   readonly externals?: ReadonlyMap<string, string>;
+  /**
+   * Scenario external name → the command that runs a program on the host standing for it
+   * (e.g. `['ip', 'netns', 'exec', 'ext1']`): its cells as a source are probed from there. Each
+   * needs an address in `externals` too (ipBlock rules decide by the source's address).
+   */
+  readonly externalSources?: ReadonlyMap<string, readonly string[]>;
   /** Bound of settling after a step's actions. Default 15 s. */
   readonly settleTimeoutMs?: number;
   /**
@@ -158,9 +164,20 @@ export async function runScenario(
   const now = options.now ?? (() => performance.now());
   const runId = options.runId ?? newRunId();
   const mode = options.namespaceNames ?? 'suffix';
+  const externals = options.externals ?? new Map<string, string>();
+  const externalSources = options.externalSources ?? new Map<string, readonly string[]>();
+  for (const [name, command] of externalSources) {
+    if (!externals.has(name))
+      throw new UsageError(
+        `external ${name} has a command to probe from (--external-exec) but no address: add --external ${name}=IP`,
+      );
+    if (command.length === 0)
+      throw new UsageError(`external ${name}: the command to probe from is empty`);
+  }
   const settings: ProbeSettings = {
     concurrency: options.concurrency ?? 10,
     timeoutSeconds: options.timeoutSeconds ?? 1,
+    hosts: new Map([...externalSources].map(([name, command]) => [`ext:${name}`, command])),
   };
   const settleTimeoutMs = options.settleTimeoutMs ?? 15_000;
   const retries = options.retries ?? 2;
@@ -169,7 +186,6 @@ export async function runScenario(
   const phase = (message: string) => {
     emit({ kind: 'phase', scenario: scenario.name, message });
   };
-  const externals = options.externals ?? new Map<string, string>();
   const names = namespaceMap(scenarioNamespaces(scenario), runId, mode);
   const live = (ns: string): string => {
     const name = names.get(ns);
@@ -302,9 +318,12 @@ export async function runScenario(
     const { job } = planned;
     const from = endpoints.get(job.from);
     const to = endpoints.get(job.to);
-    if (from?.kind !== 'pod')
-      return `${job.from} is not a pod: probes from hosts outside the cluster are not run`;
-    if (!state.pods.has(job.from))
+    if (from?.kind === 'node') return `${job.from} is a node: node traffic is not probed`;
+    if (from?.kind === 'external') {
+      if (!externalSources.has(from.name))
+        return `${job.from} is outside the cluster: name a command that runs probes on a host standing for it with --external-exec ${from.name}=COMMAND`;
+      if (to?.kind === 'external') return 'both ends are outside the cluster: no policy applies';
+    } else if (!state.pods.has(job.from))
       return state.absent.get(job.from) ?? `${job.from} has no live pod`;
     if (to?.kind === 'node') return `${job.to} is a node: node traffic is not probed`;
     if (to?.kind === 'external' && !externals.has(to.name))

@@ -28,7 +28,14 @@ interface RunDoc {
   scenarios: {
     steps: {
       name: string;
-      cells: { class: string; observed?: string; modelled: string; expected?: string }[];
+      cells: {
+        from: string;
+        to: string;
+        class: string;
+        observed?: string;
+        modelled: string;
+        expected?: string;
+      }[];
       live?: { probes: number; durationMs: number; settle: { exposureMs?: number } };
     }[];
   }[];
@@ -90,6 +97,63 @@ describe('polygraph run and clean on the live cluster (built CLI)', function () 
       expect(doc.summary.classes[bad] ?? 0, bad).to.equal(0);
     expect(r.stderr).to.include('enforcement canary');
     expect(await noneLeft(), 'left after the run').to.deep.equal([]);
+  });
+
+  it('three-tier with the internet host played by the lab’s external host: its cells are probed from there and agree', async function () {
+    if (kubeconfig !== lab.kubeconfigPath()) this.skip(); // needs the lab's external host
+    const [ext] = lab.externalHosts();
+    if (ext === undefined) throw new Error('the lab has no external host');
+    const r = await polygraph(
+      'run',
+      'scenarios/three-tier.yaml',
+      ...base(),
+      '--skip-canary',
+      '--external',
+      `internet=${ext.ip}`,
+      '--external-exec',
+      `internet=ip netns exec ${ext.name}`,
+      '--report',
+      `json=${join(tmp, 'internet.json')}`,
+    );
+    expect(r.exitCode, r.stderr).to.equal(0);
+    // The JSON report lists every cell (stdout's document only the notable ones).
+    const doc = JSON.parse(await readFile(join(tmp, 'internet.json'), 'utf8')) as RunDoc;
+    const fromInternet = doc.scenarios[0]!.steps[0]!.cells.filter(
+      (c) => c.from === 'ext:internet' && c.class !== 'unresolvable',
+    );
+    log(fromInternet.map((c) => `${c.to}: ${c.observed ?? '?'} (${c.class})`).join(' | '));
+    // web and browser admit the internet on 80; api and db admit only their callers.
+    const seen = Object.fromEntries(fromInternet.map((c) => [c.to, c.observed]));
+    expect(seen).to.deep.equal({
+      'shop/web': 'allowed',
+      'visitors/browser': 'allowed',
+      'shop/api': 'refused',
+      'shop/db': 'refused',
+    });
+    for (const c of fromInternet) expect(c.class, `${c.from} -> ${c.to}`).to.equal('agree');
+    expect(doc.summary.classes.skipped ?? 0).to.equal(0);
+
+    // ipBlock decides by the host's own address: admitted by a /32, refused by an `except`.
+    const byAddress = await polygraph(
+      'run',
+      'test/e2e/fixtures/external-source-ipblock.yaml',
+      ...base(),
+      '--skip-canary',
+      '--external',
+      `lab-host=${ext.ip}`,
+      '--external-exec',
+      `lab-host=ip netns exec ${ext.name}`,
+      '--report',
+      `json=${join(tmp, 'lab-host.json')}`,
+    );
+    expect(byAddress.exitCode, byAddress.stderr + byAddress.stdout).to.equal(0);
+    const cells = (
+      JSON.parse(await readFile(join(tmp, 'lab-host.json'), 'utf8')) as RunDoc
+    ).scenarios[0]!.steps[0]!.cells.filter((c) => c.from === 'ext:lab-host');
+    expect(cells.map((c) => [c.to, c.observed, c.class])).to.deep.equal([
+      ['x/a', 'allowed', 'agree'],
+      ['x/b', 'refused', 'agree'],
+    ]);
   });
 
   it('three-tier with allow and deny swapped: exit 1, its cells classified as the expectation contradicting the spec', async () => {

@@ -9,7 +9,7 @@ import { ClusterError } from '../../src/cluster/index.js';
 import type { JobResult, Outcome, RunnableJob } from '../../src/domain/job.js';
 import { parsePattern, type Pattern } from '../../src/domain/pattern.js';
 import type { Action, Scenario, ScenarioPolicy, ScenarioStep } from '../../src/dsl/types.js';
-import type { LiveCluster } from '../../src/engine/live-cluster.js';
+import type { LiveCluster, ProbeSettings } from '../../src/engine/live-cluster.js';
 import { livePolicy, namespaceMap } from '../../src/engine/names.js';
 import { canaryScenario, enforcementCanary } from '../../src/engine/preflight.js';
 import { runScenario } from '../../src/engine/run.js';
@@ -201,11 +201,17 @@ class FakeCluster implements LiveCluster {
     this.stale = this.lag;
     return Promise.resolve();
   }
+  /** The sources of every probed job, and the last settings. */
+  readonly probedFrom: string[] = [];
+  settings: ProbeSettings | undefined;
   probe(
     jobs: readonly RunnableJob[],
     _targets: ReadonlyMap<string, LivePod>,
+    settings?: ProbeSettings,
   ): Promise<JobResult[]> {
     this.onProbe?.();
+    this.settings = settings;
+    this.probedFrom.push(...jobs.map((j) => j.job.from));
     this.probeRounds++;
     const showing = this.stale > 0 ? this.snapshot : this.policies;
     if (this.stale > 0) this.stale--;
@@ -532,6 +538,40 @@ describe('engine run (fake cluster)', () => {
     );
     expect(toWeb?.class).to.equal('unchecked');
     expect(toWeb?.observed).to.equal('allowed');
+    // From an external: skipped with the flag to use, until a command runs probes there.
+    const fromWeb = (r: typeof mapped) =>
+      r.steps[0]!.cells.filter((c) => c.from === 'ext:web' && c.to === 'y/b');
+    expect(fromWeb(mapped).map((c) => c.observedDetail)).to.deep.include(
+      'ext:web is outside the cluster: name a command that runs probes on a host standing for it with --external-exec web=COMMAND',
+    );
+    const sourceFake = new FakeCluster('r');
+    sourceFake.world = world;
+    const sourced = await runScenario(sc, sourceFake, {
+      image: 'img',
+      runId: 'r',
+      externals: new Map([['web', '10.250.0.10']]),
+      externalSources: new Map([['web', ['ip', 'netns', 'exec', 'e']]]),
+    });
+    expect(sourceFake.probedFrom).to.include('ext:web');
+    expect([...(sourceFake.settings?.hosts ?? [])]).to.deep.equal([
+      ['ext:web', ['ip', 'netns', 'exec', 'e']],
+    ]);
+    const probed = fromWeb(sourced).filter((c) => c.probe.protocol === 'TCP');
+    expect(probed.map((c) => [c.class, c.observed])).to.deep.equal([['unchecked', 'allowed']]);
+    // A command without an address is a usage error, before anything is created.
+    const noAddress = new FakeCluster('r');
+    let error: unknown;
+    try {
+      await runScenario(sc, noAddress, {
+        image: 'img',
+        runId: 'r',
+        externalSources: new Map([['web', ['docker', 'exec', 'web']]]),
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as Error).message).to.include('add --external web=IP');
+    expect(noAddress.calls).to.deep.equal([]);
   });
 
   it('the enforcement canary passes a cluster that denies, refuses one that does not (exit 3)', async () => {

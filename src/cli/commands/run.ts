@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Cluster } from '../../cluster/index.js';
-import { InterruptedError } from '../../domain/errors.js';
+import { InterruptedError, UsageError } from '../../domain/errors.js';
 import { DEFAULT_PROBE_IMAGE } from '../../engine/api.js';
 import { clusterBackend } from '../../engine/live-cluster.js';
 import { checkAccess, enforcementCanary } from '../../engine/preflight.js';
@@ -9,7 +9,7 @@ import { runScenario } from '../../engine/run.js';
 import { progressReporter } from '../../report/progress.js';
 import type { ReportTarget } from '../../report/sinks.js';
 import type { Io } from '../io.js';
-import { collect, externalArg } from '../options.js';
+import { collect, externalArg, externalExecArg } from '../options.js';
 import { addResultOptions, checkTargets, emitResults } from '../reports.js';
 import type { CommandResult } from '../result.js';
 import { loadScenarios } from '../scenario-files.js';
@@ -35,6 +35,7 @@ interface RunFlags {
   namespaceNames: 'suffix' | 'exact';
   plugin?: string;
   external?: { name: string; ip: string }[];
+  externalExec?: { name: string; command: string[] }[];
   skipCanary?: boolean;
   output: 'text' | 'json';
   color?: boolean;
@@ -120,10 +121,21 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
         'a live host that stands for a scenario external (probed as a destination; repeatable)',
         collect(externalArg),
       )
+      .option(
+        '--external-exec <name=command>',
+        'a command that runs the probe client on that host, to probe from it (e.g. "ext1=docker exec ext1"; split on blanks, no shell; repeatable)',
+        collect(externalExecArg),
+      )
       .option('--skip-canary', 'do not check that the cluster enforces NetworkPolicies first'),
   ).action(async (paths: string[], flags: RunFlags) => {
     const targets = flags.report ?? [];
     checkTargets(targets);
+    const mapped = new Set((flags.external ?? []).map((e) => e.name));
+    for (const e of flags.externalExec ?? [])
+      if (!mapped.has(e.name))
+        throw new UsageError(
+          `--external-exec ${e.name}=… needs the host's address too: add --external ${e.name}=IP (ipBlock rules decide by the source's address)`,
+        );
     const scenarios = await loadScenarios(paths);
     const progress = progressReporter({
       line: (t) => {
@@ -165,6 +177,7 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
             ...(flags.keep === true ? { keep: true } : {}),
             ...(flags.plugin === undefined ? {} : { plugin: flags.plugin }),
             externals: new Map((flags.external ?? []).map((e) => [e.name, e.ip])),
+            externalSources: new Map((flags.externalExec ?? []).map((e) => [e.name, e.command])),
           }),
         );
       progress.end();
