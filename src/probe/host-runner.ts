@@ -92,24 +92,28 @@ export class HostRunner implements JobRunner {
     const bySource = new Map<EndpointKey, { index: number; probe: ProbeJob }[]>();
     runnable.forEach(({ job, port }, index) => {
       const destination = this.targets.get(job.to);
+      const ip = destination?.ip ?? '';
+      const protocol = job.probe.protocol;
       const skip = !this.hosts.has(job.from)
         ? `no command runs probes on ${job.from}`
-        : destination?.ip === undefined || destination.ip === ''
+        : ip === ''
           ? `destination ${job.to} has no address`
-          : job.probe.protocol === 'SCTP'
-            ? 'the probe client (probes/probe.sh) has no SCTP probe'
-            : undefined;
-      if (skip !== undefined || destination?.ip === undefined) {
-        results[index] = { job, outcome: 'skipped', detail: skip ?? 'no address' };
+          : undefined;
+      if (skip !== undefined || protocol === 'SCTP') {
+        results[index] = {
+          job,
+          outcome: 'skipped',
+          detail: skip ?? 'the probe client (probes/probe.sh) has no SCTP probe',
+        };
         return;
       }
       const planned = {
         index,
         probe: {
           id: `j${String(index)}`,
-          host: destination.ip,
+          host: ip,
           port,
-          protocol: job.probe.protocol,
+          protocol,
           timeoutSeconds: this.timeoutSeconds,
         },
       };
