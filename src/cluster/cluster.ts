@@ -7,10 +7,12 @@ import * as k8s from '@kubernetes/client-node';
 import { ClusterError, shortenUrls, toClusterError } from './errors.js';
 import type {
   ContainerPort,
+  DaemonSetFacts,
   ExecResult,
   Labels,
   NamespaceInfo,
   NetworkPolicyManifest,
+  NodeFacts,
   PodInfo,
   PodSpecInput,
 } from './types.js';
@@ -76,6 +78,60 @@ function exitCodeOf(status: k8s.V1Status): number | undefined {
   return undefined;
 }
 
+/** The Pod object `createPod` sends (pure): non-root, no privilege, read-only root, seccomp. */
+export function podBody(input: PodSpecInput) {
+  const runAsUser = input.runAsUser ?? 65534;
+  return {
+    metadata: { name: input.name, namespace: input.namespace, labels: { ...input.labels } },
+    spec: {
+      ...(input.nodeName === undefined ? {} : { nodeName: input.nodeName }),
+      // A placement goes through the scheduler (resources, taints), pinned to one node by name.
+      ...(input.node === undefined
+        ? {}
+        : {
+            affinity: {
+              nodeAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: {
+                  nodeSelectorTerms: [
+                    {
+                      matchFields: [{ key: 'metadata.name', operator: 'In', values: [input.node] }],
+                    },
+                  ],
+                },
+              },
+            },
+          }),
+      terminationGracePeriodSeconds: input.terminationGracePeriodSeconds ?? 1,
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser,
+        runAsGroup: runAsUser,
+        seccompProfile: { type: 'RuntimeDefault' },
+        sysctls: Object.entries(input.sysctls ?? {}).map(([name, value]) => ({ name, value })),
+      },
+      containers: input.containers.map((c) => ({
+        name: c.name,
+        image: c.image,
+        imagePullPolicy: 'IfNotPresent',
+        ...(c.command === undefined ? {} : { command: [...c.command] }),
+        ...(c.args === undefined ? {} : { args: [...c.args] }),
+        ports: (c.ports ?? []).map((p) => ({
+          containerPort: p.containerPort,
+          protocol: p.protocol,
+          ...(p.name === undefined ? {} : { name: p.name }),
+        })),
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        },
+      })),
+    },
+  };
+}
+
 export function podInfo(pod: k8s.V1Pod): PodInfo {
   const ready =
     pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
@@ -136,11 +192,13 @@ export function clientsOf(cluster: Cluster): Clients {
 export class Cluster {
   private readonly core: k8s.CoreV1Api;
   private readonly networking: k8s.NetworkingV1Api;
+  private readonly apps: k8s.AppsV1Api;
   private readonly execClient: k8s.Exec;
 
   private constructor(private readonly config: k8s.KubeConfig) {
     this.core = config.makeApiClient(k8s.CoreV1Api);
     this.networking = config.makeApiClient(k8s.NetworkingV1Api);
+    this.apps = config.makeApiClient(k8s.AppsV1Api);
     this.execClient = new k8s.Exec(config);
     clients.set(this, { config, core: this.core, networking: this.networking });
   }
@@ -269,40 +327,7 @@ export class Cluster {
   }
 
   async createPod(input: PodSpecInput): Promise<void> {
-    const runAsUser = input.runAsUser ?? 65534;
-    const pod = {
-      metadata: { name: input.name, namespace: input.namespace, labels: { ...input.labels } },
-      spec: {
-        ...(input.nodeName === undefined ? {} : { nodeName: input.nodeName }),
-        terminationGracePeriodSeconds: input.terminationGracePeriodSeconds ?? 1,
-        automountServiceAccountToken: false,
-        enableServiceLinks: false,
-        securityContext: {
-          runAsNonRoot: true,
-          runAsUser,
-          runAsGroup: runAsUser,
-          seccompProfile: { type: 'RuntimeDefault' },
-          sysctls: Object.entries(input.sysctls ?? {}).map(([name, value]) => ({ name, value })),
-        },
-        containers: input.containers.map((c) => ({
-          name: c.name,
-          image: c.image,
-          imagePullPolicy: 'IfNotPresent',
-          ...(c.command === undefined ? {} : { command: [...c.command] }),
-          ...(c.args === undefined ? {} : { args: [...c.args] }),
-          ports: (c.ports ?? []).map((p) => ({
-            containerPort: p.containerPort,
-            protocol: p.protocol,
-            ...(p.name === undefined ? {} : { name: p.name }),
-          })),
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            capabilities: { drop: ['ALL'] },
-          },
-        })),
-      },
-    };
+    const pod = podBody(input);
     try {
       const body = toModel('v1', 'Pod', pod) as k8s.V1Pod;
       await this.core.createNamespacedPod({ namespace: input.namespace, body });
@@ -313,6 +338,44 @@ export class Cluster {
         namespace: input.namespace,
         name: input.name,
       });
+    }
+  }
+
+  /** Every node, with what placements need (list nodes). */
+  async listNodes(): Promise<NodeFacts[]> {
+    try {
+      const list = await this.core.listNode();
+      return list.items.map((n) => {
+        const ready =
+          n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+        const tainted = (n.spec?.taints ?? []).some(
+          (t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute',
+        );
+        return {
+          name: n.metadata?.name ?? '',
+          ready,
+          schedulable: ready && n.spec?.unschedulable !== true && !tainted,
+          internalIPs: (n.status?.addresses ?? [])
+            .filter((a) => a.type === 'InternalIP')
+            .map((a) => a.address),
+        };
+      });
+    } catch (error) {
+      throw toClusterError(error, { verb: 'list', kind: 'Node' });
+    }
+  }
+
+  /** Every DaemonSet of the cluster, with its images (list daemonsets, all namespaces). */
+  async listDaemonSets(): Promise<DaemonSetFacts[]> {
+    try {
+      const list = await this.apps.listDaemonSetForAllNamespaces();
+      return list.items.map((d) => ({
+        namespace: d.metadata?.namespace ?? '',
+        name: d.metadata?.name ?? '',
+        images: (d.spec?.template.spec?.containers ?? []).map((c) => c.image ?? ''),
+      }));
+    } catch (error) {
+      throw toClusterError(error, { verb: 'list', kind: 'DaemonSet' });
     }
   }
 

@@ -1,12 +1,20 @@
-export { Cluster, type ConnectOptions, type ExecOptions, type WaitOptions } from './cluster.js';
+export {
+  Cluster,
+  podBody,
+  type ConnectOptions,
+  type ExecOptions,
+  type WaitOptions,
+} from './cluster.js';
 export { ClusterError, type ClusterErrorDetails } from './errors.js';
 export type {
   ContainerPort,
   ContainerSpec,
+  DaemonSetFacts,
   ExecResult,
   Labels,
   NamespaceInfo,
   NetworkPolicyManifest,
+  NodeFacts,
   PodInfo,
   PodSpecInput,
 } from './types.js';

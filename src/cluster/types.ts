@@ -29,7 +29,27 @@ export interface PodSpecInput {
   sysctls?: Readonly<Record<string, string>>;
   terminationGracePeriodSeconds?: number;
   runAsUser?: number;
+  /** spec.nodeName: bypasses the scheduler (only for pods that must run on one node). */
   nodeName?: string;
+  /** Scheduled onto this node only (required node affinity on metadata.name): a placement. */
+  node?: string;
+}
+
+/** A node as placements and cluster facts see it. */
+export interface NodeFacts {
+  name: string;
+  ready: boolean;
+  /** Ready, not cordoned, and no NoSchedule / NoExecute taint: a probe pod may land there. */
+  schedulable: boolean;
+  /** status.addresses of type InternalIP. */
+  internalIPs: string[];
+}
+
+/** A DaemonSet, as network-plugin detection reads it. */
+export interface DaemonSetFacts {
+  namespace: string;
+  name: string;
+  images: string[];
 }
 
 export interface PodInfo {

@@ -29,6 +29,8 @@ export interface RunScenarioOptions {
   readonly skipCanary?: boolean;
   /** Source pods probing at once. Default 10. */
   readonly concurrency?: number;
+  /** `spread` (default): probe pods round-robin over the schedulable nodes; `pack`: on one node. */
+  readonly placement?: 'spread' | 'pack';
   /** Per-probe timeout in milliseconds, rounded up to whole seconds. Default 1000. */
   readonly timeoutMs?: number;
   /** Scenario external name → a live address that stands for it (probed as a destination). */
@@ -95,6 +97,7 @@ export async function run(
   return runScenario(scenario, live, {
     ...common,
     ...(options.plugin === undefined ? {} : { plugin: options.plugin }),
+    ...(options.placement === undefined ? {} : { placement: options.placement }),
     externals,
     externalSources,
   });

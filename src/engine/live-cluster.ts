@@ -11,6 +11,7 @@ import {
   type Cluster,
   type Labels,
   type NetworkPolicyManifest,
+  type NodeFacts,
   type PodInfo,
   type PodSpecInput,
 } from '../cluster/index.js';
@@ -78,6 +79,8 @@ export interface LiveCluster {
   /** Starts the deletion (and with `wait`, waits until it is gone). */
   deleteNamespace(name: string, wait: boolean): Promise<void>;
   createPod(pod: PodSpecInput): Promise<void>;
+  /** The cluster's nodes (for placements and facts). */
+  listNodes(): Promise<NodeFacts[]>;
   waitPodsReady(
     namespace: string,
     names: readonly string[],
@@ -109,6 +112,7 @@ export function clusterBackend(cluster: Cluster): LiveCluster {
     setNamespaceLabels: (name, labels) => cluster.setNamespaceLabels(name, labels),
     deleteNamespace: (name, wait) => cluster.deleteNamespace(name, { wait }),
     createPod: (pod) => cluster.createPod(pod),
+    listNodes: () => cluster.listNodes(),
     waitPodsReady: (namespace, names, timeoutMs, signal) =>
       waitPodsReady(cluster, namespace, names, {
         timeoutMs,

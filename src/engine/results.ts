@@ -62,6 +62,10 @@ export interface ScenarioLive {
   readonly plugin?: string;
   /** Left on the cluster (--keep), with the command that removes it. */
   readonly kept?: string;
+  /** How the probe pods were placed on the nodes, when polygraph placed them. */
+  readonly placement?: 'spread' | 'pack';
+  /** Scenario pod key → the node it ran on. */
+  readonly nodes?: Readonly<Record<string, string>>;
 }
 
 export type ClassCounts = Readonly<Record<CellClass, number>>;

@@ -69,6 +69,13 @@ export interface RunOptions {
    * the changed cells, then the table once.
    */
   readonly settleScope?: 'table' | 'changed';
+  /**
+   * Where the probe pods run: `spread` (default) round-robin over the schedulable nodes, so that
+   * cells cross nodes; `pack` all on one node. Each pod is pinned with a required node affinity
+   * (the scheduler still checks resources). When the nodes cannot be listed, the scheduler
+   * places them and the run says so.
+   */
+  readonly placement?: 'spread' | 'pack';
   /** Re-probes of a disagreeing cell. Default 2. */
   readonly retries?: number;
   /** Bound of waiting for probe pods. Default 120 s. */
@@ -196,6 +203,39 @@ export async function runScenario(
   const steps: StepResult[] = [];
   let kept: string | undefined;
 
+  const placement = options.placement ?? 'spread';
+  /** Schedulable nodes by name, once per run; undefined: the scheduler places the pods. */
+  let nodes: string[] | undefined;
+  let placed = 0;
+  const podNodes = new Map<string, string>();
+  async function schedulableNodes(): Promise<string[] | undefined> {
+    try {
+      const all = await cluster.listNodes();
+      const ok = all
+        .filter((n) => n.schedulable)
+        .map((n) => n.name)
+        .sort();
+      if (ok.length === 0) {
+        phase(
+          'no node is schedulable for certain (all tainted, cordoned or not Ready): the scheduler places the probe pods',
+        );
+        return undefined;
+      }
+      return ok;
+    } catch (error) {
+      if (!(error instanceof ClusterError)) throw error;
+      phase(`${error.message}: the scheduler places the probe pods`);
+      return undefined;
+    }
+  }
+  /** The node of the next pod: round-robin (spread) or always the first (pack). */
+  function nextNode(): string | undefined {
+    if (nodes === undefined) return undefined;
+    const node = placement === 'pack' ? nodes[0] : nodes[placed % nodes.length];
+    placed++;
+    return node;
+  }
+
   async function createPods(pods: readonly PodInfo[]): Promise<void> {
     const byNamespace = new Map<string, PodInfo[]>();
     for (const pod of pods) {
@@ -212,17 +252,19 @@ export async function runScenario(
     }
     await Promise.all(
       [...byNamespace].flatMap(([, list]) =>
-        list.map((pod) =>
-          cluster.createPod(
-            scenarioProbePod({
+        list.map((pod) => {
+          const node = nextNode();
+          return cluster.createPod({
+            ...scenarioProbePod({
               namespace: live(pod.namespace),
               name: pod.name,
               labels: pod.labels,
               ports: pod.ports,
               image: options.image,
             }),
-          ),
-        ),
+            ...(node === undefined ? {} : { node }),
+          });
+        }),
       ),
     );
     const ready = await Promise.all(
@@ -241,6 +283,7 @@ export async function runScenario(
   }
 
   function recordPod(ns: string, info: LivePodInfo): void {
+    if (info.nodeName !== undefined) podNodes.set(`${ns}/${info.name}`, info.nodeName);
     state.pods.set(`${ns}/${info.name}`, {
       namespace: info.namespace,
       name: info.name,
@@ -593,6 +636,13 @@ export async function runScenario(
       state.created.push(name);
     }
     phase(`creating ${String(scenario.initial.pods.length)} probe pods`);
+    nodes = await schedulableNodes();
+    if (nodes !== undefined)
+      phase(
+        placement === 'pack'
+          ? `placing the probe pods on ${nodes[0] ?? '?'} (pack)`
+          : `spreading the probe pods over ${String(nodes.length)} node${nodes.length === 1 ? '' : 's'}`,
+      );
     await createPods(scenario.initial.pods);
     // What the cluster shows before any policy: the settle baseline of the first step.
     {
@@ -652,6 +702,8 @@ export async function runScenario(
       namespaces: Object.fromEntries(names),
       ...(options.plugin === undefined ? {} : { plugin: options.plugin }),
       ...(kept === undefined ? {} : { kept }),
+      ...(nodes === undefined ? {} : { placement }),
+      ...(podNodes.size === 0 ? {} : { nodes: Object.fromEntries([...podNodes].sort()) }),
     },
   };
 }

@@ -132,6 +132,11 @@ const SCENARIO = z.strictObject({
       namespaces: z.record(z.string(), z.string()).describe('scenario namespace → live namespace'),
       plugin: z.string().optional().describe('the plugin whose known deviations were applied'),
       kept: z.string().optional().describe('left on the cluster (--keep): how to remove it'),
+      placement: z
+        .enum(['spread', 'pack'])
+        .optional()
+        .describe('how the probe pods were placed on the nodes, when polygraph placed them'),
+      nodes: z.record(z.string(), z.string()).optional().describe('scenario pod → its node'),
     })
     .optional()
     .describe('how the scenario was run on a live cluster'),

@@ -224,7 +224,7 @@ export function renderText(
             .map(([ns, liveName]) => (ns === liveName ? ns : `${ns} as ${liveName}`))
             .join(
               ', ',
-            )}${r.live.plugin === undefined ? '' : `; known deviations of ${r.live.plugin}`}${r.live.kept === undefined ? '' : `; kept: ${r.live.kept}`}`,
+            )}${placementNote(r.live)}${r.live.plugin === undefined ? '' : `; known deviations of ${r.live.plugin}`}${r.live.kept === undefined ? '' : `; kept: ${r.live.kept}`}`,
         ),
       );
     for (const step of r.steps) {
@@ -248,4 +248,14 @@ export function renderText(
       ),
     );
   return lines.join('\n');
+}
+
+/** `; pods spread over 3 nodes`, when polygraph placed them. */
+function placementNote(live: {
+  placement?: string | undefined;
+  nodes?: Readonly<Record<string, string>> | undefined;
+}): string {
+  if (live.placement === undefined) return '';
+  const count = new Set(Object.values(live.nodes ?? {})).size;
+  return `; pods ${live.placement === 'pack' ? 'packed on' : 'spread over'} ${String(count)} node${count === 1 ? '' : 's'}`;
 }

@@ -26,6 +26,7 @@ interface RunDoc {
   passed: boolean;
   summary: { cells: number; classes: Record<string, number> };
   scenarios: {
+    live?: { placement?: string; nodes?: Record<string, string> };
     steps: {
       name: string;
       cells: {
@@ -96,6 +97,17 @@ describe('polygraph run and clean on the live cluster (built CLI)', function () 
     for (const bad of ['cluster-deviates', 'model-disagrees', 'flaky', 'probe-error'])
       expect(doc.summary.classes[bad] ?? 0, bad).to.equal(0);
     expect(r.stderr).to.include('enforcement canary');
+    // Spread over the schedulable nodes (the lab has one): every pod on a node of the cluster.
+    const nodes = (await cluster!.listNodes()).filter((n) => n.schedulable).map((n) => n.name);
+    const live = doc.scenarios[0]!.live;
+    expect(live?.placement).to.equal('spread');
+    expect(Object.keys(live?.nodes ?? {}).sort()).to.deep.equal([
+      'shop/api',
+      'shop/db',
+      'shop/web',
+      'visitors/browser',
+    ]);
+    for (const node of Object.values(live?.nodes ?? {})) expect(nodes).to.include(node);
     expect(await noneLeft(), 'left after the run').to.deep.equal([]);
   });
 

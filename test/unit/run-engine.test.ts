@@ -10,6 +10,7 @@ import type { JobResult, Outcome, RunnableJob } from '../../src/domain/job.js';
 import { parsePattern, type Pattern } from '../../src/domain/pattern.js';
 import type { Action, Scenario, ScenarioPolicy, ScenarioStep } from '../../src/dsl/types.js';
 import type { LiveCluster, ProbeSettings } from '../../src/engine/live-cluster.js';
+import type { NodeFacts } from '../../src/cluster/index.js';
 import { livePolicy, namespaceMap } from '../../src/engine/names.js';
 import { canaryScenario, enforcementCanary } from '../../src/engine/preflight.js';
 import { runScenario } from '../../src/engine/run.js';
@@ -160,9 +161,26 @@ class FakeCluster implements LiveCluster {
     this.namespaces.delete(name);
     return Promise.resolve();
   }
+  /** The nodes listNodes answers; a ClusterError when set to 'forbidden'. */
+  nodes: NodeFacts[] | 'forbidden' = [
+    { name: 'n', ready: true, schedulable: true, internalIPs: ['10.240.0.1'] },
+  ];
+  /** Pod key → the node a pod was pinned to. */
+  readonly pinned = new Map<string, string | undefined>();
   createPod(spec: PodSpecInput): Promise<void> {
     this.record(`create-pod ${spec.namespace}/${spec.name}`);
+    this.pinned.set(`${spec.namespace}/${spec.name}`, spec.node);
     return Promise.resolve();
+  }
+  listNodes(): Promise<NodeFacts[]> {
+    if (this.nodes === 'forbidden')
+      return Promise.reject(
+        new ClusterError('nodes is forbidden: User "ci" cannot list resource "nodes"', {
+          verb: 'list',
+          kind: 'Node',
+        }),
+      );
+    return Promise.resolve(this.nodes);
   }
   waitPodsReady(namespace: string, names: readonly string[]) {
     this.record(`wait ${namespace} ${names.join(',')}`);
@@ -171,7 +189,7 @@ class FakeCluster implements LiveCluster {
         namespace,
         name,
         ip: `10.244.0.${String(namespace.length * 10 + i)}`,
-        nodeName: 'n',
+        nodeName: this.pinned.get(`${namespace}/${name}`) ?? 'n',
         phase: 'Running',
         ready: true,
         labels: {},
@@ -446,6 +464,68 @@ describe('engine run (fake cluster)', () => {
       await runScenario(deviation(true), showing('probe-error', 'allowed'), opts),
     );
     expect(broken.map((c) => c.class)).to.include('flaky');
+  });
+
+  it('places the probe pods: spread round-robin over the schedulable nodes, pack on the first, none when nodes cannot be listed', async () => {
+    const world: World = {
+      ...BASE_WORLD,
+      pods: [pod('x', 'a'), pod('x', 'b'), pod('x', 'c'), pod('y', 'b')],
+    };
+    const sc = scenario({
+      initial: world,
+      policies: [],
+      steps: [{ ...step(0, 'main', [], []), world }],
+    });
+    const nodes: NodeFacts[] = [
+      { name: 'worker-b', ready: true, schedulable: true, internalIPs: [] },
+      { name: 'control-plane', ready: true, schedulable: false, internalIPs: [] },
+      { name: 'worker-a', ready: true, schedulable: true, internalIPs: [] },
+    ];
+    const spread = new FakeCluster('r');
+    spread.world = world;
+    spread.nodes = nodes;
+    const s1 = await runScenario(sc, spread, { image: 'img', runId: 'r' });
+    expect(Object.fromEntries(spread.pinned)).to.deep.equal({
+      'x-r/a': 'worker-a',
+      'x-r/b': 'worker-b',
+      'x-r/c': 'worker-a',
+      'y-r/b': 'worker-b',
+    });
+    expect(s1.live?.placement).to.equal('spread');
+    expect(s1.live?.nodes).to.deep.equal({
+      'x/a': 'worker-a',
+      'x/b': 'worker-b',
+      'x/c': 'worker-a',
+      'y/b': 'worker-b',
+    });
+
+    const pack = new FakeCluster('r');
+    pack.world = world;
+    pack.nodes = nodes;
+    await runScenario(sc, pack, { image: 'img', runId: 'r', placement: 'pack' });
+    expect(new Set(pack.pinned.values())).to.deep.equal(new Set(['worker-a']));
+
+    const forbidden = new FakeCluster('r');
+    forbidden.world = world;
+    forbidden.nodes = 'forbidden';
+    const phases: string[] = [];
+    const s3 = await runScenario(sc, forbidden, {
+      image: 'img',
+      runId: 'r',
+      onEvent: (e) => {
+        if (e.kind === 'phase') phases.push(e.message);
+      },
+    });
+    expect([...forbidden.pinned.values()]).to.deep.equal([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(s3.live?.placement).to.equal(undefined);
+    expect(phases.join('\n')).to.include(
+      'list Node: nodes is forbidden: User "ci" cannot list resource "nodes": the scheduler places the probe pods',
+    );
   });
 
   it('cleans up everything it created when an action fails, and rethrows', async () => {

@@ -33,6 +33,7 @@ interface RunFlags {
   timeout: number;
   keep?: boolean;
   namespaceNames: 'suffix' | 'exact';
+  placement: 'spread' | 'pack';
   plugin?: string;
   external?: { name: string; ip: string }[];
   externalExec?: { name: string; command: string[] }[];
@@ -112,6 +113,14 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
           .choices(['suffix', 'exact'])
           .default('suffix'),
       )
+      .addOption(
+        new Option(
+          '--placement <mode>',
+          'spread: probe pods round-robin over the schedulable nodes (cells cross nodes); pack: all on one node',
+        )
+          .choices(['spread', 'pack'])
+          .default('spread'),
+      )
       .option(
         '--plugin <name>',
         "the network plugin, for the scenarios' knownDeviations (e.g. kube-router)",
@@ -174,6 +183,7 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
           await runScenario(scenario, live, {
             ...common,
             namespaceNames: flags.namespaceNames,
+            placement: flags.placement,
             ...(flags.keep === true ? { keep: true } : {}),
             ...(flags.plugin === undefined ? {} : { plugin: flags.plugin }),
             externals: new Map((flags.external ?? []).map((e) => [e.name, e.ip])),
