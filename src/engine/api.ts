@@ -8,6 +8,7 @@ import { loadScenario } from '../dsl/load.js';
 import type { Scenario } from '../dsl/types.js';
 import { checkScenario } from './check.js';
 import { clusterBackend } from './live-cluster.js';
+import { clusterFacts } from './facts.js';
 import { checkAccess, enforcementCanary } from './preflight.js';
 import type { ScenarioResult } from './results.js';
 import { runScenario, type RunEvent } from './run.js';
@@ -23,7 +24,10 @@ export interface RunScenarioOptions {
   readonly context?: string;
   /** The probe image: agnhost or a mirror of it. Default {@link DEFAULT_PROBE_IMAGE}. */
   readonly image?: string;
-  /** The network plugin (e.g. `kube-router`): its declared known deviations then classify as `known-deviation`. */
+  /**
+   * The network plugin (e.g. `kube-router`): its declared known deviations then classify as
+   * `known-deviation`. Default: the plugin detected from its DaemonSet, if any.
+   */
   readonly plugin?: string;
   /** Skip the enforcement canary (a deny-all policy must take effect before the scenario runs). */
   readonly skipCanary?: boolean;
@@ -85,6 +89,7 @@ export async function run(
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
   };
   await checkAccess(cluster);
+  const plugin = options.plugin ?? (await clusterFacts(cluster)).networkPlugin;
   if (options.skipCanary !== true) await enforcementCanary(live, common);
   const externals =
     options.externals instanceof Map
@@ -96,7 +101,7 @@ export async function run(
       : new Map(Object.entries(options.externalSources ?? {}));
   return runScenario(scenario, live, {
     ...common,
-    ...(options.plugin === undefined ? {} : { plugin: options.plugin }),
+    ...(plugin === undefined ? {} : { plugin }),
     ...(options.placement === undefined ? {} : { placement: options.placement }),
     externals,
     externalSources,

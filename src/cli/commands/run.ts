@@ -3,6 +3,7 @@ import { Cluster } from '../../cluster/index.js';
 import { InterruptedError, UsageError } from '../../domain/errors.js';
 import { DEFAULT_PROBE_IMAGE } from '../../engine/api.js';
 import { clusterBackend } from '../../engine/live-cluster.js';
+import { clusterFacts } from '../../engine/facts.js';
 import { checkAccess, enforcementCanary } from '../../engine/preflight.js';
 import type { ScenarioResult } from '../../engine/results.js';
 import { runScenario } from '../../engine/run.js';
@@ -123,7 +124,7 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
       )
       .option(
         '--plugin <name>',
-        "the network plugin, for the scenarios' knownDeviations (e.g. kube-router)",
+        "the network plugin, for the scenarios' knownDeviations (e.g. kube-router; default: the one detected from its DaemonSet)",
       )
       .option(
         '--external <name=ip>',
@@ -170,7 +171,11 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
     const startedAt = new Date();
     try {
       const version = await checkAccess(cluster);
-      progress.message(`cluster ${cluster.server}, Kubernetes ${version}`);
+      const facts = await clusterFacts(cluster);
+      const plugin = flags.plugin ?? facts.networkPlugin;
+      progress.message(
+        `cluster ${cluster.server}, Kubernetes ${version}${facts.nodes === undefined ? '' : `, ${String(facts.nodes)} node${facts.nodes === 1 ? '' : 's'}`}${facts.networkPlugin === undefined ? '' : `, network plugin ${facts.networkPlugin} (detected)`}`,
+      );
       if (flags.skipCanary !== true) {
         const canary = await enforcementCanary(live, common);
         progress.message(
@@ -185,7 +190,7 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
             namespaceNames: flags.namespaceNames,
             placement: flags.placement,
             ...(flags.keep === true ? { keep: true } : {}),
-            ...(flags.plugin === undefined ? {} : { plugin: flags.plugin }),
+            ...(plugin === undefined ? {} : { plugin }),
             externals: new Map((flags.external ?? []).map((e) => [e.name, e.ip])),
             externalSources: new Map((flags.externalExec ?? []).map((e) => [e.name, e.command])),
           }),
@@ -195,7 +200,7 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
         kind: 'RunResult',
         startedAt,
         durationMs: Date.now() - startedAt.getTime(),
-        cluster: { server: cluster.server, kubernetesVersion: version },
+        cluster: { server: cluster.server, kubernetesVersion: version, ...facts },
       });
       done({ kind: 'run', results });
     } finally {
