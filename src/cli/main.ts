@@ -128,7 +128,17 @@ export function program(io: Io, done: (result: CommandResult) => void = () => un
     });
     root.addCommand(sub);
   }
+  reflow(root);
   return root;
+}
+
+/**
+ * Descriptions are written as source lines; the help wraps them to the terminal's width, so a
+ * single line break becomes a space (a blank line still separates paragraphs).
+ */
+function reflow(command: Command): void {
+  command.description(command.description().replace(/([^\n])\n(?=[^\n])/g, '$1 '));
+  for (const sub of command.commands) reflow(sub);
 }
 
 /** Runs the CLI and returns the exit code; never throws. */
