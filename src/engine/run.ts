@@ -20,6 +20,7 @@ import type { LivePod } from '../probe/cluster-runner.js';
 import { ModelRunner } from '../probe/model-runner.js';
 import { PROBE_CONTAINER, scenarioProbePod } from '../probe/probe-pod.js';
 import type { LiveCluster, ProbeSettings } from './live-cluster.js';
+import { topologyKey, type TopologyPool } from './pool.js';
 import {
   liveNamespaceLabels,
   livePolicy,
@@ -82,6 +83,12 @@ export interface RunOptions {
   readonly readyTimeoutMs?: number;
   /** Wait until the namespaces are gone at cleanup (default true). */
   readonly waitForCleanup?: boolean;
+  /**
+   * Keep the deployed topology for the next scenario that has the same one, reset instead of
+   * deleted (see TopologyPool): for suites of many scenarios. Needs run-suffixed names and no
+   * `keep`.
+   */
+  readonly pool?: TopologyPool;
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: RunEvent) => void;
   /** Milliseconds clock; tests pass a fake one. */
@@ -161,6 +168,10 @@ class LiveState {
   readonly podLabels = new Map<string, Labels>();
   readonly namespaceLabels = new Map<string, Labels>();
   readonly created: string[] = [];
+  /** Policies applied and not deleted, as `live namespace/name`. */
+  readonly applied = new Set<string>();
+  /** Pods were created or deleted by the steps: the topology is not the deployed one any more. */
+  topologyChanged = false;
 }
 
 export async function runScenario(
@@ -169,8 +180,14 @@ export async function runScenario(
   options: RunOptions,
 ): Promise<ScenarioResult> {
   const now = options.now ?? (() => performance.now());
-  const runId = options.runId ?? newRunId();
   const mode = options.namespaceNames ?? 'suffix';
+  const pool = options.pool;
+  if (pool !== undefined && (mode === 'exact' || options.keep === true))
+    throw new UsageError('a topology pool needs run-suffixed namespace names and no keep');
+  const scenarioNs = scenarioNamespaces(scenario);
+  const poolKey = pool === undefined ? undefined : topologyKey(scenario, scenarioNs);
+  const reused = poolKey === undefined ? undefined : pool?.take(poolKey);
+  const runId = reused?.runId ?? options.runId ?? newRunId();
   const externals = options.externals ?? new Map<string, string>();
   const externalSources = options.externalSources ?? new Map<string, readonly string[]>();
   for (const [name, command] of externalSources) {
@@ -193,7 +210,7 @@ export async function runScenario(
   const phase = (message: string) => {
     emit({ kind: 'phase', scenario: scenario.name, message });
   };
-  const names = namespaceMap(scenarioNamespaces(scenario), runId, mode);
+  const names = reused?.names ?? namespaceMap(scenarioNs, runId, mode);
   const live = (ns: string): string => {
     const name = names.get(ns);
     if (name === undefined) throw new InternalError(`namespace ${ns} was not mapped`);
@@ -292,15 +309,44 @@ export async function runScenario(
     });
   }
 
+  async function applyPolicy(manifest: Parameters<typeof livePolicy>[0]): Promise<void> {
+    const policy = livePolicy(manifest, names, runId, mode);
+    await cluster.applyPolicy(policy);
+    state.applied.add(`${policy.metadata.namespace ?? ''}/${policy.metadata.name}`);
+  }
+
+  /** Back to the deployed topology: the scenario's policies deleted, its label changes undone. */
+  async function resetTopology(): Promise<void> {
+    for (const key of state.applied) {
+      const slash = key.indexOf('/');
+      await cluster.deletePolicy(key.slice(0, slash), key.slice(slash + 1));
+    }
+    for (const [ns, name] of names) {
+      const declared = initialNamespaceLabels(ns);
+      if (!sameLabels(state.namespaceLabels.get(ns) ?? {}, declared))
+        await cluster.setNamespaceLabels(name, liveNamespaceLabels(declared, name, runId));
+    }
+    for (const pod of scenario.initial.pods) {
+      const key = `${pod.namespace}/${pod.name}`;
+      if (state.pods.has(key) && !sameLabels(state.podLabels.get(key) ?? {}, pod.labels))
+        await cluster.setPodLabels(live(pod.namespace), pod.name, pod.labels);
+    }
+  }
+
+  function initialNamespaceLabels(ns: string): Labels {
+    const declared = scenario.initial.namespaces.find((n) => n.name === ns)?.labels ?? {};
+    return Object.fromEntries(Object.entries(declared).filter(([k]) => k !== NAMESPACE_NAME_LABEL));
+  }
+
   async function perform(action: Action): Promise<void> {
     signal?.throwIfAborted();
     switch (action.kind) {
       case 'apply':
-        for (const p of action.policies)
-          await cluster.applyPolicy(livePolicy(p.manifest, names, runId, mode));
+        for (const p of action.policies) await applyPolicy(p.manifest);
         return;
       case 'delete-policy':
         await cluster.deletePolicy(live(action.namespace), action.name);
+        state.applied.delete(`${live(action.namespace)}/${action.name}`);
         return;
       case 'label-pod': {
         const key = `${action.namespace}/${action.name}`;
@@ -318,9 +364,11 @@ export async function runScenario(
         return;
       }
       case 'create-pod':
+        state.topologyChanged = true;
         await createPods([action.pod]);
         return;
       case 'delete-pod': {
+        state.topologyChanged = true;
         const key = `${action.namespace}/${action.name}`;
         if (state.pods.delete(key)) await cluster.deletePod(live(action.namespace), action.name);
         state.absent.delete(key);
@@ -625,48 +673,64 @@ export async function runScenario(
         });
       }
     }
-    phase(`creating namespaces ${[...names.values()].join(', ')}`);
-    for (const [ns, name] of names) {
-      const declared = scenario.initial.namespaces.find((n) => n.name === ns)?.labels ?? {};
-      const labels = Object.fromEntries(
-        Object.entries(declared).filter(([k]) => k !== NAMESPACE_NAME_LABEL),
-      );
-      state.namespaceLabels.set(ns, labels);
-      await cluster.createNamespace(name, liveNamespaceLabels(labels, name, runId));
-      state.created.push(name);
-    }
-    phase(`creating ${String(scenario.initial.pods.length)} probe pods`);
-    nodes = await schedulableNodes();
-    if (nodes !== undefined)
-      phase(
-        placement === 'pack'
-          ? `placing the probe pods on ${nodes[0] ?? '?'} (pack)`
-          : `spreading the probe pods over ${String(nodes.length)} node${nodes.length === 1 ? '' : 's'}`,
-      );
-    await createPods(scenario.initial.pods);
-    // What the cluster shows before any policy: the settle baseline of the first step.
-    {
-      const world = modelWorld({ ...scenario.initial, policies: [] });
-      const plan = planJobs(world, scenario.probes);
-      const runnable = plan.jobs.filter(
-        (j): j is Extract<PlannedJob, { kind: 'runnable' }> => j.kind === 'runnable',
-      );
-      const results = await new ModelRunner(new NetworkModel(world, scenario.options)).run(
-        runnable,
-      );
-      previous = new Map(
-        runnable.map((j, i) => [
-          cellKey(j.job),
-          results[i]?.outcome === 'allowed' ? ('allow' as const) : ('deny' as const),
-        ]),
-      );
+    if (reused !== undefined) {
+      // The topology of an earlier scenario, reset: every cell settles on this scenario's
+      // verdicts (an empty baseline), so what the cluster still shows of the last one is waited out.
+      phase(`reusing namespaces ${[...names.values()].join(', ')} and their probe pods`);
+      for (const [ns, name] of names) {
+        state.namespaceLabels.set(ns, initialNamespaceLabels(ns));
+        state.created.push(name);
+      }
+      for (const pod of scenario.initial.pods)
+        state.podLabels.set(`${pod.namespace}/${pod.name}`, pod.labels);
+      for (const [k, v] of reused.pods) state.pods.set(k, v);
+      for (const [k, v] of reused.absent) state.absent.set(k, v);
+      for (const [k, v] of reused.podNodes) podNodes.set(k, v);
+      nodes = reused.nodes === undefined ? undefined : [...reused.nodes];
+      previous = new Map();
+    } else {
+      phase(`creating namespaces ${[...names.values()].join(', ')}`);
+      for (const [ns, name] of names) {
+        const declared = scenario.initial.namespaces.find((n) => n.name === ns)?.labels ?? {};
+        const labels = Object.fromEntries(
+          Object.entries(declared).filter(([k]) => k !== NAMESPACE_NAME_LABEL),
+        );
+        state.namespaceLabels.set(ns, labels);
+        await cluster.createNamespace(name, liveNamespaceLabels(labels, name, runId));
+        state.created.push(name);
+      }
+      phase(`creating ${String(scenario.initial.pods.length)} probe pods`);
+      nodes = await schedulableNodes();
+      if (nodes !== undefined)
+        phase(
+          placement === 'pack'
+            ? `placing the probe pods on ${nodes[0] ?? '?'} (pack)`
+            : `spreading the probe pods over ${String(nodes.length)} node${nodes.length === 1 ? '' : 's'}`,
+        );
+      await createPods(scenario.initial.pods);
+      // What the cluster shows before any policy: the settle baseline of the first step.
+      {
+        const world = modelWorld({ ...scenario.initial, policies: [] });
+        const plan = planJobs(world, scenario.probes);
+        const runnable = plan.jobs.filter(
+          (j): j is Extract<PlannedJob, { kind: 'runnable' }> => j.kind === 'runnable',
+        );
+        const results = await new ModelRunner(new NetworkModel(world, scenario.options)).run(
+          runnable,
+        );
+        previous = new Map(
+          runnable.map((j, i) => [
+            cellKey(j.job),
+            results[i]?.outcome === 'allowed' ? ('allow' as const) : ('deny' as const),
+          ]),
+        );
+      }
     }
     if (scenario.policies.length > 0) {
       phase(
         `applying ${String(scenario.policies.length)} ${scenario.policies.length === 1 ? 'policy' : 'policies'}`,
       );
-      for (const p of scenario.policies)
-        await cluster.applyPolicy(livePolicy(p.manifest, names, runId, mode));
+      for (const p of scenario.policies) await applyPolicy(p.manifest);
     }
     lastActionAt = now();
     for (const step of scenario.steps) steps.push(await runStep(step));
@@ -676,8 +740,34 @@ export async function runScenario(
     if (options.keep === true) {
       kept = `kubectl delete namespace -l ${RUN_LABEL}=${runId}   (or: polygraph clean)`;
       emit({ kind: 'cleanup', scenario: scenario.name, namespaces: state.created, kept });
+    } else if (
+      pool !== undefined &&
+      poolKey !== undefined &&
+      failure === undefined &&
+      !state.topologyChanged &&
+      state.created.length > 0
+    ) {
+      try {
+        await resetTopology();
+        pool.give({
+          key: poolKey,
+          runId,
+          names,
+          pods: new Map(state.pods),
+          absent: new Map(state.absent),
+          podNodes: new Map(podNodes),
+          nodes: nodes === undefined ? undefined : [...nodes],
+        });
+      } catch (error) {
+        failure = error;
+        await Promise.all(state.created.map((ns) => cluster.deleteNamespace(ns, false))).catch(
+          () => undefined,
+        );
+        if (reused !== undefined) pool.discard(reused);
+      }
     } else if (state.created.length > 0) {
       emit({ kind: 'cleanup', scenario: scenario.name, namespaces: state.created });
+      if (reused !== undefined) pool?.discard(reused);
       try {
         await Promise.all(
           state.created.map((ns) => cluster.deleteNamespace(ns, options.waitForCleanup ?? true)),
@@ -706,4 +796,9 @@ export async function runScenario(
       ...(podNodes.size === 0 ? {} : { nodes: Object.fromEntries([...podNodes].sort()) }),
     },
   };
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }

@@ -1,8 +1,9 @@
 /**
  * The model against a live cluster, scenario by scenario, through the engine (src/engine/run.ts):
  * every scenario file under test/cases/ that the cluster can run, and every example in
- * scenarios/, is run as `polygraph run` runs it — its own namespaces (run suffix), a probe pod per
- * scenario pod serving exactly the ports it declares, the policies applied server-side, each step's
+ * scenarios/, is run as `polygraph run` runs it — namespaces with a run suffix, a probe pod per
+ * scenario pod serving exactly the ports it declares (scenarios with the same topology share one
+ * deployment, reset between them: src/engine/pool.ts), the policies applied server-side, each step's
  * actions, settling by probing, the whole table probed and decided by the model over the same
  * planned jobs. Asserted: no cell in a failing class (expectation contradicts the spec, the
  * cluster deviates, the model disagrees, flaky) and no probe error; observed = model = expected.
@@ -27,6 +28,7 @@ import { loadScenario } from '../../src/dsl/load.js';
 import type { Scenario } from '../../src/dsl/types.js';
 import { clusterBackend } from '../../src/engine/live-cluster.js';
 import { OWNED_SELECTOR } from '../../src/engine/names.js';
+import { TopologyPool } from '../../src/engine/pool.js';
 import { runScenario } from '../../src/engine/run.js';
 import type { Counts, ScenarioResult } from '../../src/engine/results.js';
 import { formatCounts as formatSummary } from '../../src/report/result-view.js';
@@ -108,6 +110,9 @@ function describeRun(label: string, files: readonly string[]) {
     const left: { file: string; why: string }[] = [];
     let cluster: Cluster | undefined;
     const start = Date.now();
+    // Scenarios of one topology share its deployment, reset between them (src/engine/pool.ts).
+    const pool = new TopologyPool();
+    let backend: ReturnType<typeof clusterBackend> | undefined;
 
     before(async function () {
       this.timeout(3_600_000);
@@ -121,7 +126,8 @@ function describeRun(label: string, files: readonly string[]) {
       log(
         `cluster ${cluster.server}, Kubernetes ${await cluster.serverVersion()}, plugin ${PLUGIN}`,
       );
-      const backend = clusterBackend(cluster);
+      const live = clusterBackend(cluster);
+      backend = live;
       const probeImage = await image();
       const runnable: { file: string; scenario: Scenario }[] = [];
       for (const file of files) {
@@ -140,10 +146,11 @@ function describeRun(label: string, files: readonly string[]) {
           if (item === undefined) return;
           const t0 = Date.now();
           try {
-            const result = await runScenario(item.scenario, backend, {
+            const result = await runScenario(item.scenario, live, {
               image: probeImage,
               plugin: PLUGIN,
               waitForCleanup: false,
+              pool,
             });
             outcomes.set(item.file, { ...item, result, ms: Date.now() - t0 });
             log(
@@ -161,6 +168,7 @@ function describeRun(label: string, files: readonly string[]) {
     after(async function () {
       this.timeout(180_000);
       if (cluster === undefined) return;
+      if (backend !== undefined) await pool.close(backend);
       // Everything the runs created is gone (they delete without waiting; wait here).
       const t0 = Date.now();
       for (;;) {
@@ -197,7 +205,7 @@ function describeRun(label: string, files: readonly string[]) {
           `(${(probes / Math.max(probeMs / 1000, 0.001)).toFixed(0)} probes/s, ${String(PARALLEL)} scenarios at once); ` +
           `exposure window median ${String(exposures[Math.floor(exposures.length / 2)] ?? 0)} ms, ` +
           `max ${String(exposures[exposures.length - 1] ?? 0)} ms; namespaces gone ${seconds(Date.now() - t0)} after; ` +
-          `whole ${seconds(Date.now() - start)}`,
+          `whole ${seconds(Date.now() - start)}; ${String(pool.reuses)} scenarios ran on a reused topology`,
       );
     });
 

@@ -11,6 +11,7 @@ import { parsePattern, type Pattern } from '../../src/domain/pattern.js';
 import type { Action, Scenario, ScenarioPolicy, ScenarioStep } from '../../src/dsl/types.js';
 import type { LiveCluster, ProbeSettings } from '../../src/engine/live-cluster.js';
 import type { NodeFacts } from '../../src/cluster/index.js';
+import { TopologyPool } from '../../src/engine/pool.js';
 import { livePolicy, namespaceMap } from '../../src/engine/names.js';
 import { canaryScenario, enforcementCanary } from '../../src/engine/preflight.js';
 import { runScenario } from '../../src/engine/run.js';
@@ -526,6 +527,70 @@ describe('engine run (fake cluster)', () => {
     expect(phases.join('\n')).to.include(
       'list Node: nodes is forbidden: User "ci" cannot list resource "nodes": the scheduler places the probe pods',
     );
+  });
+
+  it('a topology pool runs the next scenario of the same topology on the deployed pods, reset: its policies deleted, its labels restored', async () => {
+    const pool = new TopologyPool();
+    const fake = new FakeCluster('p');
+    const relabel = scenario({
+      steps: [
+        step(0, 'deny', [], [DENY_X.info]),
+        step(
+          1,
+          'relabel',
+          [
+            { kind: 'label-pod', namespace: 'y', name: 'b', labels: { app: 'bb' } },
+            { kind: 'label-namespace', namespace: 'x', labels: { team: 'z' } },
+          ],
+          [DENY_X.info],
+        ),
+      ],
+    });
+    const first = await runScenario(relabel, fake, { image: 'img', runId: 'p', pool });
+    const created = fake.calls.filter((c) => c.startsWith('create-')).length;
+    expect(created).to.equal(4); // 2 namespaces, 2 pods
+    // Reset, not deleted: the policy removed, the pod and namespace labels back as declared.
+    expect(fake.calls.filter((c) => c.startsWith('delete-namespace'))).to.deep.equal([]);
+    expect(fake.calls).to.include('delete-policy x-p/deny');
+    expect(fake.calls).to.include('label-pod y-p/b {"app":"b"}');
+    expect(fake.calls.filter((c) => c.startsWith('label-namespace x-p')).at(-1)).to.include(
+      '"team":"a"',
+    );
+    expect(fake.policies.size).to.equal(0);
+
+    // The next scenario of the same topology creates nothing, and is as right as on new pods.
+    const before = fake.calls.length;
+    const second = await runScenario(scenario(), fake, { image: 'img', runId: 'other', pool });
+    expect(fake.calls.slice(before).filter((c) => c.startsWith('create-'))).to.deep.equal([]);
+    expect(second.live?.runId).to.equal('p');
+    expect(second.live?.namespaces).to.deep.equal(first.live?.namespaces);
+    expect(pool.reuses).to.equal(1);
+    const fresh = await runScenario(scenario(), new FakeCluster('q'), { image: 'img', runId: 'q' });
+    const verdicts = (r: typeof fresh) =>
+      r.steps.map((st) => st.cells.map((c) => `${c.from}>${c.to} ${c.observed ?? ''} ${c.class}`));
+    expect(verdicts(second)).to.deep.equal(verdicts(fresh));
+
+    // Another topology deploys its own.
+    const other = scenario({
+      initial: { ...BASE_WORLD, pods: [pod('x', 'a'), pod('y', 'c')], policies: [] },
+    });
+    const n = fake.calls.length;
+    await runScenario(other, fake, { image: 'img', runId: 'o', pool });
+    expect(fake.calls.slice(n).filter((c) => c.startsWith('create-namespace'))).to.have.length(2);
+
+    // A scenario that deletes a pod is not given back: its namespaces are deleted.
+    const deleting = scenario({
+      steps: [step(0, 'deny', [{ kind: 'delete-pod', namespace: 'y', name: 'b' }], [DENY_X.info])],
+    });
+    const m = fake.calls.length;
+    await runScenario(deleting, fake, { image: 'img', pool });
+    expect(fake.calls.slice(m).filter((c) => c.startsWith('delete-namespace'))).to.deep.equal([
+      'delete-namespace x-p',
+      'delete-namespace y-p',
+    ]);
+    // close() deletes what the pool still holds (the other topology's).
+    await pool.close(fake);
+    expect(fake.namespaces.size).to.equal(0);
   });
 
   it('cleans up everything it created when an action fails, and rethrows', async () => {
