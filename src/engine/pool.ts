@@ -35,7 +35,7 @@ export function topologyKey(scenario: Scenario, namespaces: readonly string[]): 
         `${p.namespace}/${p.name}`,
         sorted(p.labels),
         p.ports.map((c) => [c.containerPort, c.protocol, c.name ?? '']),
-        p.hostNetwork === true,
+        p.hostNetwork,
       ])
       .sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)),
   });
