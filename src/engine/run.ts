@@ -533,31 +533,41 @@ export async function runScenario(
     };
     let first: JobResult[] | undefined;
     let pending = [...changed];
+    let rounds = 0;
     for (;;) {
       const round = wholeRounds || pending.length === 0 ? probeable : pending;
       if (round.length === 0) break;
+      const settling = pending.length > 0;
       const results = await probe(
         round.map((c) => c.planned),
-        pending.length === 0 ? 'table' : 'settle',
+        settling ? 'settle' : 'table',
         step,
         stats,
       );
-      if (round === probeable) first = results;
-      if (pending.length === 0) break;
-      settle.rounds++;
+      rounds++;
       const shown = new Map(round.map((c, i) => [c, verdictOf(results[i]?.outcome)]));
-      pending = pending.filter((c) => !c.accepts.has(shown.get(c) ?? 'probe-error'));
-      if (pending.length === 0) {
-        settle.exposureMs = Math.round(now() - lastActionAt);
-        if (round === probeable) break;
-        continue;
+      const shows = (c: (typeof round)[number]) => c.accepts.has(shown.get(c) ?? 'probe-error');
+      if (round === probeable) first = results;
+      if (settling) {
+        pending = pending.filter((c) => !shows(c));
+        if (pending.length === 0) settle.exposureMs = Math.round(now() - lastActionAt);
       }
-      if (now() - lastActionAt > settleTimeoutMs) {
+      const timedOut = now() - lastActionAt > settleTimeoutMs;
+      if (pending.length > 0) {
+        if (!timedOut) continue;
         settle.settled = false;
         pending = [];
-        if (round === probeable) break;
+        if (round !== probeable) continue;
+        break;
       }
+      if (round !== probeable) continue;
+      // Every change shows. A cell the step did not change may still pass through another
+      // verdict while the plugin applies several policies (a deny-all before the rule that
+      // admits): whole rounds go on, within the same bound, until the table shows every target.
+      if (!wholeRounds || timedOut || round.every(shows)) break;
     }
+    // Rounds probed to settle (the last of them is the table); none when nothing had to.
+    settle.rounds = changed.size > 0 || rounds > 1 ? rounds : 0;
     first ??= [];
     previous = new Map(info.map((c) => [cellKey(c.planned.job), c.target]));
 

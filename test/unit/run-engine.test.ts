@@ -354,11 +354,44 @@ describe('engine run (fake cluster)', () => {
       // Disagrees once, then agrees.
       return round % 2 === 0 ? 'dropped' : undefined;
     };
-    const result = await runScenario(scenario(), fake, { image: 'img', runId: 'r' });
+    // No time to settle: the table is the first round, and the re-probes see the flip.
+    const result = await runScenario(scenario(), fake, {
+      image: 'img',
+      runId: 'r',
+      settleTimeoutMs: 0,
+    });
     expect(tableRound).to.be.greaterThan(0);
     const flaky = result.steps.flatMap((s) => s.cells).filter((c) => c.class === 'flaky');
     expect(flaky.length).to.be.greaterThan(0);
     expect(flaky[0]?.tries?.length).to.be.greaterThan(1);
+  });
+
+  it('settling waits out a transient on a cell the step does not change (a deny-all enforced before the rule that admits)', async () => {
+    const fake = new FakeCluster('r');
+    // x/a -> y/b is allowed before and after every step; the first round after each change
+    // shows it refused, as a plugin does that applies a deny-all before the allow.
+    let lastRound = 0;
+    let transient = 0;
+    fake.override = (key, round) => {
+      if (key !== 'x/a>y/b/TCP') return undefined;
+      if (round === lastRound + 1 && transient < 2) {
+        transient++;
+        lastRound = round;
+        return 'refused';
+      }
+      return undefined;
+    };
+    const result = await runScenario(scenario(), fake, { image: 'img', runId: 'r' });
+    const cells = result.steps
+      .flatMap((st) => st.cells)
+      .filter((c) => c.from === 'x/a' && c.to === 'y/b');
+    expect(transient).to.be.greaterThan(0);
+    for (const c of cells) {
+      expect(c.class, JSON.stringify(c)).to.equal('unchecked');
+      expect(c.tries).to.equal(undefined);
+    }
+    expect(result.steps[0]?.live?.settle.rounds).to.be.greaterThan(1);
+    expect(result.steps[0]?.live?.settle.settled).to.equal(true);
   });
 
   it('classifies declared deviations of the named plugin as known-deviation, of others as cluster-deviates', async () => {
