@@ -26,6 +26,8 @@ export interface CellResult {
   readonly observedDetail?: string;
   /** Every outcome, when the cell was probed more than once because it disagreed. */
   readonly tries?: readonly Outcome[];
+  /** On a live run between two pods: whether they ran on different nodes. */
+  readonly crossNode?: boolean;
   readonly class: CellClass;
   /** The model's reason (which policy and rule decided), or why the cell is unresolvable. */
   readonly explanation: string;

@@ -639,8 +639,13 @@ export async function runScenario(
         cls === 'known-deviation' && c.deviation !== undefined
           ? ` — known${c.deviation.intermittent === true ? ' intermittent' : ''} deviation of ${c.deviation.plugin}${c.deviation.versions === undefined ? '' : ` ${c.deviation.versions}`}: ${c.deviation.reason}`
           : '';
+      const fromNode = podNodes.get(job.from);
+      const toNode = podNodes.get(job.to);
       return {
         ...withModel,
+        ...(fromNode === undefined || toNode === undefined
+          ? {}
+          : { crossNode: fromNode !== toNode }),
         observed: firstResult?.outcome ?? 'probe-error',
         ...(firstResult === undefined ? {} : { observedDetail: firstResult.detail }),
         ...(outcomes.length > 1 ? { tries: outcomes } : {}),

@@ -121,6 +121,7 @@ function cell(c: CellResult): CellJson {
     ...(c.observedDetail === undefined ? {} : { detail: c.observedDetail }),
     ...(reproduce === undefined ? {} : { reproduce }),
     ...(c.tries === undefined ? {} : { tries: [...c.tries] }),
+    ...(c.crossNode === undefined ? {} : { crossNode: c.crossNode }),
   };
 }
 

@@ -68,6 +68,10 @@ const CELL = z
       .array(OUTCOME)
       .optional()
       .describe('every outcome, when a disagreeing cell was probed again (live runs)'),
+    crossNode: z
+      .boolean()
+      .optional()
+      .describe('live runs, between two pods: whether they ran on different nodes'),
   })
   .describe('one cell: a source, a destination and a probe');
 

@@ -532,6 +532,12 @@ describe('engine run (fake cluster)', () => {
       'x/c': 'worker-a',
       'y/b': 'worker-b',
     });
+    // Every probed cell between two pods says whether it crossed nodes.
+    const crossing = (from: string, to: string) =>
+      s1.steps[0]?.cells.find((c) => c.from === from && c.to === to)?.crossNode;
+    expect(crossing('x/a', 'x/b')).to.equal(true);
+    expect(crossing('x/a', 'x/c')).to.equal(false);
+    expect(crossing('y/b', 'x/b')).to.equal(false);
 
     const pack = new FakeCluster('r');
     pack.world = world;
