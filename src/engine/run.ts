@@ -265,12 +265,22 @@ export async function runScenario(
         );
         continue;
       }
+      if (pod.nodeName !== undefined && nodes !== undefined && !nodes.includes(pod.nodeName))
+        throw new ClusterError(
+          `${key} is pinned to node ${pod.nodeName} (its node in the topology), which is not a schedulable node of this cluster (${nodes.join(', ')})`,
+          {
+            verb: 'create',
+            kind: 'Pod',
+            name: key,
+            hint: 'name a node of this cluster, or leave node out and let --placement place the pod',
+          },
+        );
       byNamespace.set(pod.namespace, [...(byNamespace.get(pod.namespace) ?? []), pod]);
     }
     await Promise.all(
       [...byNamespace].flatMap(([, list]) =>
         list.map((pod) => {
-          const node = nextNode();
+          const node = pod.nodeName ?? nextNode();
           return cluster.createPod({
             ...scenarioProbePod({
               namespace: live(pod.namespace),

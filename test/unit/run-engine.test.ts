@@ -545,6 +545,45 @@ describe('engine run (fake cluster)', () => {
     await runScenario(sc, pack, { image: 'img', runId: 'r', placement: 'pack' });
     expect(new Set(pack.pinned.values())).to.deep.equal(new Set(['worker-a']));
 
+    // A pod the topology pins to a node goes there; a node the cluster lacks stops the run.
+    const pinnedWorld: World = {
+      ...world,
+      pods: [...world.pods.slice(0, 3), { ...pod('y', 'b'), nodeName: 'worker-b' }],
+    };
+    const pinnedSc = scenario({
+      initial: pinnedWorld,
+      policies: [],
+      steps: [{ ...step(0, 'main', [], []), world: pinnedWorld }],
+    });
+    const pinned = new FakeCluster('r');
+    pinned.world = pinnedWorld;
+    pinned.nodes = nodes;
+    await runScenario(pinnedSc, pinned, { image: 'img', runId: 'r', placement: 'pack' });
+    expect(pinned.pinned.get('y-r/b')).to.equal('worker-b');
+    expect(pinned.pinned.get('x-r/a')).to.equal('worker-a');
+    const ghostWorld: World = { ...world, pods: [{ ...pod('x', 'a'), nodeName: 'node-1' }] };
+    const ghost = new FakeCluster('r');
+    ghost.nodes = nodes;
+    let error: unknown;
+    try {
+      await runScenario(
+        scenario({
+          initial: ghostWorld,
+          policies: [],
+          steps: [{ ...step(0, 'main', [], []), world: ghostWorld }],
+        }),
+        ghost,
+        { image: 'img', runId: 'r' },
+      );
+    } catch (e) {
+      error = e;
+    }
+    expect((error as Error).message).to.include(
+      'x/a is pinned to node node-1 (its node in the topology), which is not a schedulable node of this cluster (worker-a, worker-b)',
+    );
+    expect(ghost.calls.filter((c) => c.startsWith('create-pod'))).to.deep.equal([]);
+    expect(ghost.namespaces.size).to.equal(0);
+
     const forbidden = new FakeCluster('r');
     forbidden.world = world;
     forbidden.nodes = 'forbidden';
