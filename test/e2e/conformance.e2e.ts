@@ -14,7 +14,8 @@
  * as a pass. Scenarios left out, each with its reason: ipBlock (the cases' pod IPs are
  * hand-chosen, the cluster's are not), `selfTraffic: policy` (a pod reaches itself over its
  * loopback on every common plugin), hostNetwork pods (never created: their probes would run on
- * the node), and scenarios whose every probe is SCTP (the lab kernel has none).
+ * the node), pods pinned to nodes the cluster does not have, and scenarios whose every probe is
+ * SCTP (the lab kernel has none).
  * POLYGRAPH_SCENARIOS (a regular expression on the path) selects files; POLYGRAPH_PARALLEL (default
  * 3) sets how many scenarios run at once. Cells of SCTP
  * probes, of external hosts and of nodes are reported as skipped, with the reason.
@@ -55,8 +56,16 @@ function log(message: string): void {
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
 /** Why the live cluster cannot run this scenario as written, if it cannot. */
-export function leftOut(scenario: Scenario): string | undefined {
+export function leftOut(
+  scenario: Scenario,
+  clusterNodes: readonly string[] = [],
+): string | undefined {
   const worlds = [scenario.initial, ...scenario.steps.map((s) => s.world)];
+  const pinned = [
+    ...new Set(worlds.flatMap((w) => w.pods).flatMap((p) => (p.nodeName ? [p.nodeName] : []))),
+  ].filter((n) => !clusterNodes.includes(n));
+  if (pinned.length > 0)
+    return `pods pinned to nodes the cluster does not have (${pinned.join(', ')})`;
   const hasIpBlock = worlds.some((w) =>
     w.policies.some((p) =>
       [...p.ingress, ...p.egress].some((r) => r.peers?.some((peer) => peer.ipBlock) === true),
@@ -129,10 +138,11 @@ function describeRun(label: string, files: readonly string[]) {
       const live = clusterBackend(cluster);
       backend = live;
       const probeImage = await image();
+      const clusterNodes = (await cluster.listNodes()).map((n) => n.name);
       const runnable: { file: string; scenario: Scenario }[] = [];
       for (const file of files) {
         const scenario = await loadScenario(file);
-        const why = leftOut(scenario);
+        const why = leftOut(scenario, clusterNodes);
         if (why === undefined) runnable.push({ file, scenario });
         else left.push({ file, why });
       }
