@@ -136,7 +136,7 @@ function containerPorts(spec: k8s.V1PodSpec | undefined): ContainerPort[] {
   return ports;
 }
 
-function livePod(pod: k8s.V1Pod): LivePod {
+export function livePod(pod: k8s.V1Pod): LivePod {
   const ips: string[] = [];
   for (const ip of [pod.status?.podIP, ...(pod.status?.podIPs ?? []).map((p) => p.ip)])
     if (ip !== undefined && ip !== '' && !ips.includes(ip)) ips.push(ip);
@@ -156,7 +156,7 @@ function livePod(pod: k8s.V1Pod): LivePod {
  * A NetworkPolicy as the API's JSON: the client's typed object renames fields (`from` is `_from`),
  * its serializer restores them. Only what the model reads is kept of the metadata.
  */
-function livePolicy(policy: k8s.V1NetworkPolicy): LivePolicy {
+export function livePolicy(policy: k8s.V1NetworkPolicy): LivePolicy {
   policy.apiVersion = 'networking.k8s.io/v1';
   policy.kind = 'NetworkPolicy';
   const json = parse(k8s.dumpYaml(policy)) as { spec?: unknown };
