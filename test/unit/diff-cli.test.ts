@@ -1,6 +1,7 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -187,5 +188,32 @@ describe('polygraph diff (built CLI)', function () {
       file('bad.yaml'),
     ]);
     expect(invalid.code).to.equal(2);
+  });
+});
+
+describe('schemas/diff-output.schema.json', function () {
+  this.timeout(30_000);
+  const validate = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(
+    JSON.parse(
+      readFileSync(new URL('../../schemas/diff-output.schema.json', import.meta.url), 'utf8'),
+    ) as object,
+  );
+  const EXAMPLE = new URL('../../examples/three-tier', import.meta.url).pathname;
+
+  it('validates diff -o json, with and without changes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'polygraph-diff-schema-'));
+    await writeFile(join(dir, 'after.yaml'), `${TOPOLOGY}${DENY_ALL}`);
+    for (const args of [
+      ['diff', EXAMPLE, EXAMPLE, '-o', 'json'],
+      ['diff', join(dir, 'after.yaml'), EXAMPLE, '-o', 'json'],
+    ]) {
+      const r = await polygraph(args);
+      const doc = JSON.parse(r.stdout) as unknown;
+      expect(validate(doc), JSON.stringify(validate.errors, null, 2)).to.equal(true);
+    }
+  });
+
+  it('rejects a document of another shape', () => {
+    expect(validate({ apiVersion: 'polygraph.dev/v1alpha1', kind: 'DiffResult' })).to.equal(false);
   });
 });
