@@ -4,6 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Command } from 'commander';
+import { readLive } from '../../src/cli/live.js';
 import { Cluster, ClusterError, readClusterState } from '../../src/cluster/index.js';
 
 /*
@@ -138,5 +140,39 @@ describe('reading a cluster: pages and refusals', function () {
         'get Namespace nope: no such namespace (HTTP 404) — check -n',
       );
     }
+  });
+
+  it('on a terminal, progress is one line rewritten while lists are read, then cleared', async () => {
+    handler = (url) =>
+      url.pathname === '/api/v1/namespaces'
+        ? list('NamespaceList', [ns('a'), ns('b')])
+        : url.pathname === '/api/v1/pods'
+          ? list('PodList', [])
+          : list('NetworkPolicyList', []);
+    const raw: string[] = [];
+    const lines: string[] = [];
+    const io = {
+      out: () => undefined,
+      err: (text: string) => lines.push(text),
+      write: () => Promise.resolve(),
+      color: () => false,
+      width: () => 80,
+      errIsTTY: () => true,
+      errRaw: (text: string) => raw.push(text),
+    };
+    const command = new Command('x').option('-n, --namespace <ns>', '', 'default');
+    command.parse([], { from: 'user' });
+    const live = await readLive(io, { kubeconfig, namespace: 'default' }, command);
+    expect(live.state.scope).to.equal('all');
+    expect(raw).to.deep.equal([
+      '\r\x1b[2Kreading namespaces: 2',
+      '\r\x1b[2Kreading pods: 0',
+      '\r\x1b[2Kreading networkpolicies.networking.k8s.io: 0',
+      '\r\x1b[2K',
+    ]);
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(
+      /^read all namespaces of http:\/\/127\.0\.0\.1:\d+: 2 namespace\(s\), 0 running pod\(s\), 0 NetworkPolicy\(ies\) in \d+\.\d s$/,
+    );
   });
 });
