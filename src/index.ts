@@ -63,3 +63,19 @@ export {
 export { CELL_CLASSES, FAILING_CLASSES, type CellClass, type Decided } from './compare/classify.js';
 export { resultDocument, type DocumentOptions } from './report/check-json.js';
 export { RESULT_API_VERSION, type ResultDocument } from './report/document.js';
+export {
+  cellName,
+  declaredProbes,
+  diffModels,
+  diffWorlds,
+  hasChanges,
+  type CellChange,
+  type CellChangeKind,
+  type DiffOptions,
+  type DiffResult,
+  type DiffSummary,
+  type OneSidedEndpoint,
+  type WorldChanges,
+} from './compare/diff.js';
+export { applyManifests, deleteManifests, type Overlay } from './manifest/overlay.js';
+export { DIFF_API_VERSION, diffDocument, type DiffDocument, type DiffSide } from './report/diff.js';

@@ -8,6 +8,7 @@ import { InputError, InterruptedError, ToolError, UsageError } from '../domain/e
 import { failing } from '../engine/results.js';
 import { checkCommand } from './commands/check.js';
 import { cleanCommand } from './commands/clean.js';
+import { diffCommand } from './commands/diff.js';
 import { clusterCommand } from './commands/cluster.js';
 import { initCommand } from './commands/init.js';
 import { reportCommand } from './commands/report.js';
@@ -36,6 +37,8 @@ export function exitCode(ending: Ending, io: Io): ExitCode {
       case 'check':
       case 'run':
         return result.results.some((r) => failing(r.counts) > 0) ? EXIT.mismatch : EXIT.ok;
+      case 'diff':
+        return result.changed ? EXIT.mismatch : EXIT.ok;
       case 'report':
         if (result.outputs > 0 && result.failedOutputs === result.outputs) return EXIT.cluster;
         return result.passed ? EXIT.ok : EXIT.mismatch;
@@ -106,11 +109,12 @@ export function program(io: Io, done: (result: CommandResult) => void = () => un
     })
     .addHelpText(
       'after',
-      '\nExit codes: 0 success, 1 mismatch, 2 invalid input or usage, 3 cluster failure, 4 internal error.\nDocs: docs/MODEL.md (semantics), docs/OUTPUT.md (JSON), docs/CLI.md.',
+      '\nExit codes: 0 success, 1 mismatch (diff: changes found), 2 invalid input or usage, 3 cluster failure, 4 internal error.\nDocs: docs/MODEL.md (semantics), docs/OUTPUT.md (JSON), docs/CLI.md.',
     );
   for (const sub of [
     modelCommand(io),
     explainCommand(io),
+    diffCommand(io, done),
     checkCommand(io, done),
     initCommand(io, done),
     runCommand(io, done),

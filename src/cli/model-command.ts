@@ -23,9 +23,10 @@ import {
   type ModelFlags,
 } from './options.js';
 import type { Io } from './io.js';
+import { addLiveOptions, readLive, type LiveFlags } from './live.js';
 
-interface InputFlags extends ModelFlags {
-  /** Absent only for `explain --scenario`. */
+interface InputFlags extends ModelFlags, Partial<LiveFlags> {
+  /** Absent for `explain --scenario` and `--kubeconfig`. */
   filename?: string[];
   /** explain: a scenario file instead of manifests, and the step whose world to explain. */
   scenario?: string;
@@ -41,7 +42,7 @@ function addInputOptions(
 ): Command {
   const help = 'manifest file or directory (repeatable; YAML, JSON, multi-document, kind: List)';
   if (filename === 'required')
-    command.requiredOption('-f, --filename <path>', help, collect(String));
+    command.option('-f, --filename <path>', `${help}; or --kubeconfig`, collect(String));
   else
     command
       .option('-f, --filename <path>', `${help}; or --scenario`, collect(String))
@@ -50,8 +51,12 @@ function addInputOptions(
         '--step <name>',
         'with --scenario: the step (its name or number, from 1) whose world to explain',
       );
-  return addModelSwitches(command)
-    .option('-n, --namespace <ns>', 'namespace of objects that name none', 'default')
+  return addLiveOptions(addModelSwitches(command))
+    .option(
+      '-n, --namespace <ns>',
+      'namespace of objects that name none; with --kubeconfig, the only namespace read',
+      'default',
+    )
     .option(
       '--external <name=ip>',
       'a non-pod peer (e.g. an external database) as a row and column of the table (repeatable)',
@@ -81,15 +86,34 @@ async function scenarioModel(flags: InputFlags & { scenario: string }) {
   return { manifests, model: new NetworkModel(step.world, scenario.options) };
 }
 
-async function buildModel(flags: InputFlags) {
+async function buildModel(flags: InputFlags, io: Io, command: Command) {
+  const live = flags.kubeconfig !== undefined;
+  if (!live && (flags.context !== undefined || flags.allNamespaces === true))
+    throw new UsageError('--context and -A read a live cluster: they need --kubeconfig FILE');
+  if (live && (flags.filename !== undefined || flags.scenario !== undefined))
+    throw new UsageError(
+      'give either manifests (-f PATH, --scenario FILE) or a live cluster (--kubeconfig FILE), not both; to compare them: polygraph diff',
+    );
   if (flags.scenario !== undefined) return scenarioModel({ ...flags, scenario: flags.scenario });
   if (flags.step !== undefined) throw new UsageError('--step needs --scenario FILE');
-  if (flags.filename === undefined)
-    throw new UsageError('give the manifests with -f PATH (or a scenario with --scenario FILE)');
-  const manifests = await loadManifests(flags.filename, {
-    defaultNamespace: flags.namespace,
-    externals: flags.external ?? [],
-  });
+  if (flags.filename === undefined && !live)
+    throw new UsageError(
+      'give the manifests with -f PATH, a live cluster with --kubeconfig FILE (or a scenario with --scenario FILE for explain)',
+    );
+  const manifests: ManifestSet =
+    flags.filename === undefined
+      ? await (async () => {
+          const read = await readLive(io, { ...flags, namespace: flags.namespace }, command);
+          return {
+            world: { ...read.world, externals: flags.external ?? [] },
+            origins: new Map(),
+            ignored: [],
+          };
+        })()
+      : await loadManifests(flags.filename, {
+          defaultNamespace: flags.namespace,
+          externals: flags.external ?? [],
+        });
   const names = new Map<string, string>();
   for (const e of manifests.world.externals) {
     const earlier = names.get(e.name);
@@ -228,11 +252,13 @@ interface ModelCommandFlags extends InputFlags {
 
 export function modelCommand(io: Io): Command {
   const command = new Command('model')
-    .summary('evaluate NetworkPolicies over Kubernetes manifests, offline')
+    .summary('evaluate NetworkPolicies over Kubernetes manifests, or a live cluster read-only')
     .description(
-      'Evaluates the NetworkPolicies of plain Kubernetes manifests and prints the verdict for every\n' +
-        'source x destination x probe: one truth table per probe, or one JSON document (-o json,\n' +
-        'format in docs/OUTPUT.md). Workloads stand for the pods they run (docs/MODEL.md).',
+      'Evaluates the NetworkPolicies of plain Kubernetes manifests (-f) or of a live cluster\n' +
+        '(--kubeconfig: its namespaces, running pods and NetworkPolicies, read with list and get\n' +
+        'only) and prints the verdict for every source x destination x probe: one truth table per\n' +
+        'probe, or one JSON document (-o json, format in docs/OUTPUT.md). Workloads in manifests\n' +
+        'stand for the pods they run (docs/MODEL.md); a cluster gives one row per running pod.',
     )
     .option(
       '--probe <port[/protocol]>',
@@ -268,7 +294,7 @@ export function modelCommand(io: Io): Command {
   command.action(async (flags: ModelCommandFlags) => {
     const fromPatterns = parsePatterns(flags.from, '--from', flags.namespace);
     const toPatterns = parsePatterns(flags.to, '--to', flags.namespace);
-    const { manifests, model } = await buildModel(flags);
+    const { manifests, model } = await buildModel(flags, io, command);
     const probes = flags.probe ?? declaredProbes(model);
     for (const probe of probes) {
       const problem = unservedProbeName(probe, model.endpoints);
@@ -286,7 +312,7 @@ export function modelCommand(io: Io): Command {
     // An empty result is still a result: say why on stderr, print the (empty) tables or document.
     if (empty)
       io.err(
-        `note: no pods or external peers in ${(flags.filename ?? []).join(', ')}: nothing to evaluate`,
+        `note: no pods or external peers in ${flags.filename === undefined ? 'the cluster' : flags.filename.join(', ')}: nothing to evaluate`,
       );
     else if (probes.length === 0)
       io.err(
@@ -354,7 +380,7 @@ export function explainCommand(io: Io): Command {
     async (
       flags: InputFlags & { from: string; to: string; port: ProbePort; output: 'text' | 'json' },
     ) => {
-      const { manifests, model } = await buildModel(flags);
+      const { manifests, model } = await buildModel(flags, io, command);
       const resolve = (key: string): Endpoint => {
         const bare = !key.includes('/') && !key.startsWith('ext:');
         const found = model.endpoint(bare ? `${flags.namespace}/${key}` : key);

@@ -16,4 +16,6 @@ export type CommandResult =
       readonly failedOutputs: number;
     }
   /** A live run: the same results, with observed outcomes. */
-  | { readonly kind: 'run'; readonly results: readonly ScenarioResult[] };
+  | { readonly kind: 'run'; readonly results: readonly ScenarioResult[] }
+  /** `diff`: whether a cell opened or closed, or an endpoint appeared or disappeared. */
+  | { readonly kind: 'diff'; readonly changed: boolean };

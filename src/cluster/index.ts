@@ -22,3 +22,11 @@ export { applyNetworkPolicy, deletePod, FIELD_MANAGER } from './apply.js';
 export { formatPermission, missingPermissions, type Permission } from './access.js';
 export { findNamespace, listNamespaces } from './namespaces.js';
 export { waitPodsReady, type ReadyOptions } from './ready.js';
+export {
+  readClusterState,
+  READ_PERMISSIONS,
+  type ClusterState,
+  type LivePod,
+  type LivePolicy,
+  type ReadOptions,
+} from './read.js';

@@ -5,7 +5,10 @@ import { expect } from 'chai';
 import { polygraphChai } from '../../src/chai.js';
 import {
   check,
+  diffWorlds,
   failing,
+  hasChanges,
+  loadManifests,
   FAILING_CLASSES,
   loadScenario,
   parseScenario,
@@ -86,5 +89,27 @@ describe('chai plugin (netpol-polygraph/chai)', () => {
     expect(() => {
       expect({ nope: 1 }).to.haveNoMismatches();
     }).to.throw(TypeError, 'ScenarioResult');
+  });
+});
+
+describe('library API: diffWorlds', () => {
+  it('the cells a change opens, from the package entry point', async () => {
+    const example = join(ROOT, 'examples/three-tier');
+    const before = await loadManifests([example]);
+    // The same manifests without their policies: every cell shop's policies denied opens.
+    const after = { ...before.world, policies: [] };
+    const result = diffWorlds(before.world, after);
+    expect(hasChanges(result)).to.equal(true);
+    expect(result.closed).to.deep.equal([]);
+    // Hand-derived from examples/three-tier/policies.yaml: on 80 only web serves (browser too);
+    // web admits everyone on 80, but egress of api and db to web is denied (default-deny-all).
+    expect(
+      result.opened.map((c) => `${String(c.probe.port)} ${c.from} -> ${c.to}`),
+    ).to.include.members([
+      '80 shop/api -> shop/web',
+      '80 shop/db -> shop/web',
+      '3306 shop/web -> shop/db',
+      '3306 visitors/browser -> shop/db',
+    ]);
   });
 });
