@@ -35,6 +35,9 @@ export function checkCommand(io: Io, done: (result: CommandResult) => void): Com
     const targets = flags.report ?? [];
     checkTargets(targets);
     const scenarios = await loadScenarios(paths);
+    for (const scenario of scenarios)
+      for (const warning of scenario.warnings ?? [])
+        io.err(`warning: ${scenario.file}: ${warning}`);
     const results: ScenarioResult[] = [];
     for (const scenario of scenarios) results.push(await checkScenario(scenario));
     await emitResults(io, results, flags, targets);
