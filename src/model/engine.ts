@@ -316,7 +316,7 @@ function clusterRuleAdmitsPort(
 }
 
 /** Evaluation order within a tier: priority (lower first; a BANP has none: last), then name. */
-function tierOrder(a: ClusterPolicyInfo, b: ClusterPolicyInfo): number {
+export function tierOrder(a: ClusterPolicyInfo, b: ClusterPolicyInfo): number {
   const pa = a.priority ?? Number.MAX_SAFE_INTEGER;
   const pb = b.priority ?? Number.MAX_SAFE_INTEGER;
   if (pa !== pb) return pa - pb;
