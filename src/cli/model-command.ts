@@ -283,6 +283,7 @@ export function modelCommand(io: Io): Command {
         ? { only: flags.only === 'allowed' ? ('allow' as const) : ('deny' as const) }
         : {}),
     };
+    for (const warning of model.warnings) io.err(`warning: ${warning}`);
     // An empty result is still a result: say why on stderr, print the (empty) tables or document.
     if (empty)
       io.err(
@@ -380,6 +381,7 @@ export function explainCommand(io: Io): Command {
       );
       if (problem !== undefined)
         throw new UsageError(`--port ${formatProbe(flags.port)}: ${problem}`);
+      for (const warning of model.warnings) io.err(`warning: ${warning}`);
       if (flags.output === 'json') {
         // The same document as `model -o json`: one probe, its cells with their walkthroughs.
         await writeModelDocument((chunk) => io.write(chunk), {

@@ -535,10 +535,11 @@ function walkTiers(
     .sort(tierOrder)
     .filter((p) => p[direction].length > 0);
   let decidedBy: string | undefined;
-  let decided = false;
+  // Mutated by walkTier (an object, so that control-flow analysis sees the changes).
+  const state = { decided: false };
   const walkTier = (tier: ClusterTier): TierWalk => {
-    const reached = !decided;
-    let done = decided;
+    const reached = !state.decided;
+    let done = state.decided;
     let outcome = reached ? 'no rule matches: on to the next tier' : 'not reached';
     const policies = ordered
       .filter((p) => p.tier === tier)
@@ -580,7 +581,7 @@ function walkTiers(
           if (walk.action === 'Pass')
             outcome = `passed on by ${ref} to the ${tier === 'Admin' ? 'NetworkPolicy tier' : 'default (allow)'}`;
           else {
-            decided = true;
+            state.decided = true;
             decidedBy = `${key} ${walk.path}`;
             outcome = `decided by ${ref}: ${walk.action === 'Deny' ? 'denied' : 'allowed'}`;
           }
@@ -591,7 +592,7 @@ function walkTiers(
     return { tier, policies, outcome };
   };
   const admin = walkTier('Admin');
-  const networkPolicyReached = !decided;
+  const networkPolicyReached = !state.decided;
   const type = direction === 'ingress' ? 'Ingress' : 'Egress';
   const isolating = networkPolicies.filter((p) => p.selects.ok && p.covers.ok);
   let npOutcome: string;
@@ -599,14 +600,14 @@ function walkTiers(
   else if (isolating.length === 0)
     npOutcome = `no NetworkPolicy selects ${subject.key} for ${type}: on to the Baseline tier`;
   else {
-    decided = true;
+    state.decided = true;
     const admits = isolating.some((p) => p.rules.some((r) => r.admits));
     npOutcome = `decided: ${admits ? 'allowed' : 'denied'} by the NetworkPolicies selecting ${subject.key}`;
   }
   const networkPolicy: TierWalk = { tier: 'NetworkPolicy', policies: [], outcome: npOutcome };
   const walkedBaseline = walkTier('Baseline');
   const baseline: TierWalk =
-    !decided && walkedBaseline.outcome.startsWith('no rule matches')
+    !state.decided && walkedBaseline.outcome.startsWith('no rule matches')
       ? { ...walkedBaseline, outcome: 'no rule matches: the default applies, allowed' }
       : walkedBaseline;
   return {
