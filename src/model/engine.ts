@@ -12,7 +12,6 @@ import {
   type ClusterPeer,
   type ClusterPolicyInfo,
   type ClusterPort,
-  type ClusterSubject,
   type ClusterTier,
   type ExternalInfo,
   type IPBlock,
@@ -155,6 +154,8 @@ interface CompiledClusterPolicy {
 interface Tiers {
   readonly admin: readonly CompiledClusterPolicy[];
   readonly baseline: readonly CompiledClusterPolicy[];
+  /** Rules of these policies with named ports (whose match depends on the destination pod). */
+  readonly named: readonly CompiledClusterRule[];
 }
 
 interface CompiledPolicy {
@@ -325,7 +326,7 @@ export function tierOrder(a: ClusterPolicyInfo, b: ClusterPolicyInfo): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
-const NO_TIERS: Tiers = { admin: [], baseline: [] };
+const NO_TIERS: Tiers = { admin: [], baseline: [], named: [] };
 
 /** The port a probe targets on a destination, or undefined for an unserved port name. */
 export function resolveProbePort(probe: ProbePort, destination: Endpoint): number | undefined {
@@ -359,6 +360,8 @@ export class NetworkModel {
   private readonly selectorCache = new Map<object, Int8Array>();
   private readonly ipBlockCache = new Map<string, CompiledRule['peers']>();
   private readonly clusterPolicies: readonly CompiledClusterPolicy[];
+  /** Every endpoint's bit set (the starting point of the tiers: all undecided). */
+  private readonly allEndpoints: Bits;
   /** Per endpoint: the cluster policies selecting it for ingress / egress, by tier. */
   private readonly ingressTiers: Tiers[];
   private readonly egressTiers: Tiers[];
@@ -438,6 +441,7 @@ export class NetworkModel {
         if (policy.egress) this.egressOf[e.index]?.push(policy);
       }
     }
+    this.allEndpoints = fullBits(endpoints.length);
     this.clusterPolicies = [...(world.clusterPolicies ?? [])]
       .sort(tierOrder)
       .map((p) => this.compileClusterPolicy(p, namespaces));
@@ -452,18 +456,44 @@ export class NetworkModel {
   /** Per endpoint, the cluster policies with rules for `direction` that select it. */
   private tiersOf(direction: Direction): Tiers[] {
     if (this.clusterPolicies.length === 0) return [];
-    const admin: CompiledClusterPolicy[][] = this.endpoints.map(() => []);
-    const baseline: CompiledClusterPolicy[][] = this.endpoints.map(() => []);
-    for (const policy of this.clusterPolicies) {
-      if (policy[direction].length === 0) continue;
-      const lists = policy.info.tier === 'Admin' ? admin : baseline;
-      for (const e of this.endpoints)
-        if (hasBit(policy.selected, e.index)) lists[e.index]?.push(policy);
+    // Partition refinement: endpoints selected by the same policies end in the same group, and
+    // share one Tiers object (the tables cache their outcome by it).
+    const group = new Int32Array(this.endpoints.length);
+    let groups = 1;
+    const relevant = this.clusterPolicies.filter((p) => p[direction].length > 0);
+    for (const policy of relevant) {
+      const split = new Map<number, number>();
+      const words = policy.selected;
+      for (let w = 0; w < words.length; w++) {
+        let word = words[w] ?? 0;
+        while (word !== 0) {
+          const index = w * 32 + (31 - Math.clz32(word & -word));
+          word &= word - 1;
+          const old = group[index] ?? 0;
+          let next = split.get(old);
+          if (next === undefined) split.set(old, (next = groups++));
+          group[index] = next;
+        }
+      }
     }
+    const byGroup = new Map<number, Tiers>();
     return this.endpoints.map((e) => {
-      const a = admin[e.index] ?? [];
-      const b = baseline[e.index] ?? [];
-      return a.length === 0 && b.length === 0 ? NO_TIERS : { admin: a, baseline: b };
+      const g = group[e.index] ?? 0;
+      if (g === 0) return NO_TIERS;
+      let tiers = byGroup.get(g);
+      if (!tiers) {
+        const mine = relevant.filter((p) => hasBit(p.selected, e.index));
+        const named = mine.flatMap((p) =>
+          p[direction].filter((r) => r.ports?.some((port) => 'namedPort' in port) === true),
+        );
+        tiers = {
+          admin: mine.filter((p) => p.info.tier === 'Admin'),
+          baseline: mine.filter((p) => p.info.tier === 'Baseline'),
+          named,
+        };
+        byGroup.set(g, tiers);
+      }
+      return tiers;
     });
   }
 
@@ -506,9 +536,15 @@ export class NetworkModel {
     const key = clusterPolicyKey(info);
     const n = this.endpoints.length;
     const selected = emptyBits(n);
-    for (const e of this.endpoints)
-      if (e.kind === 'pod' && this.subjectToPolicy(e) && this.subjectMatches(info.subject, e))
-        setBit(selected, e.index);
+    const subject = info.subject;
+    const nsSelector =
+      'namespaces' in subject ? subject.namespaces : subject.pods.namespaceSelector;
+    for (const [ns, list] of this.podsByNamespace) {
+      if (!matchesSelector(nsSelector, namespaces.get(ns) ?? defaultNamespaceLabels(ns))) continue;
+      for (const e of list)
+        if ('namespaces' in subject || this.podMatches(subject.pods.podSelector, e))
+          setBit(selected, e.index);
+    }
     const compile = (direction: Direction): CompiledClusterRule[] =>
       info[direction].map((rule, index) => {
         const failClosed = rule.action !== 'Accept' && rule.peers.some((p) => p.kind === 'none');
@@ -533,15 +569,6 @@ export class NetworkModel {
         };
       });
     return { key, info, selected, ingress: compile('ingress'), egress: compile('egress') };
-  }
-
-  private subjectMatches(subject: ClusterSubject, e: Endpoint): boolean {
-    if (e.kind !== 'pod') return false;
-    if ('namespaces' in subject) return matchesSelector(subject.namespaces, e.namespaceLabels);
-    return (
-      matchesSelector(subject.pods.namespaceSelector, e.namespaceLabels) &&
-      this.podMatches(subject.pods.podSelector, e)
-    );
   }
 
   /** The endpoints one cluster policy peer matches. */
@@ -748,7 +775,79 @@ export class NetworkModel {
       }
       return bits;
     };
+    // Destinations whose port matches each cluster rule, shared by equal port lists.
+    const clusterPorts = new Map<CompiledClusterRule, Bits>();
+    const clusterPortsBySignature = new Map<string, Bits>();
+    const clusterPortSet = (rule: CompiledClusterRule): Bits => {
+      let bits = clusterPorts.get(rule);
+      if (bits) return bits;
+      const signature = rule.ports === null ? '*' : JSON.stringify(rule.ports);
+      bits = clusterPortsBySignature.get(signature);
+      if (!bits) {
+        bits = emptyBits(n);
+        for (const e of this.endpoints) {
+          const port = resolvedPort[e.index] ?? -1;
+          if (port >= 0 && clusterRuleAdmitsPort(rule, e, probe.protocol, port))
+            setBit(bits, e.index);
+        }
+        clusterPortsBySignature.set(signature, bits);
+      }
+      clusterPorts.set(rule, bits);
+      return bits;
+    };
+    // The tiers' outcome is shared by subjects with the same cluster policies (ingress: and the
+    // same port, and the same named-port rules matching it): what the Admin tier allows, what
+    // it leaves undecided (for the NetworkPolicy tier), and the row when no NetworkPolicy
+    // isolates the subject (through the Baseline tier to the default). A subject's row is then
+    // `admin | (undecided & its NetworkPolicy row)`, or the shared row: a few word operations.
     const all = fullBits(n);
+    const scratch = emptyBits(n);
+    let destination = 0;
+    const ingressPorts = (rule: CompiledClusterRule): Bits | undefined =>
+      hasBit(clusterPortSet(rule), destination) ? all : undefined;
+    interface TierOutcome {
+      readonly admin: Bits;
+      readonly undecided: Bits;
+      readonly open: Bits;
+    }
+    // Outcomes live in one growing buffer (views are cheaper than many small buffers).
+    const words0 = all.length;
+    let pool = new Uint32Array(words0 * 96);
+    let used = 0;
+    const take = (): Bits => {
+      if (used + words0 > pool.length) {
+        pool = new Uint32Array(pool.length * 2);
+        used = 0;
+      }
+      used += words0;
+      return pool.subarray(used - words0, used);
+    };
+    const passed = emptyBits(n);
+    const outcomes = new Map<Tiers, Map<string | number, TierOutcome>>();
+    const outcome = (
+      tiers: Tiers,
+      key: string | number,
+      direction: Direction,
+      ports: (rule: CompiledClusterRule) => Bits | undefined,
+    ): TierOutcome => {
+      let byKey = outcomes.get(tiers);
+      if (!byKey) outcomes.set(tiers, (byKey = new Map()));
+      let found = byKey.get(key);
+      if (!found) {
+        found = { admin: take(), undecided: take(), open: take() };
+        this.tierOutcome(tiers, direction, ports, found, passed);
+        byKey.set(key, found);
+      }
+      return found;
+    };
+    const combine = (o: TierOutcome, np: Bits | null, out: Bits): void => {
+      if (!np) {
+        out.set(o.open);
+        return;
+      }
+      for (let w = 0; w < out.length; w++)
+        out[w] = (o.admin[w] ?? 0) | ((o.undecided[w] ?? 0) & (np[w] ?? 0));
+    };
     const words = all.length;
     // Ingress: for every destination d, the sources its ingress policies admit, as row d of a
     // bit matrix; then transposed (32x32 blocks) so that row s holds the destinations that
@@ -764,41 +863,24 @@ export class NetworkModel {
       }
       if (!hasBit(resolved, d.index)) continue;
       const family = familyOf(d.addresses);
-      const np = policies.length === 0 ? null : emptyBits(n);
+      const np = policies.length === 0 ? null : tiers === NO_TIERS ? bits : scratch.fill(0);
       for (const policy of policies) {
         for (const rule of policy.ingress ?? []) {
           if (!hasBit(portSet(rule), d.index)) continue;
           or(np ?? bits, peersFor(rule, 'ingress', family));
         }
       }
-      if (tiers === NO_TIERS) {
-        if (np) bits.set(np);
-        continue;
+      if (tiers === NO_TIERS) continue;
+      destination = d.index;
+      // Numbered ports match by the port alone; named ports by the destination's ports.
+      let key: string | number = resolvedPort[d.index] ?? -1;
+      if (tiers.named.length > 0) {
+        key = String(key);
+        for (const rule of tiers.named) key += hasBit(clusterPortSet(rule), d.index) ? '1' : '0';
       }
-      const port = resolvedPort[d.index] ?? -1;
-      bits.set(
-        this.tierRow(tiers, 'ingress', np, (rule) =>
-          clusterRuleAdmitsPort(rule, d, probe.protocol, port) ? all : undefined,
-        ),
-      );
+      combine(outcome(tiers, key, 'ingress', ingressPorts), np, bits);
     }
     const admitted = transpose(admits, words);
-    // Destinations whose port matches each cluster rule, shared by equal port lists.
-    const clusterPorts = new Map<string, Bits>();
-    const clusterPortSet = (rule: CompiledClusterRule): Bits => {
-      const signature = rule.ports === null ? '*' : JSON.stringify(rule.ports);
-      let bits = clusterPorts.get(signature);
-      if (!bits) {
-        bits = emptyBits(n);
-        for (const e of this.endpoints) {
-          const port = resolvedPort[e.index] ?? -1;
-          if (port >= 0 && clusterRuleAdmitsPort(rule, e, probe.protocol, port))
-            setBit(bits, e.index);
-        }
-        clusterPorts.set(signature, bits);
-      }
-      return bits;
-    };
     const rows: Bits[] = this.endpoints.map((s) => {
       const policies = this.egressOf[s.index] ?? [];
       const tiers = this.egressTiers[s.index] ?? NO_TIERS;
@@ -810,8 +892,14 @@ export class NetworkModel {
           for (const rule of policy.egress ?? [])
             orAnd(row, peersFor(rule, 'egress', undefined), portSet(rule));
       }
-      if (tiers !== NO_TIERS)
-        row = this.tierRow(tiers, 'egress', policies.length === 0 ? null : row, clusterPortSet);
+      if (tiers !== NO_TIERS) {
+        scratch.set(row);
+        combine(
+          outcome(tiers, '', 'egress', clusterPortSet),
+          policies.length === 0 ? null : scratch,
+          row,
+        );
+      }
       const base = s.index * words;
       for (let w = 0; w < words; w++) row[w] = (row[w] ?? 0) & (admitted[base + w] ?? 0);
       if (this.options.selfTraffic === 'allow' && hasBit(resolved, s.index)) setBit(row, s.index);
@@ -836,50 +924,65 @@ export class NetworkModel {
   }
 
   /**
-   * The peers allowed for one subject and direction through the tiers: Admin rules in order
-   * (first match decides; Pass skips the rest of the tier), then the NetworkPolicy tier
-   * (`np`: the peers NetworkPolicies admit, null when none isolates the subject: then the flow
-   * goes on), then the Baseline rules, then the default: allowed. `ports(rule)` gives the peers
-   * whose port the rule matches (undefined: none).
+   * The tiers for the subjects sharing `tiers`: Admin rules in order (first match decides; Pass
+   * skips the rest of the tier) give `admin` (allowed) and `undecided` (left to the
+   * NetworkPolicy tier, which decides all of it for a subject NetworkPolicies isolate); `open`
+   * is the row of a subject no NetworkPolicy isolates: the Baseline rules on what is undecided,
+   * then the default (allowed). `ports(rule)` gives the peers whose port the rule matches.
    */
-  private tierRow(
+  private tierOutcome(
     tiers: Tiers,
     direction: Direction,
-    np: Bits | null,
     ports: (rule: CompiledClusterRule) => Bits | undefined,
-  ): Bits {
-    const n = this.endpoints.length;
-    const allow = emptyBits(n);
-    const rest = fullBits(n);
-    const passed = emptyBits(n);
+    out: { admin: Bits; undecided: Bits; open: Bits },
+    passed: Bits,
+  ): void {
+    const { admin, undecided, open } = out;
+    const words = admin.length;
+    admin.fill(0);
+    passed.fill(0);
+    undecided.set(this.allEndpoints);
+    this.runTier(tiers.admin, direction, false, ports, admin, undecided, passed);
+    for (let w = 0; w < words; w++) undecided[w] = (undecided[w] ?? 0) | (passed[w] ?? 0);
+    // `open` first holds what the Baseline tier leaves undecided, then the allowed peers.
+    open.set(undecided);
+    const allow = passed.fill(0);
+    for (let w = 0; w < words; w++) allow[w] = admin[w] ?? 0;
+    this.runTier(tiers.baseline, direction, true, ports, allow, open, passed);
+    for (let w = 0; w < words; w++) open[w] = (open[w] ?? 0) | (allow[w] ?? 0);
+  }
+
+  /** One tier's rules in order: each claims the peers still undecided that it matches. */
+  private runTier(
+    policies: readonly CompiledClusterPolicy[],
+    direction: Direction,
+    baseline: boolean,
+    ports: (rule: CompiledClusterRule) => Bits | undefined,
+    allow: Bits,
+    rest: Bits,
+    passed: Bits,
+  ): void {
     const words = allow.length;
-    const run = (policies: readonly CompiledClusterPolicy[], baseline: boolean): void => {
-      for (const policy of policies)
-        for (const rule of policy[direction]) {
-          const p = ports(rule);
-          if (!p) continue;
-          const action = rule.action;
-          for (let w = 0; w < words; w++) {
-            const m = (rule.peers[w] ?? 0) & (p[w] ?? 0) & (rest[w] ?? 0);
-            if (m === 0) continue;
-            rest[w] = (rest[w] ?? 0) & ~m;
-            // Accept allows; a Baseline Pass goes on to the default (allowed); an Admin Pass
-            // goes on to the NetworkPolicy tier.
-            if (action === 'Accept' || (action === 'Pass' && baseline))
-              allow[w] = (allow[w] ?? 0) | m;
-            else if (action === 'Pass') passed[w] = (passed[w] ?? 0) | m;
-          }
+    for (const policy of policies)
+      for (const rule of policy[direction]) {
+        const p = ports(rule);
+        if (!p) continue;
+        // Accept allows; a Baseline Pass goes on to the default (allowed); an Admin Pass goes on
+        // to the NetworkPolicy tier; Deny only removes the peers from the undecided.
+        const into =
+          rule.action === 'Accept' || (rule.action === 'Pass' && baseline)
+            ? allow
+            : rule.action === 'Pass'
+              ? passed
+              : undefined;
+        const peers = rule.peers;
+        for (let w = 0; w < words; w++) {
+          const m = (peers[w] ?? 0) & (p[w] ?? 0) & (rest[w] ?? 0);
+          if (m === 0) continue;
+          rest[w] = (rest[w] ?? 0) & ~m;
+          if (into) into[w] = (into[w] ?? 0) | m;
         }
-    };
-    run(tiers.admin, false);
-    for (let w = 0; w < words; w++) rest[w] = (rest[w] ?? 0) | (passed[w] ?? 0);
-    if (np) {
-      for (let w = 0; w < words; w++) allow[w] = (allow[w] ?? 0) | ((rest[w] ?? 0) & (np[w] ?? 0));
-      return allow;
-    }
-    run(tiers.baseline, true);
-    for (let w = 0; w < words; w++) allow[w] = (allow[w] ?? 0) | (rest[w] ?? 0);
-    return allow;
+      }
   }
 
   /** The verdict of one flow with its provenance; undefined keys throw. */
