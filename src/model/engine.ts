@@ -138,6 +138,8 @@ interface CompiledClusterRule {
   /** Endpoints the peers match (networks: by the destination's primary address). */
   readonly peers: Bits;
   readonly ports: readonly ClusterPort[] | null;
+  /** Equal for equal port lists: the tables share the ports' matches between rules by it. */
+  readonly portsKey: string;
   /** The rule has domainNames peers, which the model cannot resolve (they match nothing). */
   readonly domains: boolean;
 }
@@ -565,6 +567,7 @@ export class NetworkModel {
           action: failClosed ? 'Deny' : rule.action,
           peers,
           ports: failClosed ? null : rule.ports,
+          portsKey: failClosed || rule.ports === null ? '*' : JSON.stringify(rule.ports),
           domains: rule.peers.some((p) => p.kind === 'domainNames'),
         };
       });
@@ -781,7 +784,7 @@ export class NetworkModel {
     const clusterPortSet = (rule: CompiledClusterRule): Bits => {
       let bits = clusterPorts.get(rule);
       if (bits) return bits;
-      const signature = rule.ports === null ? '*' : JSON.stringify(rule.ports);
+      const signature = rule.portsKey;
       bits = clusterPortsBySignature.get(signature);
       if (!bits) {
         bits = emptyBits(n);
