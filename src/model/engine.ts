@@ -132,6 +132,8 @@ interface CompiledRule {
 }
 
 interface CompiledClusterRule {
+  /** 0-based over every rule of every cluster policy (the tables index per-rule data by it). */
+  readonly id: number;
   readonly ref: RuleRef;
   /** The action applied: a Deny or Pass rule with a peer with no field fails closed to Deny. */
   readonly action: ClusterAction;
@@ -361,6 +363,8 @@ export class NetworkModel {
   private labelSets = 0;
   private readonly selectorCache = new Map<object, Int8Array>();
   private readonly ipBlockCache = new Map<string, CompiledRule['peers']>();
+  private readonly namespaceSelectorCache = new Map<string, string[]>();
+  private clusterRuleCount = 0;
   private readonly clusterPolicies: readonly CompiledClusterPolicy[];
   /** Every endpoint's bit set (the starting point of the tiers: all undecided). */
   private readonly allEndpoints: Bits;
@@ -541,9 +545,8 @@ export class NetworkModel {
     const subject = info.subject;
     const nsSelector =
       'namespaces' in subject ? subject.namespaces : subject.pods.namespaceSelector;
-    for (const [ns, list] of this.podsByNamespace) {
-      if (!matchesSelector(nsSelector, namespaces.get(ns) ?? defaultNamespaceLabels(ns))) continue;
-      for (const e of list)
+    for (const ns of this.namespacesMatching(nsSelector, namespaces)) {
+      for (const e of this.podsByNamespace.get(ns) ?? [])
         if ('namespaces' in subject || this.podMatches(subject.pods.podSelector, e))
           setBit(selected, e.index);
     }
@@ -552,8 +555,9 @@ export class NetworkModel {
         const failClosed = rule.action !== 'Accept' && rule.peers.some((p) => p.kind === 'none');
         const peers = emptyBits(n);
         if (failClosed) peers.set(fullBits(n));
-        else for (const peer of rule.peers) or(peers, this.clusterPeer(peer, namespaces));
+        else for (const peer of rule.peers) this.clusterPeer(peer, namespaces, peers);
         return {
+          id: this.clusterRuleCount++,
           ref: {
             policy: key,
             direction,
@@ -575,21 +579,17 @@ export class NetworkModel {
   }
 
   /** The endpoints one cluster policy peer matches. */
-  private clusterPeer(peer: ClusterPeer, namespaces: Map<string, Labels>): Bits {
-    const n = this.endpoints.length;
-    const bits = emptyBits(n);
+  private clusterPeer(peer: ClusterPeer, namespaces: Map<string, Labels>, bits: Bits): void {
     switch (peer.kind) {
       case 'namespaces':
       case 'pods': {
         const nsSelector = peer.kind === 'namespaces' ? peer.selector : peer.pods.namespaceSelector;
-        for (const [ns, list] of this.podsByNamespace) {
-          if (!matchesSelector(nsSelector, namespaces.get(ns) ?? defaultNamespaceLabels(ns)))
-            continue;
-          for (const e of list)
+        for (const ns of this.namespacesMatching(nsSelector, namespaces)) {
+          for (const e of this.podsByNamespace.get(ns) ?? [])
             if (peer.kind === 'namespaces' || this.podMatches(peer.pods.podSelector, e))
               setBit(bits, e.index);
         }
-        return bits;
+        return;
       }
       case 'networks': {
         // Networks match by address, pods included: "cluster-internal traffic will be checked
@@ -599,7 +599,7 @@ export class NetworkModel {
           const a = e.addresses[0];
           if (a !== undefined && cidrs.some((c) => cidrContains(c, a))) setBit(bits, e.index);
         }
-        return bits;
+        return;
       }
       case 'nodes': {
         // A Node endpoint whose labels match, and the hostNetwork pods on it (its node IPs).
@@ -622,12 +622,25 @@ export class NetworkModel {
               nodes.has(e.pod.nodeName)
             )
               setBit(bits, e.index);
-        return bits;
+        return;
       }
       case 'domainNames':
       case 'none':
-        return bits;
+        return;
     }
+  }
+
+  /** Namespaces (with pods subject to policy) a selector matches, cached by its content. */
+  private namespacesMatching(selector: LabelSelector, namespaces: Map<string, Labels>): string[] {
+    const key = JSON.stringify(selector);
+    let found = this.namespaceSelectorCache.get(key);
+    if (!found) {
+      found = [...this.podsByNamespace.keys()].filter((ns) =>
+        matchesSelector(selector, namespaces.get(ns) ?? defaultNamespaceLabels(ns)),
+      );
+      this.namespaceSelectorCache.set(key, found);
+    }
+    return found;
   }
 
   endpoint(key: string): Endpoint | undefined {
@@ -779,10 +792,10 @@ export class NetworkModel {
       return bits;
     };
     // Destinations whose port matches each cluster rule, shared by equal port lists.
-    const clusterPorts = new Map<CompiledClusterRule, Bits>();
+    const clusterPorts: (Bits | undefined)[] = new Array<Bits | undefined>(this.clusterRuleCount);
     const clusterPortsBySignature = new Map<string, Bits>();
     const clusterPortSet = (rule: CompiledClusterRule): Bits => {
-      let bits = clusterPorts.get(rule);
+      let bits = clusterPorts[rule.id];
       if (bits) return bits;
       const signature = rule.portsKey;
       bits = clusterPortsBySignature.get(signature);
@@ -795,7 +808,7 @@ export class NetworkModel {
         }
         clusterPortsBySignature.set(signature, bits);
       }
-      clusterPorts.set(rule, bits);
+      clusterPorts[rule.id] = bits;
       return bits;
     };
     // The tiers' outcome is shared by subjects with the same cluster policies (ingress: and the
@@ -834,7 +847,7 @@ export class NetworkModel {
       ports: (rule: CompiledClusterRule) => Bits | undefined,
     ): TierOutcome => {
       let byKey = outcomes.get(tiers);
-      if (!byKey) outcomes.set(tiers, (byKey = new Map()));
+      if (!byKey) outcomes.set(tiers, (byKey = new Map<string | number, TierOutcome>()));
       let found = byKey.get(key);
       if (!found) {
         found = { admin: take(), undecided: take(), open: take() };
