@@ -232,7 +232,9 @@ export function modelCommand(io: Io): Command {
     .description(
       'Evaluates the NetworkPolicies of plain Kubernetes manifests and prints the verdict for every\n' +
         'source x destination x probe: one truth table per probe, or one JSON document (-o json,\n' +
-        'format in docs/OUTPUT.md). Workloads stand for the pods they run (docs/MODEL.md).',
+        'format in docs/OUTPUT.md). Workloads stand for the pods they run; ClusterNetworkPolicies,\n' +
+        'AdminNetworkPolicies and BaselineAdminNetworkPolicies are evaluated in their tiers\n' +
+        '(docs/MODEL.md).',
     )
     .option(
       '--probe <port[/protocol]>',
