@@ -263,6 +263,25 @@ export async function writeModelDocument(
     };
     return json(policy);
   });
+  const clusterPolicies = model.world.clusterPolicies ?? [];
+  if (clusterPolicies.length > 0) {
+    // Only when there are some: documents of NetworkPolicy-only inputs are unchanged.
+    await out.push('],\n  "clusterPolicies": [');
+    await list(clusterPolicies, (p) => {
+      const at = input.origins?.get(`${p.kind} ${p.name}`);
+      return json({
+        key: `${p.kind}/${p.name}`,
+        apiVersion: p.apiVersion,
+        tier: p.tier,
+        ...(p.priority !== undefined ? { priority: p.priority } : {}),
+        ...(at ? { source: `${at.file}:${at.line}` } : {}),
+      });
+    });
+    if (model.warnings.length > 0) {
+      await out.push('],\n  "warnings": [');
+      await list(model.warnings, (w) => json(w));
+    }
+  }
   await out.push('],\n  "probes": [');
   const total = emptyCounts();
   const wanted: Mark[] =
