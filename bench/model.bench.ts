@@ -5,15 +5,19 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NetworkModel } from '../src/model/engine.js';
 import { worldManifests } from './manifests.js';
-import { BENCH_PROBES, syntheticWorld } from './synthetic.js';
+import type { World } from '../src/model/types.js';
+import { BENCH_PROBES, syntheticClusterPolicies, syntheticWorld } from './synthetic.js';
 
 /*
  * npm run bench:model — the whole model matrix of a seeded synthetic cluster: 1,000 pods in 50
  * namespaces, 300 policies of mixed shapes, 4 probes (4 M cells). Prints one line per run and a
  * median; then the CLI end to end (`model -o json` to a file) on the same cluster written as
  * manifests. Results are recorded in docs/BENCHMARKS.md.
+ * Then the tiered case: the same cluster plus 50 ClusterNetworkPolicies across the Admin and
+ * Baseline tiers (target: < 2x the NetworkPolicy-only time).
  * Options (env): BENCH_RUNS (default 7), BENCH_PODS, BENCH_POLICIES, BENCH_SEED,
- * BENCH_CLI=0 to skip the CLI run (which needs `npm run build`).
+ * BENCH_CLUSTER_POLICIES (default 50), BENCH_CLI=0 to skip the CLI run (which needs
+ * `npm run build`).
  */
 const runs = Number(process.env.BENCH_RUNS ?? 7);
 const pods = Number(process.env.BENCH_PODS ?? 1000);
@@ -22,9 +26,10 @@ const seed = Number(process.env.BENCH_SEED ?? 42);
 const world = syntheticWorld({ seed, pods, namespaces: 50, policies });
 const n = world.pods.length + world.externals.length;
 
-function once() {
+function once(input: World = world) {
+  const cpu = process.cpuUsage();
   const t0 = performance.now();
-  const model = new NetworkModel(world);
+  const model = new NetworkModel(input);
   const t1 = performance.now();
   let allowed = 0;
   let cells = 0;
@@ -34,7 +39,16 @@ function once() {
     allowed += counted.allowed;
   }
   const t2 = performance.now();
-  return { compileMs: t1 - t0, matrixMs: t2 - t1, totalMs: t2 - t0, cells, allowed, model };
+  const used = process.cpuUsage(cpu);
+  return {
+    compileMs: t1 - t0,
+    matrixMs: t2 - t1,
+    totalMs: t2 - t0,
+    cpuMs: (used.user + used.system) / 1000,
+    cells,
+    allowed,
+    model,
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -95,6 +109,40 @@ console.log(
       ? ''
       : `reading every cell ${readNsPerCell.toFixed(1)} ns/cell; `) +
     `verdict with provenance ${verdictUs.toFixed(1)} µs/cell`,
+);
+
+// The tiered case: the same cluster with cluster policies in both tiers, timed the same way,
+// interleaved with NetworkPolicy-only runs so that both see the same machine load.
+const clusterCount = Number(process.env.BENCH_CLUSTER_POLICIES ?? 50);
+const tieredWorld: World = {
+  ...world,
+  clusterPolicies: syntheticClusterPolicies(seed, clusterCount),
+};
+const plain = { wall: [] as number[], cpu: [] as number[] };
+const tiered = { wall: [] as number[], cpu: [] as number[] };
+let tieredCells = 0;
+let tieredAllowed = 0;
+// Untimed warm-up of the tiered path, so that both are measured compiled by the JIT (the
+// NetworkPolicy-only path was warmed by the runs above).
+for (let i = 0; i < 3; i++) once(tieredWorld);
+for (let i = 0; i < runs; i++) {
+  const p = once();
+  plain.wall.push(p.totalMs);
+  plain.cpu.push(p.cpuMs);
+  const r = once(tieredWorld);
+  tiered.wall.push(r.totalMs);
+  tiered.cpu.push(r.cpuMs);
+  tieredCells = r.cells;
+  tieredAllowed = r.allowed;
+}
+const tiers = tieredWorld.clusterPolicies ?? [];
+const wallRatio = median(tiered.wall) / median(plain.wall);
+const cpuRatio = median(tiered.cpu) / median(plain.cpu);
+console.log(
+  `\ntiered: + ${tiers.length} ClusterNetworkPolicies (${tiers.filter((p) => p.tier === 'Admin').length} Admin, ${tiers.filter((p) => p.tier === 'Baseline').length} Baseline): ` +
+    `${tieredCells} cells (${tieredAllowed} allowed); compile + 4 tables, medians of ${runs} runs interleaved with NetworkPolicy-only runs, after a warm-up: ` +
+    `${median(tiered.wall).toFixed(0)} ms wall against ${median(plain.wall).toFixed(0)} ms (${wallRatio.toFixed(2)}x), ` +
+    `${median(tiered.cpu).toFixed(0)} ms CPU against ${median(plain.cpu).toFixed(0)} ms (${cpuRatio.toFixed(2)}x); target < 2x: ${wallRatio < 2 && cpuRatio < 2 ? 'met' : wallRatio < 2 || cpuRatio < 2 ? `met in ${wallRatio < 2 ? 'wall' : 'CPU'} time only` : 'NOT met'}`,
 );
 
 // The CLI end to end: manifests in, `model -o json` out to a file.

@@ -1,5 +1,7 @@
 import type { ProbePort } from '../src/domain/probe.js';
 import type {
+  ClusterPeer,
+  ClusterPolicyInfo,
   LabelSelector,
   NamespaceInfo,
   NetworkPolicyInfo,
@@ -214,3 +216,87 @@ export const BENCH_PROBES: readonly ProbePort[] = [
   { port: 9090, protocol: 'TCP' },
   { port: 53, protocol: 'UDP' },
 ];
+
+/**
+ * `count` cluster policies over a synthetic world, seeded, across both tiers and all three
+ * actions: Admin guardrails (deny a team's namespaces, accept monitoring by a named port, pass
+ * intra-environment traffic, deny egress to a network), Baseline defaults (deny ingress from
+ * other teams, accept DNS egress) — ClusterNetworkPolicy v1beta1 shapes, priorities 0–1000 with
+ * distinct values in each tier.
+ */
+export function syntheticClusterPolicies(seed: number, count: number): ClusterPolicyInfo[] {
+  const rnd = random(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)] as T;
+  const ns = (labels: Record<string, string>): ClusterPeer => ({
+    kind: 'namespaces',
+    selector: sel(labels),
+  });
+  const shapes: ((i: number) => Omit<ClusterPolicyInfo, 'kind' | 'apiVersion' | 'name'>)[] = [
+    () => ({
+      tier: 'Admin',
+      subject: { namespaces: sel({ team: pick(TEAMS) }) },
+      ingress: [{ action: 'Deny', peers: [ns({ env: 'dev' })], ports: null }],
+      egress: [],
+    }),
+    () => ({
+      tier: 'Admin',
+      subject: { namespaces: sel() },
+      ingress: [
+        {
+          action: 'Accept',
+          peers: [
+            {
+              kind: 'pods',
+              pods: { namespaceSelector: sel(), podSelector: sel({ app: 'search' }) },
+            },
+          ],
+          ports: [{ namedPort: 'metrics' }],
+        },
+      ],
+      egress: [],
+    }),
+    () => ({
+      tier: 'Admin',
+      subject: {
+        pods: {
+          namespaceSelector: sel({ env: pick(ENVS) }),
+          podSelector: sel({ tier: pick(TIERS) }),
+        },
+      },
+      ingress: [
+        { action: 'Pass', peers: [ns({ env: pick(ENVS) })], ports: null },
+        {
+          action: 'Deny',
+          peers: [ns({})],
+          ports: [{ protocol: 'TCP', port: 80, endPort: 82 }],
+        },
+      ],
+      egress: [
+        { action: 'Deny', peers: [{ kind: 'networks', cidrs: ['10.1.3.0/24'] }], ports: null },
+      ],
+    }),
+    () => ({
+      tier: 'Baseline',
+      subject: { namespaces: sel({ team: pick(TEAMS) }) },
+      ingress: [
+        { action: 'Accept', peers: [ns({ team: pick(TEAMS) })], ports: null },
+        { action: 'Deny', peers: [ns({})], ports: null },
+      ],
+      egress: [{ action: 'Accept', peers: [ns({})], ports: [{ protocol: 'UDP', port: 53 }] }],
+    }),
+  ];
+  const used = { Admin: new Set<number>(), Baseline: new Set<number>() };
+  return Array.from({ length: count }, (_, i) => {
+    const shape = pick(shapes)(i);
+    let priority = Math.floor(rnd() * 1001);
+    while (used[shape.tier].has(priority)) priority = (priority + 1) % 1001;
+    used[shape.tier].add(priority);
+    return {
+      kind: 'ClusterNetworkPolicy',
+      apiVersion: 'policy.networking.k8s.io/v1beta1',
+      name: `cnp-${i}`,
+      ...shape,
+      priority,
+    };
+  });
+}

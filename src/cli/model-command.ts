@@ -258,7 +258,9 @@ export function modelCommand(io: Io): Command {
         '(--kubeconfig: its namespaces, running pods and NetworkPolicies, read with list and get\n' +
         'only) and prints the verdict for every source x destination x probe: one truth table per\n' +
         'probe, or one JSON document (-o json, format in docs/OUTPUT.md). Workloads in manifests\n' +
-        'stand for the pods they run (docs/MODEL.md); a cluster gives one row per running pod.',
+        'stand for the pods they run (docs/MODEL.md); a cluster gives one row per running pod.\n' +
+        'ClusterNetworkPolicies, AdminNetworkPolicies and BaselineAdminNetworkPolicies in manifests\n' +
+        'are evaluated in their tiers (docs/MODEL.md).',
     )
     .option(
       '--probe <port[/protocol]>',
@@ -309,6 +311,7 @@ export function modelCommand(io: Io): Command {
         ? { only: flags.only === 'allowed' ? ('allow' as const) : ('deny' as const) }
         : {}),
     };
+    for (const warning of model.warnings) io.err(`warning: ${warning}`);
     // An empty result is still a result: say why on stderr, print the (empty) tables or document.
     if (empty)
       io.err(
@@ -406,6 +409,7 @@ export function explainCommand(io: Io): Command {
       );
       if (problem !== undefined)
         throw new UsageError(`--port ${formatProbe(flags.port)}: ${problem}`);
+      for (const warning of model.warnings) io.err(`warning: ${warning}`);
       if (flags.output === 'json') {
         // The same document as `model -o json`: one probe, its cells with their walkthroughs.
         await writeModelDocument((chunk) => io.write(chunk), {

@@ -18,6 +18,7 @@ import { closest } from '../domain/suggest.js';
 import type { SourceDocument } from '../manifest/document.js';
 import { collectObjects } from '../manifest/objects.js';
 import { parseIp } from '../model/cidr.js';
+import { NetworkModel } from '../model/engine.js';
 import {
   DEFAULT_MODEL_OPTIONS,
   NAMESPACE_NAME_LABEL,
@@ -46,6 +47,7 @@ import type {
   ExpectedVerdict,
   KnownDeviation,
   Scenario,
+  ScenarioClusterPolicy,
   ScenarioPolicy,
   ScenarioStep,
 } from './types.js';
@@ -255,10 +257,12 @@ export class Resolver {
 
   async resolve(shape: Shape): Promise<Scenario> {
     const topology = await this.topology(shape.topology);
-    const policies = this.duplicatePolicies(
+    const read = this.duplicatePolicies(
       await this.policySources(shape.policies ?? [], ['policies']),
     );
-    const initial: World = { ...topology, policies: policies.map((p) => p.info) };
+    const policies = read.filter(isNetworkPolicy);
+    const clusterPolicies = read.filter(isClusterPolicy);
+    const initial: World = withPolicies({ ...topology, policies: [] }, read);
     const probes = this.probes(shape.probes);
     const stepShapes: { step: StepShape; path: Path }[] = [];
     if (shape.steps === undefined) {
@@ -312,6 +316,22 @@ export class Resolver {
       this.probesServed(probes, shape.probes ?? [], [initial, ...steps.map((s) => s.world)]);
     const knownDeviations = this.deviations(shape.knownDeviations ?? [], steps, probes);
     const options = shape.options ?? {};
+    const modelOptions = {
+      selfTraffic: options.selfTraffic ?? DEFAULT_MODEL_OPTIONS.selfTraffic,
+      ipBlockMatchesPods: options.ipBlockMatchesPods ?? DEFAULT_MODEL_OPTIONS.ipBlockMatchesPods,
+      hostNetwork: options.hostNetwork ?? DEFAULT_MODEL_OPTIONS.hostNetwork,
+    };
+    const warnings = [
+      ...new Set(
+        steps.flatMap((step) =>
+          (step.world.clusterPolicies ?? []).length > 0
+            ? new NetworkModel(step.world, modelOptions).warnings.map((w) =>
+                steps.length > 1 ? `step "${step.name}": ${w}` : w,
+              )
+            : [],
+        ),
+      ),
+    ];
     return {
       file: this.file,
       name: shape.metadata.name,
@@ -319,14 +339,12 @@ export class Resolver {
         ? { description: shape.metadata.description }
         : {}),
       ...(shape.metadata.source !== undefined ? { source: shape.metadata.source } : {}),
-      options: {
-        selfTraffic: options.selfTraffic ?? DEFAULT_MODEL_OPTIONS.selfTraffic,
-        ipBlockMatchesPods: options.ipBlockMatchesPods ?? DEFAULT_MODEL_OPTIONS.ipBlockMatchesPods,
-        hostNetwork: options.hostNetwork ?? DEFAULT_MODEL_OPTIONS.hostNetwork,
-      },
+      options: modelOptions,
       ...(probes ? { probes: probes.map((p) => p.probe) } : {}),
       initial,
       policies,
+      ...(clusterPolicies.length > 0 ? { clusterPolicies } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
       steps,
       knownDeviations,
     };
@@ -477,11 +495,15 @@ export class Resolver {
           );
         externalPaths.set(name, path);
         if (!parseIp(def.ip)) this.at([...path, 'ip'], `"${def.ip}" is not a valid IP address`);
+        const rawLabels =
+          'labels' in def ? (def.labels as Record<string, string> | undefined) : undefined;
+        const labels = rawLabels ? this.setLabels(rawLabels, [...path, 'labels']) : undefined;
         externals.push({
           name,
           ip: def.ip,
           ...(node ? { node: true } : {}),
           ports: this.ports(def.ports, [...path, 'ports']),
+          ...(labels ? { labels } : {}),
         });
       }
     }
@@ -554,7 +576,7 @@ export class Resolver {
 
   // ---- policies --------------------------------------------------------------------------
 
-  private async policySource(source: PolicySourceShape, path: Path): Promise<ScenarioPolicy[]> {
+  private async policySource(source: PolicySourceShape, path: Path): Promise<AnyPolicy[]> {
     if (typeof source !== 'string')
       return readPolicies(this.doc, source, path, this.issues, formatPath(path));
     const read = await readSource(joinPath(this.dir, source), this.readFile);
@@ -566,23 +588,23 @@ export class Resolver {
   private async policySources(
     sources: readonly (PolicySourceShape | undefined)[],
     path: Path,
-  ): Promise<ScenarioPolicy[]> {
-    const policies: ScenarioPolicy[] = [];
+  ): Promise<AnyPolicy[]> {
+    const policies: AnyPolicy[] = [];
     for (const [i, source] of sources.entries())
       if (source !== undefined) policies.push(...(await this.policySource(source, [...path, i])));
     return policies;
   }
 
-  private duplicatePolicies(policies: readonly ScenarioPolicy[]): ScenarioPolicy[] {
-    const seen = new Map<string, ScenarioPolicy>();
-    const kept: ScenarioPolicy[] = [];
+  private duplicatePolicies(policies: readonly AnyPolicy[]): AnyPolicy[] {
+    const seen = new Map<string, AnyPolicy>();
+    const kept: AnyPolicy[] = [];
     for (const policy of policies) {
-      const id = `${policy.info.namespace}/${policy.info.name}`;
+      const id = policyId(policy.info);
       const earlier = seen.get(id);
       if (earlier) {
         this.issues.push({
           path: '',
-          object: `NetworkPolicy ${id}`,
+          object: 'kind' in policy.info ? id.replace('/', ' ') : `NetworkPolicy ${id}`,
           location: policy.location,
           message: `duplicate policy: already defined at ${where(earlier.location)}`,
         });
@@ -689,14 +711,17 @@ export class Resolver {
       const sources = Array.isArray(action.apply)
         ? action.apply.map((s, j) => ({ s, p: [...path, 'apply', j] }))
         : [{ s: action.apply, p: [...path, 'apply'] }];
-      const policies: ScenarioPolicy[] = [];
+      const policies: AnyPolicy[] = [];
       for (const { s, p } of sources)
         if (s !== undefined) policies.push(...(await this.policySource(s, p)));
       const applied = this.duplicatePolicies(policies);
-      out.push({ kind: 'apply', policies: applied });
-      const replaced = new Map(world.policies.map((p) => [`${p.namespace}/${p.name}`, p]));
-      for (const p of applied) replaced.set(`${p.info.namespace}/${p.info.name}`, p.info);
-      return { ...world, policies: [...replaced.values()] };
+      const cluster = applied.filter(isClusterPolicy);
+      out.push({
+        kind: 'apply',
+        policies: applied.filter(isNetworkPolicy),
+        ...(cluster.length > 0 ? { clusterPolicies: cluster } : {}),
+      });
+      return withPolicies(world, applied);
     }
     if ('deletePolicy' in action) {
       const refs = Array.isArray(action.deletePolicy)
@@ -1063,4 +1088,34 @@ function merge(
     else merged.set(key, value);
   }
   return Object.fromEntries(merged);
+}
+
+type AnyPolicy = ScenarioPolicy | ScenarioClusterPolicy;
+
+function isClusterPolicy(p: AnyPolicy): p is ScenarioClusterPolicy {
+  return 'kind' in p.info;
+}
+
+function isNetworkPolicy(p: AnyPolicy): p is ScenarioPolicy {
+  return !('kind' in p.info);
+}
+
+/** `ns/name` of a NetworkPolicy, `Kind/name` of a cluster policy. */
+function policyId(info: AnyPolicy['info']): string {
+  return 'kind' in info ? `${info.kind}/${info.name}` : `${info.namespace}/${info.name}`;
+}
+
+/** The world with `applied` created or replaced (by namespace and name, or kind and name). */
+function withPolicies(world: World, applied: readonly AnyPolicy[]): World {
+  const policies = new Map(world.policies.map((p) => [policyId(p), p]));
+  const cluster = new Map((world.clusterPolicies ?? []).map((p) => [policyId(p), p]));
+  for (const { info } of applied) {
+    if ('kind' in info) cluster.set(policyId(info), info);
+    else policies.set(policyId(info), info);
+  }
+  return {
+    ...world,
+    policies: [...policies.values()],
+    ...(cluster.size > 0 ? { clusterPolicies: [...cluster.values()] } : {}),
+  };
 }

@@ -70,6 +70,9 @@ const NODE = z
   .strictObject({
     ip: z.string().describe("the node's InternalIP"),
     ports: z.array(SERVED_PORT).optional(),
+    labels: LABEL_VALUES.optional().describe(
+      "the node's labels, which nodes peers of cluster policies select",
+    ),
   })
   .describe('a cluster node: traffic between it and its own pods is always allowed');
 
@@ -88,11 +91,16 @@ const TOPOLOGY = z
 
 const INLINE_OBJECT = z
   .looseObject({ apiVersion: z.string(), kind: z.string() })
-  .describe('an inline Kubernetes object (a NetworkPolicy)');
+  .describe(
+    'an inline Kubernetes object (a NetworkPolicy, ClusterNetworkPolicy, AdminNetworkPolicy or BaselineAdminNetworkPolicy)',
+  );
 
 const POLICY_SOURCE = z
-  .union([z.string().describe('a file or directory of NetworkPolicies'), INLINE_OBJECT])
-  .describe('a path, or an inline NetworkPolicy');
+  .union([
+    z.string().describe('a file or directory of NetworkPolicies and cluster policies'),
+    INLINE_OBJECT,
+  ])
+  .describe('a path, or an inline NetworkPolicy or cluster policy');
 
 const OPTIONS = z
   .strictObject({

@@ -8,9 +8,10 @@ import { parseYamlDocuments, type SourceDocument } from '../manifest/document.js
 import { expandPaths } from '../manifest/load.js';
 import { explainYaml11, objectId } from '../manifest/objects.js';
 import { IssueSink, describe, isMap, join } from '../model/raw.js';
+import { isClusterPolicyKind, readClusterPolicy } from '../model/cluster-validate.js';
 import { readNetworkPolicy } from '../model/validate.js';
 import type { Path } from './path.js';
-import type { ScenarioPolicy } from './types.js';
+import type { ScenarioClusterPolicy, ScenarioPolicy } from './types.js';
 
 /** Reads a text file; rejects with a Node.js error (ENOENT, EISDIR…) as fs.readFile does. */
 export type ReadFile = (path: string) => Promise<string>;
@@ -101,7 +102,7 @@ export function readPolicies(
   base: Path,
   issues: Issue[],
   prefix?: string,
-): ScenarioPolicy[] {
+): (ScenarioPolicy | ScenarioClusterPolicy)[] {
   const inline = prefix !== undefined;
   const report = (sink: IssueSink, object?: string): void => {
     for (const issue of sink.issues)
@@ -123,14 +124,20 @@ export function readPolicies(
     return (value.items as unknown[]).flatMap((item, i) =>
       readPolicies(doc, item, [...base, 'items', i], issues),
     );
+  if (isClusterPolicyKind(kind)) {
+    const meta = isMap(value.metadata) ? value.metadata : {};
+    const info = readClusterPolicy(value, kind, sink);
+    report(sink, objectId(kind, undefined, typeof meta.name === 'string' ? meta.name : '?'));
+    return info ? [{ info, manifest: value, location: doc.locate('', base) }] : [];
+  }
   // A policy file may hold other objects too (one set of manifests for topology.manifests and
-  // policies): only its NetworkPolicies are read here.
+  // policies): only its NetworkPolicies and cluster policies are read here.
   if (!inline && typeof kind === 'string' && kind !== 'NetworkPolicy') return [];
   if (kind !== 'NetworkPolicy') {
     sink.add(
       'kind',
       kind === undefined
-        ? 'required: kind: NetworkPolicy'
+        ? 'required: kind: NetworkPolicy (or ClusterNetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy)'
         : typeof kind === 'string' && kind.endsWith('List')
           ? `expected a NetworkPolicy, got a ${kind}: an inline entry is one NetworkPolicy (list its items one by one, or put the List in a file)`
           : `expected a NetworkPolicy, got ${typeof kind === 'string' ? `a ${kind}` : describe(kind)} (Namespaces, Pods and workloads belong under topology.manifests)`,

@@ -6,7 +6,13 @@
 import type { SourceLocation } from '../domain/issue.js';
 import type { ProbePort } from '../domain/probe.js';
 import type { Pattern } from '../domain/pattern.js';
-import type { ModelOptions, NetworkPolicyInfo, PodInfo, World } from '../model/types.js';
+import type {
+  ClusterPolicyInfo,
+  ModelOptions,
+  NetworkPolicyInfo,
+  PodInfo,
+  World,
+} from '../model/types.js';
 
 /** A verdict a user can expect of a cell. */
 export type ExpectedVerdict = 'allow' | 'deny' | 'unresolvable';
@@ -19,8 +25,23 @@ export interface ScenarioPolicy {
   readonly location: SourceLocation;
 }
 
+/**
+ * One cluster-scoped policy (ClusterNetworkPolicy, AdminNetworkPolicy,
+ * BaselineAdminNetworkPolicy) with the object as the user wrote it.
+ */
+export interface ScenarioClusterPolicy {
+  readonly info: ClusterPolicyInfo;
+  readonly manifest: Readonly<Record<string, unknown>>;
+  readonly location: SourceLocation;
+}
+
 export type Action =
-  | { readonly kind: 'apply'; readonly policies: readonly ScenarioPolicy[] }
+  | {
+      readonly kind: 'apply';
+      readonly policies: readonly ScenarioPolicy[];
+      /** Cluster policies applied by the same action (absent: none). */
+      readonly clusterPolicies?: readonly ScenarioClusterPolicy[];
+    }
   | { readonly kind: 'delete-policy'; readonly namespace: string; readonly name: string }
   /** Labels merged into the pod's; a null value removes the label. */
   | {
@@ -113,6 +134,13 @@ export interface Scenario {
   readonly initial: World;
   /** The top-level policies (applied before the first step), for a live run. */
   readonly policies: readonly ScenarioPolicy[];
+  /** The top-level cluster policies (absent: none). */
+  readonly clusterPolicies?: readonly ScenarioClusterPolicy[];
+  /**
+   * What the model accepts but cannot decide exactly, per step (equal priorities that overlap,
+   * peers with no field, domainNames), for people: `check` prints them.
+   */
+  readonly warnings?: readonly string[];
   /** At least one: a scenario without `steps` has one step named "main" with no actions. */
   readonly steps: readonly ScenarioStep[];
   readonly knownDeviations: readonly KnownDeviation[];

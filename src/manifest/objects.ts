@@ -12,7 +12,9 @@ import {
   readString,
   type RawMap,
 } from '../model/raw.js';
+import { isClusterPolicyKind, readClusterPolicy } from '../model/cluster-validate.js';
 import type {
+  ClusterPolicyInfo,
   ExternalInfo,
   NamespaceInfo,
   NetworkPolicyInfo,
@@ -63,6 +65,7 @@ interface Collected {
   namespaces: NamespaceInfo[];
   pods: (PodInfo | WorkloadPods)[];
   policies: NetworkPolicyInfo[];
+  clusterPolicies: ClusterPolicyInfo[];
   nodes: ExternalInfo[];
   origins: Map<string, SourceLocation>;
   ignored: { kind: string; name: string; location: SourceLocation }[];
@@ -86,6 +89,7 @@ export function collectObjects(
     pods: [],
     nodes: [],
     policies: [],
+    clusterPolicies: [],
     origins: new Map(),
     ignored: [],
     issues: [],
@@ -99,6 +103,7 @@ export function collectObjects(
         pods: namePods(state.pods),
         externals: [...state.nodes, ...(options.externals ?? [])],
         policies: state.policies,
+        ...(state.clusterPolicies.length > 0 ? { clusterPolicies: state.clusterPolicies } : {}),
       },
       origins: state.origins,
       ignored: state.ignored,
@@ -173,6 +178,16 @@ function readObject(
         state.policies.push(policy);
       return;
     }
+    case 'ClusterNetworkPolicy':
+    case 'AdminNetworkPolicy':
+    case 'BaselineAdminNetworkPolicy': {
+      if (!isClusterPolicyKind(kind)) return;
+      const policy = readClusterPolicy(value, kind, sink);
+      report(sink, objectId(kind, undefined, metaName));
+      if (policy && remember(objectId(kind, undefined, policy.name)))
+        state.clusterPolicies.push(policy);
+      return;
+    }
     case 'Namespace': {
       const meta = readObjectMeta(value.metadata, sink, '', { namespaced: false });
       const nameProblem = meta.name === undefined ? undefined : dns1123LabelProblem(meta.name);
@@ -224,7 +239,13 @@ function readObject(
       if (!remember(objectId(kind, undefined, meta.name))) return;
       // A node without a known address cannot be a row of the table.
       if (address === undefined) state.ignored.push({ kind, name: meta.name, location });
-      else state.nodes.push({ name: meta.name, ip: address, node: true });
+      else
+        state.nodes.push({
+          name: meta.name,
+          ip: address,
+          node: true,
+          ...(Object.keys(meta.labels).length > 0 ? { labels: meta.labels } : {}),
+        });
       return;
     }
     default:

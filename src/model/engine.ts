@@ -3,10 +3,16 @@ import { formatProbe, type ProbePort } from '../domain/probe.js';
 import type { Protocol } from '../domain/protocol.js';
 import { emptyBits, fullBits, hasBit, or, orAnd, popcount, setBit, type Bits } from './bitset.js';
 import { cidrContains, parseCidr, parseIp, type Cidr, type IpAddress } from './cidr.js';
+import { actionWord, clusterPolicyKey, clusterPolicyWarnings } from './cluster-validate.js';
 import { matchesSelector } from './selector.js';
 import {
   DEFAULT_MODEL_OPTIONS,
   NAMESPACE_NAME_LABEL,
+  type ClusterAction,
+  type ClusterPeer,
+  type ClusterPolicyInfo,
+  type ClusterPort,
+  type ClusterTier,
   type ExternalInfo,
   type IPBlock,
   type LabelSelector,
@@ -43,28 +49,55 @@ export type Endpoint =
 
 export type Direction = 'ingress' | 'egress';
 
-/** A rule of a policy: `ns/name` and its path, e.g. `spec.ingress[0]`. */
+/**
+ * A rule of a policy: `ns/name` (a cluster policy: `Kind/name`) and its path, e.g.
+ * `spec.ingress[0]`. A rule of a cluster policy also names its tier, priority, action and name.
+ */
 export interface RuleRef {
   readonly policy: string;
   readonly direction: Direction;
   readonly index: number;
   readonly path: string;
+  readonly tier?: ClusterTier;
+  readonly priority?: number;
+  /** The action as the policy's API spells it (Accept, or Allow in v1alpha1; Deny; Pass). */
+  readonly action?: string;
+  readonly name?: string;
+}
+
+/** What the cluster tiers contributed to a side's decision, when cluster policies exist. */
+export interface TierTrail {
+  /** Pass rules that sent the flow on to the next tier, in the order they matched. */
+  readonly passed?: readonly RuleRef[];
+  /** Rules with domainNames peers the model passed over: it cannot resolve domain names. */
+  readonly unresolvedDomains?: readonly RuleRef[];
+  /** Cluster policies selecting the subject for this direction whose rules did not decide. */
+  readonly consulted?: readonly string[];
 }
 
 /** How one side of a flow (egress on the source, ingress on the destination) was decided. */
 export type SideDecision =
-  /** No policy selects the pod for this direction: it is not isolated. */
-  | { readonly kind: 'not-isolated' }
+  /**
+   * No policy decided: no NetworkPolicy isolates the pod for this direction and no cluster
+   * policy rule accepted or denied the flow (the default: allowed).
+   */
+  | ({ readonly kind: 'not-isolated' } & TierTrail)
   /** Policies do not apply to this endpoint (a non-pod peer, or a hostNetwork pod). */
   | { readonly kind: 'not-subject'; readonly why: 'external' | 'host-network' }
   /** Traffic between a pod and the node it runs on: always allowed. */
   | { readonly kind: 'own-node'; readonly node: string }
-  | {
+  /** Admitted by NetworkPolicy rules, or accepted by one cluster policy rule (`admittedBy`). */
+  | ({
       readonly kind: 'allowed';
       readonly policies: readonly string[];
       readonly admittedBy: readonly RuleRef[];
-    }
-  | { readonly kind: 'denied'; readonly policies: readonly string[] };
+    } & TierTrail)
+  /** Isolated by NetworkPolicies and admitted by none, or denied by a cluster rule (`deniedBy`). */
+  | ({
+      readonly kind: 'denied';
+      readonly policies: readonly string[];
+      readonly deniedBy?: RuleRef;
+    } & TierTrail);
 
 export type VerdictValue = 'allow' | 'deny';
 
@@ -96,6 +129,37 @@ interface CompiledRule {
   readonly rule: PolicyRule;
   /** Endpoints matched by the rule's peers, by the address family used to match ipBlocks. */
   readonly peers: { readonly v4: Bits; readonly v6: Bits; readonly primary: Bits };
+}
+
+interface CompiledClusterRule {
+  /** 0-based over every rule of every cluster policy (the tables index per-rule data by it). */
+  readonly id: number;
+  readonly ref: RuleRef;
+  /** The action applied: a Deny or Pass rule with a peer with no field fails closed to Deny. */
+  readonly action: ClusterAction;
+  /** Endpoints the peers match (networks: by the destination's primary address). */
+  readonly peers: Bits;
+  readonly ports: readonly ClusterPort[] | null;
+  /** Equal for equal port lists: the tables share the ports' matches between rules by it. */
+  readonly portsKey: string;
+  /** The rule has domainNames peers, which the model cannot resolve (they match nothing). */
+  readonly domains: boolean;
+}
+
+interface CompiledClusterPolicy {
+  readonly key: string;
+  readonly info: ClusterPolicyInfo;
+  readonly selected: Bits;
+  readonly ingress: readonly CompiledClusterRule[];
+  readonly egress: readonly CompiledClusterRule[];
+}
+
+/** The cluster policies selecting an endpoint for a direction, per tier, in evaluation order. */
+interface Tiers {
+  readonly admin: readonly CompiledClusterPolicy[];
+  readonly baseline: readonly CompiledClusterPolicy[];
+  /** Rules of these policies with named ports (whose match depends on the destination pod). */
+  readonly named: readonly CompiledClusterRule[];
 }
 
 interface CompiledPolicy {
@@ -225,6 +289,49 @@ export function policyPortMatches(
   );
 }
 
+/** A cluster policy port: a protocol with a port or range, or a named port of the destination. */
+export function clusterPortMatches(
+  p: ClusterPort,
+  destination: Endpoint,
+  protocol: Protocol,
+  port: number,
+): boolean {
+  if ('namedPort' in p)
+    return (
+      destination.kind === 'pod' &&
+      destination.pod.ports.some(
+        (c) => c.name === p.namedPort && c.protocol === protocol && c.containerPort === port,
+      )
+    );
+  if (p.protocol !== protocol) return false;
+  if (p.port === undefined) return true;
+  return p.endPort === undefined ? port === p.port : port >= p.port && port <= p.endPort;
+}
+
+function clusterRuleAdmitsPort(
+  rule: CompiledClusterRule,
+  destination: Endpoint,
+  protocol: Protocol,
+  port: number,
+): boolean {
+  return (
+    rule.ports === null ||
+    rule.ports.some((p) => clusterPortMatches(p, destination, protocol, port))
+  );
+}
+
+/** Evaluation order within a tier: priority (lower first; a BANP has none: last), then name. */
+export function tierOrder(a: ClusterPolicyInfo, b: ClusterPolicyInfo): number {
+  const pa = a.priority ?? Number.MAX_SAFE_INTEGER;
+  const pb = b.priority ?? Number.MAX_SAFE_INTEGER;
+  if (pa !== pb) return pa - pb;
+  const ka = clusterPolicyKey(a);
+  const kb = clusterPolicyKey(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+const NO_TIERS: Tiers = { admin: [], baseline: [], named: [] };
+
 /** The port a probe targets on a destination, or undefined for an unserved port name. */
 export function resolveProbePort(probe: ProbePort, destination: Endpoint): number | undefined {
   if (typeof probe.port === 'number') return probe.port;
@@ -256,6 +363,20 @@ export class NetworkModel {
   private labelSets = 0;
   private readonly selectorCache = new Map<object, Int8Array>();
   private readonly ipBlockCache = new Map<string, CompiledRule['peers']>();
+  private readonly namespaceSelectorCache = new Map<string, string[]>();
+  private clusterRuleCount = 0;
+  private readonly clusterPolicies: readonly CompiledClusterPolicy[];
+  /** Every endpoint's bit set (the starting point of the tiers: all undecided). */
+  private readonly allEndpoints: Bits;
+  /** Per endpoint: the cluster policies selecting it for ingress / egress, by tier. */
+  private readonly ingressTiers: Tiers[];
+  private readonly egressTiers: Tiers[];
+  /**
+   * What the model accepts but cannot decide exactly: cluster policies of one tier and priority
+   * that could match the same connection (the API leaves the outcome undefined), peers with no
+   * field, domainNames in Deny or Pass rules.
+   */
+  readonly warnings: readonly string[];
 
   constructor(world: World, options: Partial<ModelOptions> = {}) {
     this.world = world;
@@ -326,6 +447,200 @@ export class NetworkModel {
         if (policy.egress) this.egressOf[e.index]?.push(policy);
       }
     }
+    this.allEndpoints = fullBits(endpoints.length);
+    this.clusterPolicies = [...(world.clusterPolicies ?? [])]
+      .sort(tierOrder)
+      .map((p) => this.compileClusterPolicy(p, namespaces));
+    this.ingressTiers = this.tiersOf('ingress');
+    this.egressTiers = this.tiersOf('egress');
+    this.warnings = [
+      ...(world.clusterPolicies ?? []).flatMap(clusterPolicyWarnings),
+      ...this.overlaps(),
+    ];
+  }
+
+  /** Per endpoint, the cluster policies with rules for `direction` that select it. */
+  private tiersOf(direction: Direction): Tiers[] {
+    if (this.clusterPolicies.length === 0) return [];
+    // Partition refinement: endpoints selected by the same policies end in the same group, and
+    // share one Tiers object (the tables cache their outcome by it).
+    const group = new Int32Array(this.endpoints.length);
+    let groups = 1;
+    const relevant = this.clusterPolicies.filter((p) => p[direction].length > 0);
+    for (const policy of relevant) {
+      const split = new Map<number, number>();
+      const words = policy.selected;
+      for (let w = 0; w < words.length; w++) {
+        let word = words[w] ?? 0;
+        while (word !== 0) {
+          const index = w * 32 + (31 - Math.clz32(word & -word));
+          word &= word - 1;
+          const old = group[index] ?? 0;
+          let next = split.get(old);
+          if (next === undefined) split.set(old, (next = groups++));
+          group[index] = next;
+        }
+      }
+    }
+    const byGroup = new Map<number, Tiers>();
+    return this.endpoints.map((e) => {
+      const g = group[e.index] ?? 0;
+      if (g === 0) return NO_TIERS;
+      let tiers = byGroup.get(g);
+      if (!tiers) {
+        const mine = relevant.filter((p) => hasBit(p.selected, e.index));
+        const named = mine.flatMap((p) =>
+          p[direction].filter((r) => r.ports?.some((port) => 'namedPort' in port) === true),
+        );
+        tiers = {
+          admin: mine.filter((p) => p.info.tier === 'Admin'),
+          baseline: mine.filter((p) => p.info.tier === 'Baseline'),
+          named,
+        };
+        byGroup.set(g, tiers);
+      }
+      return tiers;
+    });
+  }
+
+  /**
+   * Pairs of cluster policies of one tier with equal priorities that could match the same
+   * connection: a pod both select for a direction, and peers of both rules in common.
+   */
+  private overlaps(): string[] {
+    const out: string[] = [];
+    const list = this.clusterPolicies;
+    for (let i = 0; i < list.length; i++) {
+      for (let j = i + 1; j < list.length; j++) {
+        const a = list[i] as CompiledClusterPolicy;
+        const b = list[j] as CompiledClusterPolicy;
+        if (a.info.tier !== b.info.tier || a.info.priority !== b.info.priority) continue;
+        if (a.info.priority === undefined) continue;
+        const both = firstCommon(a.selected, b.selected);
+        if (both === undefined) continue;
+        for (const direction of ['ingress', 'egress'] as const) {
+          const shared = a[direction].some((ra) =>
+            b[direction].some(
+              (rb) => firstCommon(ra.peers, rb.peers) !== undefined || (ra.domains && rb.domains),
+            ),
+          );
+          if (!shared) continue;
+          out.push(
+            `${a.key} and ${b.key} are both ${a.info.tier} tier priority ${a.info.priority} and could match the same ${direction} connections (both select ${this.endpoints[both]?.key ?? '?'}): the API leaves undefined which one applies; the model evaluates ${a.key} first (by name)`,
+          );
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  private compileClusterPolicy(
+    info: ClusterPolicyInfo,
+    namespaces: Map<string, Labels>,
+  ): CompiledClusterPolicy {
+    const key = clusterPolicyKey(info);
+    const n = this.endpoints.length;
+    const selected = emptyBits(n);
+    const subject = info.subject;
+    const nsSelector =
+      'namespaces' in subject ? subject.namespaces : subject.pods.namespaceSelector;
+    for (const ns of this.namespacesMatching(nsSelector, namespaces)) {
+      for (const e of this.podsByNamespace.get(ns) ?? [])
+        if ('namespaces' in subject || this.podMatches(subject.pods.podSelector, e))
+          setBit(selected, e.index);
+    }
+    const compile = (direction: Direction): CompiledClusterRule[] =>
+      info[direction].map((rule, index) => {
+        const failClosed = rule.action !== 'Accept' && rule.peers.some((p) => p.kind === 'none');
+        const peers = emptyBits(n);
+        if (failClosed) peers.set(fullBits(n));
+        else for (const peer of rule.peers) this.clusterPeer(peer, namespaces, peers);
+        return {
+          id: this.clusterRuleCount++,
+          ref: {
+            policy: key,
+            direction,
+            index,
+            path: `spec.${direction}[${index}]`,
+            tier: info.tier,
+            ...(info.priority !== undefined ? { priority: info.priority } : {}),
+            action: actionWord(info.kind, failClosed ? 'Deny' : rule.action),
+            ...(rule.name !== undefined ? { name: rule.name } : {}),
+          },
+          action: failClosed ? 'Deny' : rule.action,
+          peers,
+          ports: failClosed ? null : rule.ports,
+          portsKey: failClosed || rule.ports === null ? '*' : JSON.stringify(rule.ports),
+          domains: rule.peers.some((p) => p.kind === 'domainNames'),
+        };
+      });
+    return { key, info, selected, ingress: compile('ingress'), egress: compile('egress') };
+  }
+
+  /** The endpoints one cluster policy peer matches. */
+  private clusterPeer(peer: ClusterPeer, namespaces: Map<string, Labels>, bits: Bits): void {
+    switch (peer.kind) {
+      case 'namespaces':
+      case 'pods': {
+        const nsSelector = peer.kind === 'namespaces' ? peer.selector : peer.pods.namespaceSelector;
+        for (const ns of this.namespacesMatching(nsSelector, namespaces)) {
+          for (const e of this.podsByNamespace.get(ns) ?? [])
+            if (peer.kind === 'namespaces' || this.podMatches(peer.pods.podSelector, e))
+              setBit(bits, e.index);
+        }
+        return;
+      }
+      case 'networks': {
+        // Networks match by address, pods included: "cluster-internal traffic will be checked
+        // against the rule as well".
+        const cidrs = peer.cidrs.map(parseCidr).filter((c): c is Cidr => c !== undefined);
+        for (const e of this.endpoints) {
+          const a = e.addresses[0];
+          if (a !== undefined && cidrs.some((c) => cidrContains(c, a))) setBit(bits, e.index);
+        }
+        return;
+      }
+      case 'nodes': {
+        // A Node endpoint whose labels match, and the hostNetwork pods on it (its node IPs).
+        const nodes = new Set<string>();
+        for (const e of this.endpoints)
+          if (
+            e.kind === 'external' &&
+            e.external.node === true &&
+            matchesSelector(peer.selector, e.external.labels ?? {})
+          ) {
+            setBit(bits, e.index);
+            nodes.add(e.name);
+          }
+        if (this.options.hostNetwork === 'node')
+          for (const e of this.endpoints)
+            if (
+              e.kind === 'pod' &&
+              e.pod.hostNetwork &&
+              e.pod.nodeName !== undefined &&
+              nodes.has(e.pod.nodeName)
+            )
+              setBit(bits, e.index);
+        return;
+      }
+      case 'domainNames':
+      case 'none':
+        return;
+    }
+  }
+
+  /** Namespaces (with pods subject to policy) a selector matches, cached by its content. */
+  private namespacesMatching(selector: LabelSelector, namespaces: Map<string, Labels>): string[] {
+    const key = JSON.stringify(selector);
+    let found = this.namespaceSelectorCache.get(key);
+    if (!found) {
+      found = [...this.podsByNamespace.keys()].filter((ns) =>
+        matchesSelector(selector, namespaces.get(ns) ?? defaultNamespaceLabels(ns)),
+      );
+      this.namespaceSelectorCache.set(key, found);
+    }
+    return found;
   }
 
   endpoint(key: string): Endpoint | undefined {
@@ -476,7 +791,79 @@ export class NetworkModel {
       }
       return bits;
     };
+    // Destinations whose port matches each cluster rule, shared by equal port lists.
+    const clusterPorts: (Bits | undefined)[] = new Array<Bits | undefined>(this.clusterRuleCount);
+    const clusterPortsBySignature = new Map<string, Bits>();
+    const clusterPortSet = (rule: CompiledClusterRule): Bits => {
+      let bits = clusterPorts[rule.id];
+      if (bits) return bits;
+      const signature = rule.portsKey;
+      bits = clusterPortsBySignature.get(signature);
+      if (!bits) {
+        bits = emptyBits(n);
+        for (const e of this.endpoints) {
+          const port = resolvedPort[e.index] ?? -1;
+          if (port >= 0 && clusterRuleAdmitsPort(rule, e, probe.protocol, port))
+            setBit(bits, e.index);
+        }
+        clusterPortsBySignature.set(signature, bits);
+      }
+      clusterPorts[rule.id] = bits;
+      return bits;
+    };
+    // The tiers' outcome is shared by subjects with the same cluster policies (ingress: and the
+    // same port, and the same named-port rules matching it): what the Admin tier allows, what
+    // it leaves undecided (for the NetworkPolicy tier), and the row when no NetworkPolicy
+    // isolates the subject (through the Baseline tier to the default). A subject's row is then
+    // `admin | (undecided & its NetworkPolicy row)`, or the shared row: a few word operations.
     const all = fullBits(n);
+    const scratch = emptyBits(n);
+    let destination = 0;
+    const ingressPorts = (rule: CompiledClusterRule): Bits | undefined =>
+      hasBit(clusterPortSet(rule), destination) ? all : undefined;
+    interface TierOutcome {
+      readonly admin: Bits;
+      readonly undecided: Bits;
+      readonly open: Bits;
+    }
+    // Outcomes live in one growing buffer (views are cheaper than many small buffers).
+    const words0 = all.length;
+    let pool = new Uint32Array(words0 * 96);
+    let used = 0;
+    const take = (): Bits => {
+      if (used + words0 > pool.length) {
+        pool = new Uint32Array(pool.length * 2);
+        used = 0;
+      }
+      used += words0;
+      return pool.subarray(used - words0, used);
+    };
+    const passed = emptyBits(n);
+    const outcomes = new Map<Tiers, Map<string | number, TierOutcome>>();
+    const outcome = (
+      tiers: Tiers,
+      key: string | number,
+      direction: Direction,
+      ports: (rule: CompiledClusterRule) => Bits | undefined,
+    ): TierOutcome => {
+      let byKey = outcomes.get(tiers);
+      if (!byKey) outcomes.set(tiers, (byKey = new Map<string | number, TierOutcome>()));
+      let found = byKey.get(key);
+      if (!found) {
+        found = { admin: take(), undecided: take(), open: take() };
+        this.tierOutcome(tiers, direction, ports, found, passed);
+        byKey.set(key, found);
+      }
+      return found;
+    };
+    const combine = (o: TierOutcome, np: Bits | null, out: Bits): void => {
+      if (!np) {
+        out.set(o.open);
+        return;
+      }
+      for (let w = 0; w < out.length; w++)
+        out[w] = (o.admin[w] ?? 0) | ((o.undecided[w] ?? 0) & (np[w] ?? 0));
+    };
     const words = all.length;
     // Ingress: for every destination d, the sources its ingress policies admit, as row d of a
     // bit matrix; then transposed (32x32 blocks) so that row s holds the destinations that
@@ -485,22 +872,34 @@ export class NetworkModel {
     for (const d of this.endpoints) {
       const bits = admits.subarray(d.index * words, (d.index + 1) * words);
       const policies = this.ingressOf[d.index] ?? [];
-      if (policies.length === 0) {
+      const tiers = this.ingressTiers[d.index] ?? NO_TIERS;
+      if (policies.length === 0 && tiers === NO_TIERS) {
         bits.set(all);
         continue;
       }
       if (!hasBit(resolved, d.index)) continue;
       const family = familyOf(d.addresses);
+      const np = policies.length === 0 ? null : tiers === NO_TIERS ? bits : scratch.fill(0);
       for (const policy of policies) {
         for (const rule of policy.ingress ?? []) {
           if (!hasBit(portSet(rule), d.index)) continue;
-          or(bits, peersFor(rule, 'ingress', family));
+          or(np ?? bits, peersFor(rule, 'ingress', family));
         }
       }
+      if (tiers === NO_TIERS) continue;
+      destination = d.index;
+      // Numbered ports match by the port alone; named ports by the destination's ports.
+      let key: string | number = resolvedPort[d.index] ?? -1;
+      if (tiers.named.length > 0) {
+        key = String(key);
+        for (const rule of tiers.named) key += hasBit(clusterPortSet(rule), d.index) ? '1' : '0';
+      }
+      combine(outcome(tiers, key, 'ingress', ingressPorts), np, bits);
     }
     const admitted = transpose(admits, words);
     const rows: Bits[] = this.endpoints.map((s) => {
       const policies = this.egressOf[s.index] ?? [];
+      const tiers = this.egressTiers[s.index] ?? NO_TIERS;
       let row: Bits;
       if (policies.length === 0) row = all.slice();
       else {
@@ -509,14 +908,97 @@ export class NetworkModel {
           for (const rule of policy.egress ?? [])
             orAnd(row, peersFor(rule, 'egress', undefined), portSet(rule));
       }
+      if (tiers !== NO_TIERS) {
+        scratch.set(row);
+        combine(
+          outcome(tiers, '', 'egress', clusterPortSet),
+          policies.length === 0 ? null : scratch,
+          row,
+        );
+      }
       const base = s.index * words;
       for (let w = 0; w < words; w++) row[w] = (row[w] ?? 0) & (admitted[base + w] ?? 0);
       if (this.options.selfTraffic === 'allow' && hasBit(resolved, s.index)) setBit(row, s.index);
+      else if (tiers !== NO_TIERS || this.ingressTiers[s.index] !== NO_TIERS) {
+        // A pod connecting to its own IP is not subject to cluster policies: NetworkPolicy only.
+        const self = hasBit(resolved, s.index) ? this.verdict(s.key, s.key, probe) : undefined;
+        const bit = 1 << (s.index & 31);
+        const w = s.index >>> 5;
+        row[w] =
+          self && 'verdict' in self && self.verdict === 'allow'
+            ? (row[w] ?? 0) | bit
+            : (row[w] ?? 0) & ~bit;
+        for (const other of this.ownNode[s.index] ?? [])
+          if (hasBit(resolved, other)) setBit(row, other);
+        return row;
+      }
       for (const other of this.ownNode[s.index] ?? [])
         if (hasBit(resolved, other)) setBit(row, other);
       return row;
     });
     return new TruthTable(probe, this.endpoints, rows, resolved);
+  }
+
+  /**
+   * The tiers for the subjects sharing `tiers`: Admin rules in order (first match decides; Pass
+   * skips the rest of the tier) give `admin` (allowed) and `undecided` (left to the
+   * NetworkPolicy tier, which decides all of it for a subject NetworkPolicies isolate); `open`
+   * is the row of a subject no NetworkPolicy isolates: the Baseline rules on what is undecided,
+   * then the default (allowed). `ports(rule)` gives the peers whose port the rule matches.
+   */
+  private tierOutcome(
+    tiers: Tiers,
+    direction: Direction,
+    ports: (rule: CompiledClusterRule) => Bits | undefined,
+    out: { admin: Bits; undecided: Bits; open: Bits },
+    passed: Bits,
+  ): void {
+    const { admin, undecided, open } = out;
+    const words = admin.length;
+    admin.fill(0);
+    passed.fill(0);
+    undecided.set(this.allEndpoints);
+    this.runTier(tiers.admin, direction, false, ports, admin, undecided, passed);
+    for (let w = 0; w < words; w++) undecided[w] = (undecided[w] ?? 0) | (passed[w] ?? 0);
+    // `open` first holds what the Baseline tier leaves undecided, then the allowed peers.
+    open.set(undecided);
+    const allow = passed.fill(0);
+    for (let w = 0; w < words; w++) allow[w] = admin[w] ?? 0;
+    this.runTier(tiers.baseline, direction, true, ports, allow, open, passed);
+    for (let w = 0; w < words; w++) open[w] = (open[w] ?? 0) | (allow[w] ?? 0);
+  }
+
+  /** One tier's rules in order: each claims the peers still undecided that it matches. */
+  private runTier(
+    policies: readonly CompiledClusterPolicy[],
+    direction: Direction,
+    baseline: boolean,
+    ports: (rule: CompiledClusterRule) => Bits | undefined,
+    allow: Bits,
+    rest: Bits,
+    passed: Bits,
+  ): void {
+    const words = allow.length;
+    for (const policy of policies)
+      for (const rule of policy[direction]) {
+        const p = ports(rule);
+        if (!p) continue;
+        // Accept allows; a Baseline Pass goes on to the default (allowed); an Admin Pass goes on
+        // to the NetworkPolicy tier; Deny only removes the peers from the undecided.
+        const into =
+          rule.action === 'Accept' || (rule.action === 'Pass' && baseline)
+            ? allow
+            : rule.action === 'Pass'
+              ? passed
+              : undefined;
+        const peers = rule.peers;
+        for (let w = 0; w < words; w++) {
+          const m = (peers[w] ?? 0) & (p[w] ?? 0) & (rest[w] ?? 0);
+          if (m === 0) continue;
+          rest[w] = (rest[w] ?? 0) & ~m;
+          if (into) into[w] = (into[w] ?? 0) | m;
+        }
+      }
   }
 
   /** The verdict of one flow with its provenance; undefined keys throw. */
@@ -537,12 +1019,14 @@ export class NetworkModel {
     }
     const self = from.index === to.index && this.options.selfTraffic === 'allow';
     const node = ownNodeOf(from, to, this.options.hostNetwork === 'node');
+    // A pod connecting to its own IP is not subject to cluster policies.
+    const cluster = from.index !== to.index;
     const egress: SideDecision = node
       ? { kind: 'own-node', node }
-      : this.side('egress', from, to, probe.protocol, port);
+      : this.side('egress', from, to, probe.protocol, port, cluster);
     const ingress: SideDecision = node
       ? { kind: 'own-node', node }
-      : this.side('ingress', to, from, probe.protocol, port);
+      : this.side('ingress', to, from, probe.protocol, port, cluster);
     const allowed = self || (isOpen(egress) && isOpen(ingress));
     return {
       from: from.key,
@@ -564,28 +1048,69 @@ export class NetworkModel {
     peer: Endpoint,
     protocol: Protocol,
     port: number,
+    cluster = true,
   ): SideDecision {
     if (subject.kind === 'external') return { kind: 'not-subject', why: 'external' };
     if (!this.subjectToPolicy(subject)) return { kind: 'not-subject', why: 'host-network' };
     const policies =
       (direction === 'ingress' ? this.ingressOf : this.egressOf)[subject.index] ?? [];
-    if (policies.length === 0) return { kind: 'not-isolated' };
+    const tiers = cluster
+      ? ((direction === 'ingress' ? this.ingressTiers : this.egressTiers)[subject.index] ??
+        NO_TIERS)
+      : NO_TIERS;
     const destination = direction === 'ingress' ? subject : peer;
-    const family = familyOf(destination.addresses);
-    const admittedBy: RuleRef[] = [];
-    for (const policy of policies) {
-      for (const rule of policy[direction] ?? []) {
-        if (
-          hasBit(peersFor(rule, direction, family), peer.index) &&
-          ruleAdmitsPort(rule.rule, destination, protocol, port)
-        )
-          admittedBy.push(rule.ref);
+    const passed: RuleRef[] = [];
+    const unresolvedDomains: RuleRef[] = [];
+    const consulted: string[] = [];
+    const trail = (): TierTrail => ({
+      ...(passed.length > 0 ? { passed } : {}),
+      ...(unresolvedDomains.length > 0 ? { unresolvedDomains } : {}),
+      ...(consulted.length > 0 ? { consulted } : {}),
+    });
+    // One tier's policies in order; the first rule that matches decides (Pass: the next tier).
+    const walk = (list: readonly CompiledClusterPolicy[]): SideDecision | 'pass' | undefined => {
+      for (const policy of list) {
+        for (const rule of policy[direction]) {
+          if (
+            !hasBit(rule.peers, peer.index) ||
+            !clusterRuleAdmitsPort(rule, destination, protocol, port)
+          ) {
+            if (rule.domains) unresolvedDomains.push(rule.ref);
+            continue;
+          }
+          if (rule.action === 'Accept')
+            return { kind: 'allowed', policies: [policy.key], admittedBy: [rule.ref], ...trail() };
+          if (rule.action === 'Deny')
+            return { kind: 'denied', policies: [policy.key], deniedBy: rule.ref, ...trail() };
+          passed.push(rule.ref);
+          return 'pass';
+        }
+        consulted.push(policy.key);
       }
+      return undefined;
+    };
+    const admin = walk(tiers.admin);
+    if (admin !== undefined && admin !== 'pass') return admin;
+    if (policies.length > 0) {
+      const family = familyOf(destination.addresses);
+      const admittedBy: RuleRef[] = [];
+      for (const policy of policies) {
+        for (const rule of policy[direction] ?? []) {
+          if (
+            hasBit(peersFor(rule, direction, family), peer.index) &&
+            ruleAdmitsPort(rule.rule, destination, protocol, port)
+          )
+            admittedBy.push(rule.ref);
+        }
+      }
+      const names = policies.map((p) => p.key);
+      return admittedBy.length > 0
+        ? { kind: 'allowed', policies: names, admittedBy, ...trail() }
+        : { kind: 'denied', policies: names, ...trail() };
     }
-    const names = policies.map((p) => p.key);
-    return admittedBy.length > 0
-      ? { kind: 'allowed', policies: names, admittedBy }
-      : { kind: 'denied', policies: names };
+    const baseline = walk(tiers.baseline);
+    if (baseline !== undefined && baseline !== 'pass') return baseline;
+    return { kind: 'not-isolated', ...trail() };
   }
 
   private mustGet(key: string): Endpoint {
@@ -593,6 +1118,15 @@ export class NetworkModel {
     if (!e) throw new RangeError(`unknown endpoint ${key}`);
     return e;
   }
+}
+
+/** The first index set in both, or undefined. */
+function firstCommon(a: Bits, b: Bits): number | undefined {
+  for (let w = 0; w < a.length; w++) {
+    const both = (a[w] ?? 0) & (b[w] ?? 0);
+    if (both !== 0) return w * 32 + (31 - Math.clz32(both & -both));
+  }
+  return undefined;
 }
 
 /**
@@ -679,30 +1213,60 @@ function describeVerdict(
   if (self)
     return `allowed: ${from.key} connecting to itself is not subject to NetworkPolicy (selfTraffic: allow)`;
   const denials: string[] = [];
-  if (egress.kind === 'denied')
-    denials.push(
-      `${egress.policies.join(', ')} ${egress.policies.length > 1 ? 'select' : 'selects'} ${from.key} for Egress and no rule admits ${to.key} on ${on}`,
-    );
-  if (ingress.kind === 'denied')
-    denials.push(
-      `${ingress.policies.join(', ')} ${ingress.policies.length > 1 ? 'select' : 'selects'} ${to.key} for Ingress and no rule admits ${from.key} on ${on}`,
-    );
+  const denial = (
+    side: SideDecision & { kind: 'denied' },
+    subject: Endpoint,
+    peer: Endpoint,
+    type: 'Ingress' | 'Egress',
+  ): string =>
+    side.deniedBy
+      ? `${type.toLowerCase()} ${side.deniedBy.action === 'Deny' ? 'denied' : 'decided'} by ${formatRuleRef(side.deniedBy)}${trailText(side)}`
+      : `${side.policies.join(', ')} ${side.policies.length > 1 ? 'select' : 'selects'} ${subject.key} for ${type} and no rule admits ${peer.key} on ${on}${trailText(side)}`;
+  if (egress.kind === 'denied') denials.push(denial(egress, from, to, 'Egress'));
+  if (ingress.kind === 'denied') denials.push(denial(ingress, to, from, 'Ingress'));
   if (denials.length > 0) return `denied: ${denials.join('; and ')}`;
   if (egress.kind === 'own-node')
     return `allowed: traffic between a pod and the node it runs on (${egress.node}) is always allowed`;
   return `allowed: ${describeSide('egress', from, egress)}; ${describeSide('ingress', to, ingress)}`;
 }
 
+/** `Admin tier ClusterNetworkPolicy/x (priority 10) spec.egress[0] "name" (Deny)`. */
+export function formatRuleRef(ref: RuleRef): string {
+  if (ref.tier === undefined) return `${ref.policy} ${ref.path}`;
+  const priority = ref.priority !== undefined ? ` (priority ${ref.priority})` : '';
+  const name = ref.name !== undefined ? ` "${ref.name}"` : '';
+  return `${ref.tier} tier ${ref.policy}${priority} ${ref.path}${name} (${ref.action ?? '?'})`;
+}
+
+/** What the tiers added: Pass rules followed, domainNames the model could not resolve. */
+function trailText(trail: TierTrail): string {
+  const parts: string[] = [];
+  for (const ref of trail.passed ?? [])
+    parts.push(
+      `passed on by ${formatRuleRef(ref)} to the ${ref.tier === 'Admin' ? 'NetworkPolicy tier' : 'default (allow)'}`,
+    );
+  if (trail.unresolvedDomains && trail.unresolvedDomains.length > 0)
+    parts.push(
+      `the model cannot resolve domain names: ${trail.unresolvedDomains.map(formatRuleRef).join(', ')} matched nothing`,
+    );
+  return parts.length === 0 ? '' : ` (${parts.join('; ')})`;
+}
+
 function describeSide(direction: Direction, subject: Endpoint, side: SideDecision): string {
+  const type = direction === 'ingress' ? 'Ingress' : 'Egress';
   switch (side.kind) {
     case 'not-isolated':
-      return `no policy selects ${subject.key} for ${direction === 'ingress' ? 'Ingress' : 'Egress'}`;
+      if (side.consulted === undefined && side.passed === undefined)
+        return `no policy selects ${subject.key} for ${type}${trailText(side)}`;
+      return `${direction} allowed by default: no NetworkPolicy selects ${subject.key} for ${type}${side.consulted ? ` and no rule of ${side.consulted.join(', ')} matches` : ''}${trailText(side)}`;
     case 'not-subject':
       return side.why === 'external'
         ? `${subject.key} is outside the cluster (no policy applies to it)`
         : `${subject.key} uses the host network (policies do not select it)`;
-    case 'allowed':
-      return `${direction} admitted by ${side.admittedBy.map((r) => `${r.policy} ${r.path}`).join(', ')}`;
+    case 'allowed': {
+      const cluster = side.admittedBy[0]?.tier !== undefined;
+      return `${direction} ${cluster ? 'accepted' : 'admitted'} by ${side.admittedBy.map(formatRuleRef).join(', ')}${trailText(side)}`;
+    }
     case 'denied':
       return `${direction} denied`;
     case 'own-node':

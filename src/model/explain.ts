@@ -1,9 +1,13 @@
 import { formatProbe, type ProbePort } from '../domain/probe.js';
 import { cidrContains, parseCidr, type Cidr } from './cidr.js';
+import { actionWord, clusterPolicyKey } from './cluster-validate.js';
 import {
+  clusterPortMatches,
+  formatRuleRef,
   ipBlockAddress,
   isOpen,
   policyPortMatches,
+  tierOrder,
   type Direction,
   type Endpoint,
   type NetworkModel,
@@ -12,7 +16,18 @@ import {
   type Verdict,
 } from './engine.js';
 import { formatSelector, matchesSelector, selectorMismatches } from './selector.js';
-import type { Labels, NetworkPolicyInfo, PolicyPeer, PolicyPort, PolicyRule } from './types.js';
+import type {
+  ClusterPeer,
+  ClusterPolicyInfo,
+  ClusterPort,
+  ClusterRule,
+  ClusterTier,
+  Labels,
+  NetworkPolicyInfo,
+  PolicyPeer,
+  PolicyPort,
+  PolicyRule,
+} from './types.js';
 
 /** One check in a walkthrough: what was tested and whether it held. */
 export interface Check {
@@ -39,6 +54,38 @@ export interface PolicyWalk {
   readonly rules: readonly RuleWalk[];
 }
 
+/** One rule of a cluster policy, checked against the flow. */
+export interface ClusterRuleWalk {
+  /** e.g. `spec.egress[0]` */
+  readonly path: string;
+  readonly name?: string;
+  /** As the policy's API spells it; a Deny or Pass rule with a peer with no field: Deny. */
+  readonly action: string;
+  readonly peers: readonly Check[];
+  readonly ports: readonly Check[];
+  readonly matches: boolean;
+}
+
+export interface ClusterPolicyWalk {
+  readonly policy: string;
+  readonly priority?: number;
+  /** Whether the subject selects the pod. */
+  readonly selects: Check;
+  /** The rules for this direction, up to the one that decided (later ones are not evaluated). */
+  readonly rules: readonly ClusterRuleWalk[];
+  /** False when an earlier rule or policy decided: this one was not evaluated. */
+  readonly evaluated: boolean;
+}
+
+/** One tier of a walkthrough, in evaluation order. */
+export interface TierWalk {
+  readonly tier: ClusterTier | 'NetworkPolicy';
+  /** Admin and Baseline: the cluster policies of the tier with rules for this direction. */
+  readonly policies: readonly ClusterPolicyWalk[];
+  /** What the tier did: decided (and how), passed the flow on, or was not reached. */
+  readonly outcome: string;
+}
+
 export interface SideWalk {
   readonly direction: Direction;
   /** The pod whose policies are consulted: the source for egress, the destination for ingress. */
@@ -48,6 +95,13 @@ export interface SideWalk {
   readonly note?: string;
   /** Every policy of the subject's namespace, selecting it or not. */
   readonly policies: readonly PolicyWalk[];
+  /**
+   * With cluster policies in the world: the tiers in order (Admin, NetworkPolicy, Baseline), and
+   * the rule that decided (`Kind/name spec.x[i]`) as this walk finds it, independently of the
+   * verdict.
+   */
+  readonly tiers?: readonly TierWalk[];
+  readonly decidedBy?: string;
   readonly decision: SideDecision;
   readonly allowed: boolean;
 }
@@ -267,7 +321,300 @@ function walkSide(
           : [];
       return { policy: `${policy.namespace}/${policy.name}`, selects, covers, rules };
     });
-  return { ...base, policies };
+  // Cluster policies do not apply to a pod connecting to its own IP.
+  if ((model.world.clusterPolicies ?? []).length === 0 || subject.index === peer.index)
+    return { ...base, policies };
+  const walked = walkTiers(model, direction, subject, peer, destination, probe, port, policies);
+  return {
+    ...base,
+    // The NetworkPolicy tier's rules are evaluated only when the Admin tier did not decide.
+    policies: walked.networkPolicyReached ? policies : policies.map((p) => ({ ...p, rules: [] })),
+    tiers: walked.tiers,
+    ...(walked.decidedBy !== undefined ? { decidedBy: walked.decidedBy } : {}),
+  };
+}
+
+function clusterPeerCheck(
+  model: NetworkModel,
+  peer: ClusterPeer,
+  label: string,
+  other: Endpoint,
+): Check {
+  const matched = (ok: boolean, text: string): Check => ({ ok, text: `${label} ${text}` });
+  switch (peer.kind) {
+    case 'none':
+      return matched(false, 'has no field: it matches nothing (fail closed)');
+    case 'domainNames':
+      return matched(
+        false,
+        `domainNames ${peer.names.join(', ')}: the model cannot resolve domain names, so this peer matches nothing`,
+      );
+    case 'networks': {
+      const address = other.addresses[0];
+      if (!address)
+        return matched(false, `networks ${peer.cidrs.join(', ')}: ${other.key} has no address`);
+      const inside = peer.cidrs.find((c) => {
+        const cidr = parseCidr(c);
+        return cidr !== undefined && cidrContains(cidr, address);
+      });
+      return matched(
+        inside !== undefined,
+        `networks ${peer.cidrs.join(', ')}: ${address.text} is ${inside !== undefined ? `inside ${inside}` : 'outside them'}`,
+      );
+    }
+    case 'nodes': {
+      const what = `nodes ${formatSelector(peer.selector)}`;
+      let node: Endpoint | undefined;
+      if (other.kind === 'external' && other.external.node === true) node = other;
+      else if (
+        other.kind === 'pod' &&
+        other.pod.hostNetwork &&
+        model.options.hostNetwork === 'node' &&
+        other.pod.nodeName !== undefined
+      )
+        node = model.endpoints.find(
+          (e) => e.kind === 'external' && e.external.node === true && e.name === other.pod.nodeName,
+        );
+      if (!node || node.kind !== 'external')
+        return matched(
+          false,
+          `${what}: ${other.key} is not a node (nor a hostNetwork pod on a known node)`,
+        );
+      const check = selectorCheck(
+        what,
+        peer.selector,
+        node.external.labels ?? {},
+        `node ${node.name}`,
+      );
+      return { ok: check.ok, text: `${label} ${check.text}` };
+    }
+    case 'namespaces':
+    case 'pods': {
+      if (other.kind !== 'pod') return matched(false, `${peer.kind}: ${other.key} is not a pod`);
+      if (!model.subjectToPolicy(other))
+        return matched(
+          false,
+          `${peer.kind}: ${other.key} uses the host network; namespaces and pods peers do not match it`,
+        );
+      const nsSelector = peer.kind === 'namespaces' ? peer.selector : peer.pods.namespaceSelector;
+      const checks = [
+        selectorCheck(
+          peer.kind === 'namespaces' ? 'namespaces' : 'pods.namespaceSelector',
+          nsSelector,
+          other.namespaceLabels,
+          `namespace ${other.namespace}`,
+        ),
+      ];
+      if (peer.kind === 'pods')
+        checks.push(
+          selectorCheck('pods.podSelector', peer.pods.podSelector, other.pod.labels, other.key),
+        );
+      return matched(
+        checks.every((c) => c.ok),
+        checks.map((c) => c.text).join(' AND '),
+      );
+    }
+  }
+}
+
+function clusterPortText(p: ClusterPort): string {
+  if ('namedPort' in p) return `named port ${p.namedPort}`;
+  return portText(p);
+}
+
+function clusterPortChecks(
+  ports: readonly ClusterPort[] | null,
+  destination: Endpoint,
+  probe: ProbePort,
+  port: number,
+): Check[] {
+  if (ports === null) return [{ ok: true, text: 'no ports listed: every port and protocol' }];
+  return ports.map((p, i) => {
+    const ok = clusterPortMatches(p, destination, probe.protocol, port);
+    let why: string;
+    if ('namedPort' in p) {
+      const declared =
+        destination.kind === 'pod'
+          ? destination.pod.ports.find(
+              (c) => c.name === p.namedPort && c.protocol === probe.protocol,
+            )
+          : undefined;
+      why = declared
+        ? `${destination.key} serves ${p.namedPort}/${probe.protocol} on ${declared.containerPort}${ok ? '' : `, not ${port}`}`
+        : `${destination.key} declares no ${probe.protocol} port named ${p.namedPort}`;
+    } else if (p.protocol !== probe.protocol)
+      why = `protocol ${p.protocol}, probe is ${probe.protocol}`;
+    else why = ok ? `${port} is covered` : `${port} is not covered`;
+    return { ok, text: `[${i}] ${clusterPortText(p)}: ${why}` };
+  });
+}
+
+function subjectCheck(policy: ClusterPolicyInfo, subject: Endpoint & { kind: 'pod' }): Check {
+  if ('namespaces' in policy.subject)
+    return selectorCheck(
+      'subject.namespaces',
+      policy.subject.namespaces,
+      subject.namespaceLabels,
+      `namespace ${subject.namespace}`,
+    );
+  const ns = selectorCheck(
+    'subject.pods.namespaceSelector',
+    policy.subject.pods.namespaceSelector,
+    subject.namespaceLabels,
+    `namespace ${subject.namespace}`,
+  );
+  const pod = selectorCheck(
+    'subject.pods.podSelector',
+    policy.subject.pods.podSelector,
+    subject.pod.labels,
+    subject.key,
+  );
+  return { ok: ns.ok && pod.ok, text: `${ns.text} AND ${pod.text}` };
+}
+
+function walkClusterRule(
+  model: NetworkModel,
+  policy: ClusterPolicyInfo,
+  rule: ClusterRule,
+  index: number,
+  direction: Direction,
+  peer: Endpoint,
+  destination: Endpoint,
+  probe: ProbePort,
+  port: number,
+): ClusterRuleWalk {
+  const path = `spec.${direction}[${index}]`;
+  const named = rule.name !== undefined ? { name: rule.name } : {};
+  const peersKey = direction === 'ingress' ? 'from' : 'to';
+  if (rule.action !== 'Accept' && rule.peers.some((p) => p.kind === 'none'))
+    return {
+      path,
+      ...named,
+      action: actionWord(policy.kind, 'Deny'),
+      peers: [
+        {
+          ok: true,
+          text: `a ${peersKey} peer has no field: this ${actionWord(policy.kind, rule.action)} rule fails closed to "deny all"`,
+        },
+      ],
+      ports: [{ ok: true, text: 'every port (deny all)' }],
+      matches: true,
+    };
+  const portsKey = policy.kind === 'ClusterNetworkPolicy' ? 'protocols' : 'ports';
+  const peers = rule.peers.map((p, j) => clusterPeerCheck(model, p, `${peersKey}[${j}]`, peer));
+  const ports = clusterPortChecks(rule.ports, destination, probe, port).map((c) => ({
+    ok: c.ok,
+    text: c.text.startsWith('[') ? `${portsKey}${c.text}` : c.text,
+  }));
+  return {
+    path,
+    ...named,
+    action: actionWord(policy.kind, rule.action),
+    peers,
+    ports,
+    matches: peers.some((c) => c.ok) && ports.some((c) => c.ok),
+  };
+}
+
+/**
+ * The tiers for one side, in order: Admin cluster policies by priority (first matching rule
+ * decides; Pass goes on to the NetworkPolicy tier), the NetworkPolicy tier (decides for the pods
+ * it isolates), Baseline cluster policies, the default.
+ */
+function walkTiers(
+  model: NetworkModel,
+  direction: Direction,
+  subject: Endpoint & { kind: 'pod' },
+  peer: Endpoint,
+  destination: Endpoint,
+  probe: ProbePort,
+  port: number,
+  networkPolicies: readonly PolicyWalk[],
+): { tiers: TierWalk[]; decidedBy?: string; networkPolicyReached: boolean } {
+  const ordered = [...(model.world.clusterPolicies ?? [])]
+    .sort(tierOrder)
+    .filter((p) => p[direction].length > 0);
+  let decidedBy: string | undefined;
+  // Mutated by walkTier (an object, so that control-flow analysis sees the changes).
+  const state = { decided: false };
+  const walkTier = (tier: ClusterTier): TierWalk => {
+    const reached = !state.decided;
+    let done = state.decided;
+    let outcome = reached ? 'no rule matches: on to the next tier' : 'not reached';
+    const policies = ordered
+      .filter((p) => p.tier === tier)
+      .map((policy): ClusterPolicyWalk => {
+        const key = clusterPolicyKey(policy);
+        const selects = subjectCheck(policy, subject);
+        const base = {
+          policy: key,
+          ...(policy.priority !== undefined ? { priority: policy.priority } : {}),
+          selects,
+        };
+        if (done || !selects.ok) return { ...base, rules: [], evaluated: !done };
+        const rules: ClusterRuleWalk[] = [];
+        for (const [i, rule] of policy[direction].entries()) {
+          const walk = walkClusterRule(
+            model,
+            policy,
+            rule,
+            i,
+            direction,
+            peer,
+            destination,
+            probe,
+            port,
+          );
+          rules.push(walk);
+          if (!walk.matches) continue;
+          done = true;
+          const ref = formatRuleRef({
+            policy: key,
+            direction,
+            index: i,
+            path: walk.path,
+            tier,
+            ...(policy.priority !== undefined ? { priority: policy.priority } : {}),
+            action: walk.action,
+            ...(rule.name !== undefined ? { name: rule.name } : {}),
+          });
+          if (walk.action === 'Pass')
+            outcome = `passed on by ${ref} to the ${tier === 'Admin' ? 'NetworkPolicy tier' : 'default (allow)'}`;
+          else {
+            state.decided = true;
+            decidedBy = `${key} ${walk.path}`;
+            outcome = `decided by ${ref}: ${walk.action === 'Deny' ? 'denied' : 'allowed'}`;
+          }
+          break;
+        }
+        return { ...base, rules, evaluated: true };
+      });
+    return { tier, policies, outcome };
+  };
+  const admin = walkTier('Admin');
+  const networkPolicyReached = !state.decided;
+  const type = direction === 'ingress' ? 'Ingress' : 'Egress';
+  const isolating = networkPolicies.filter((p) => p.selects.ok && p.covers.ok);
+  let npOutcome: string;
+  if (!networkPolicyReached) npOutcome = 'not reached';
+  else if (isolating.length === 0)
+    npOutcome = `no NetworkPolicy selects ${subject.key} for ${type}: on to the Baseline tier`;
+  else {
+    state.decided = true;
+    const admits = isolating.some((p) => p.rules.some((r) => r.admits));
+    npOutcome = `decided: ${admits ? 'allowed' : 'denied'} by the NetworkPolicies selecting ${subject.key}`;
+  }
+  const networkPolicy: TierWalk = { tier: 'NetworkPolicy', policies: [], outcome: npOutcome };
+  const walkedBaseline = walkTier('Baseline');
+  const baseline: TierWalk =
+    !state.decided && walkedBaseline.outcome.startsWith('no rule matches')
+      ? { ...walkedBaseline, outcome: 'no rule matches: the default applies, allowed' }
+      : walkedBaseline;
+  return {
+    tiers: [admin, networkPolicy, baseline],
+    ...(decidedBy !== undefined ? { decidedBy } : {}),
+    networkPolicyReached,
+  };
 }
 
 /** The walkthrough of one flow: egress on the source, then ingress on the destination. */

@@ -59,6 +59,8 @@ export interface ExternalInfo {
   readonly node?: boolean;
   /** The ports the host serves (what a probe to it can target); absent: none declared. */
   readonly ports?: readonly ContainerPort[];
+  /** A node's labels (metadata.labels), which `nodes` peers of cluster policies select. */
+  readonly labels?: Labels;
 }
 
 export type PolicyType = 'Ingress' | 'Egress';
@@ -105,12 +107,83 @@ export interface NetworkPolicyInfo {
   readonly egress: readonly PolicyRule[];
 }
 
+/*
+ * Cluster-scoped, ordered policies of policy.networking.k8s.io: ClusterNetworkPolicy (v1alpha2,
+ * v1beta1: one schema) and the older AdminNetworkPolicy / BaselineAdminNetworkPolicy (v1alpha1),
+ * mapped onto the same tiers (docs/MODEL.md, "Cluster policies").
+ */
+
+export const CLUSTER_POLICY_KINDS = [
+  'ClusterNetworkPolicy',
+  'AdminNetworkPolicy',
+  'BaselineAdminNetworkPolicy',
+] as const;
+export type ClusterPolicyKind = (typeof CLUSTER_POLICY_KINDS)[number];
+
+export type ClusterTier = 'Admin' | 'Baseline';
+
+/** Accept (v1alpha1: Allow), Deny, Pass (not in a BaselineAdminNetworkPolicy). */
+export type ClusterAction = 'Accept' | 'Deny' | 'Pass';
+
+/** NamespacedPod: pods matching podSelector in namespaces matching namespaceSelector. */
+export interface NamespacedPodSelector {
+  readonly namespaceSelector: LabelSelector;
+  readonly podSelector: LabelSelector;
+}
+
+/** Exactly one of namespaces or pods. */
+export type ClusterSubject =
+  { readonly namespaces: LabelSelector } | { readonly pods: NamespacedPodSelector };
+
+/**
+ * One peer: exactly one field is set. `none` stands for a peer with no field, which the API tells
+ * implementations to fail closed on (an Accept rule matches nothing through it; a Deny or Pass
+ * rule becomes "deny all").
+ */
+export type ClusterPeer =
+  | { readonly kind: 'namespaces'; readonly selector: LabelSelector }
+  | { readonly kind: 'pods'; readonly pods: NamespacedPodSelector }
+  | { readonly kind: 'networks'; readonly cidrs: readonly string[] }
+  | { readonly kind: 'nodes'; readonly selector: LabelSelector }
+  | { readonly kind: 'domainNames'; readonly names: readonly string[] }
+  | { readonly kind: 'none' };
+
+/**
+ * A destination port a rule matches: a protocol with every port, one port or an inclusive range,
+ * or a container port name (resolved on the destination pod, whatever its protocol).
+ */
+export type ClusterPort =
+  | { readonly protocol: Protocol; readonly port?: number; readonly endPort?: number }
+  | { readonly namedPort: string };
+
+export interface ClusterRule {
+  readonly name?: string;
+  readonly action: ClusterAction;
+  readonly peers: readonly ClusterPeer[];
+  /** null: every port and protocol. */
+  readonly ports: readonly ClusterPort[] | null;
+}
+
+export interface ClusterPolicyInfo {
+  readonly kind: ClusterPolicyKind;
+  readonly apiVersion: string;
+  readonly name: string;
+  readonly tier: ClusterTier;
+  /** 0–1000, lower first; undefined for a BaselineAdminNetworkPolicy, which has none. */
+  readonly priority?: number;
+  readonly subject: ClusterSubject;
+  readonly ingress: readonly ClusterRule[];
+  readonly egress: readonly ClusterRule[];
+}
+
 /** Everything the model evaluates: one snapshot of a cluster. */
 export interface World {
   readonly namespaces: readonly NamespaceInfo[];
   readonly pods: readonly PodInfo[];
   readonly externals: readonly ExternalInfo[];
   readonly policies: readonly NetworkPolicyInfo[];
+  /** ClusterNetworkPolicies, AdminNetworkPolicies and BaselineAdminNetworkPolicies. */
+  readonly clusterPolicies?: readonly ClusterPolicyInfo[];
 }
 
 /**

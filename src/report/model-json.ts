@@ -1,5 +1,5 @@
 import type { ProbePort } from '../domain/probe.js';
-import type { Endpoint, NetworkModel, SideDecision, Verdict } from '../model/engine.js';
+import type { Endpoint, NetworkModel, RuleRef, SideDecision, Verdict } from '../model/engine.js';
 import type { Origins } from '../manifest/objects.js';
 import {
   MARKS,
@@ -72,11 +72,40 @@ export interface PolicyJson {
   source?: string;
 }
 
+/** A rule; a cluster policy's also names its tier, priority, action and name. */
+export interface RuleJson {
+  policy: string;
+  rule: string;
+  tier?: string;
+  priority?: number;
+  action?: string;
+  name?: string;
+}
+
 export interface SideJson {
   decision: SideDecision['kind'];
   why?: string;
   policies?: readonly string[];
-  admittedBy?: readonly { policy: string; rule: string }[];
+  admittedBy?: readonly RuleJson[];
+  /** The cluster policy rule that denied the flow. */
+  deniedBy?: RuleJson;
+  /** Pass rules of cluster policies that sent the flow on to the next tier. */
+  passed?: readonly RuleJson[];
+}
+
+function ruleJson(r: RuleRef): RuleJson {
+  return {
+    policy: r.policy,
+    rule: r.path,
+    ...(r.tier !== undefined ? { tier: r.tier } : {}),
+    ...(r.priority !== undefined ? { priority: r.priority } : {}),
+    ...(r.action !== undefined ? { action: r.action } : {}),
+    ...(r.name !== undefined ? { name: r.name } : {}),
+  };
+}
+
+function passedJson(decision: { passed?: readonly RuleRef[] }): Pick<SideJson, 'passed'> {
+  return decision.passed ? { passed: decision.passed.map(ruleJson) } : {};
 }
 
 export interface CellJson {
@@ -95,17 +124,23 @@ export interface CellJson {
 function side(decision: SideDecision): SideJson {
   switch (decision.kind) {
     case 'not-isolated':
-      return { decision: decision.kind };
+      return { decision: decision.kind, ...passedJson(decision) };
     case 'not-subject':
       return { decision: decision.kind, why: decision.why };
     case 'allowed':
       return {
         decision: decision.kind,
         policies: decision.policies,
-        admittedBy: decision.admittedBy.map((r) => ({ policy: r.policy, rule: r.path })),
+        admittedBy: decision.admittedBy.map(ruleJson),
+        ...passedJson(decision),
       };
     case 'denied':
-      return { decision: decision.kind, policies: decision.policies };
+      return {
+        decision: decision.kind,
+        policies: decision.policies,
+        ...(decision.deniedBy ? { deniedBy: ruleJson(decision.deniedBy) } : {}),
+        ...passedJson(decision),
+      };
     case 'own-node':
       return { decision: decision.kind, why: `node ${decision.node}` };
   }
@@ -228,6 +263,25 @@ export async function writeModelDocument(
     };
     return json(policy);
   });
+  const clusterPolicies = model.world.clusterPolicies ?? [];
+  if (clusterPolicies.length > 0) {
+    // Only when there are some: documents of NetworkPolicy-only inputs are unchanged.
+    await out.push('],\n  "clusterPolicies": [');
+    await list(clusterPolicies, (p) => {
+      const at = input.origins?.get(`${p.kind} ${p.name}`);
+      return json({
+        key: `${p.kind}/${p.name}`,
+        apiVersion: p.apiVersion,
+        tier: p.tier,
+        ...(p.priority !== undefined ? { priority: p.priority } : {}),
+        ...(at ? { source: `${at.file}:${at.line}` } : {}),
+      });
+    });
+    if (model.warnings.length > 0) {
+      await out.push('],\n  "warnings": [');
+      await list(model.warnings, (w) => json(w));
+    }
+  }
   await out.push('],\n  "probes": [');
   const total = emptyCounts();
   const wanted: Mark[] =

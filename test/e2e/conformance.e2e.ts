@@ -72,6 +72,8 @@ export function leftOut(
     ),
   );
   if (hasIpBlock) return 'ipBlock (its pod IPs are hand-chosen; the cluster picks its own)';
+  if (worlds.some((w) => (w.clusterPolicies ?? []).length > 0))
+    return 'cluster policies (polygraph run does not apply them yet; kube-router does not enforce them)';
   if (scenario.options.selfTraffic === 'policy')
     return 'selfTraffic: policy (a pod reaches itself over its loopback on the lab)';
   const host = worlds.flatMap((w) => w.pods).find((p) => p.hostNetwork);

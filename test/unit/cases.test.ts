@@ -12,7 +12,7 @@ import { CASES_DIR, ROOT, SCENARIOS_DIR, scenarioFiles } from '../support/scenar
  * checks, and check at least one. A failure lists every differing cell with the model's reason.
  */
 for (const [title, dir, minimum] of [
-  ['model cases (test/cases)', CASES_DIR, 120],
+  ['model cases (test/cases)', CASES_DIR, 180],
   ['example scenarios (scenarios/)', SCENARIOS_DIR, 12],
 ] as const) {
   describe(title, () => {

@@ -50,9 +50,21 @@ describe('model paths agree (table, verdict, explanation)', () => {
                     const decision = side.decision;
                     const expected =
                       decision.kind === 'allowed'
-                        ? decision.admittedBy.map((r) => `${r.policy} ${r.path}`)
+                        ? decision.admittedBy
+                            .filter((r) => r.tier === undefined)
+                            .map((r) => `${r.policy} ${r.path}`)
                         : [];
                     expect(admitted, `${where} ${side.direction}`).to.deep.equal(expected);
+                    // The cluster rule that decided, as the walk finds it through the tiers.
+                    const clusterRef =
+                      decision.kind === 'denied'
+                        ? decision.deniedBy
+                        : decision.kind === 'allowed'
+                          ? decision.admittedBy.find((r) => r.tier !== undefined)
+                          : undefined;
+                    expect(side.decidedBy, `${where} ${side.direction} cluster rule`).to.equal(
+                      clusterRef ? `${clusterRef.policy} ${clusterRef.path}` : undefined,
+                    );
                   }
                 }
               }

@@ -24,6 +24,26 @@ describe('schemas/model-output.schema.json', function () {
     await check('model', '-f', EXAMPLE, '-o', 'json', '--probe', 'mysql', '--explain-cells');
   });
 
+  it('validates model and explain -o json with cluster policies (tiers, priorities, actions)', async () => {
+    const CLUSTER = new URL('../../examples/cluster-policy', import.meta.url).pathname;
+    await check('model', '-f', EXAMPLE, '-f', CLUSTER, '-o', 'json', '--explain-cells');
+    await check(
+      'explain',
+      '-f',
+      EXAMPLE,
+      '-f',
+      CLUSTER,
+      '--from',
+      'monitoring/prometheus',
+      '--to',
+      'shop/db',
+      '--port',
+      '3306',
+      '-o',
+      'json',
+    );
+  });
+
   it('validates explain -o json', async () => {
     await check(
       'explain',

@@ -20,8 +20,9 @@ export function checkCommand(io: Io, done: (result: CommandResult) => void): Com
       .summary('check the expectations of scenarios against the model, offline')
       .description(
         'Validates each scenario file (docs/SCENARIOS.md), plans every step, decides every cell with\n' +
-          "the model of the NetworkPolicy spec and compares it with the scenario's expectation. Prints\n" +
-          'each cell that disagrees with the policy and rule that decide it, and a summary per step.\n' +
+          'the model of the NetworkPolicy spec (cluster policies in their tiers) and compares it with\n' +
+          "the scenario's expectation. Prints each cell that disagrees with the policy and rule that\n" +
+          'decide it, and a summary per step.\n' +
           'Exit 0 when everything agrees, 1 when a cell disagrees, 2 when a file is invalid.\n' +
           'Reports (--report; the GitHub step summary when GITHUB_STEP_SUMMARY is set)\n' +
           'are written besides stdout; one that fails is named on stderr and changes no\n' +
@@ -35,6 +36,9 @@ export function checkCommand(io: Io, done: (result: CommandResult) => void): Com
     const targets = flags.report ?? [];
     checkTargets(targets);
     const scenarios = await loadScenarios(paths);
+    for (const scenario of scenarios)
+      for (const warning of scenario.warnings ?? [])
+        io.err(`warning: ${scenario.file}: ${warning}`);
     const results: ScenarioResult[] = [];
     for (const scenario of scenarios) results.push(await checkScenario(scenario));
     await emitResults(io, results, flags, targets);

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Cluster } from '../../cluster/index.js';
+import { Cluster, ClusterError } from '../../cluster/index.js';
 import { InterruptedError, UsageError } from '../../domain/errors.js';
 import { DEFAULT_PROBE_IMAGE } from '../../engine/api.js';
 import { clusterBackend } from '../../engine/live-cluster.js';
@@ -13,7 +13,33 @@ import type { Io } from '../io.js';
 import { collect, externalArg, externalExecArg } from '../options.js';
 import { addResultOptions, checkTargets, emitResults } from '../reports.js';
 import type { CommandResult } from '../result.js';
+import type { Scenario } from '../../dsl/types.js';
 import { loadScenarios } from '../scenario-files.js';
+
+/**
+ * A live run cannot apply cluster policies yet: rather than run a scenario without them (which
+ * would compare the cluster against policies it never received), refuse it before touching the
+ * cluster (exit 3). `check` models them.
+ */
+function refuseClusterPolicies(scenarios: readonly Scenario[]): void {
+  for (const scenario of scenarios) {
+    const first =
+      scenario.clusterPolicies?.[0] ??
+      scenario.steps
+        .flatMap((s) => s.actions)
+        .flatMap((a) => (a.kind === 'apply' ? (a.clusterPolicies ?? []) : []))[0];
+    if (first)
+      throw new ClusterError(
+        `${scenario.file} holds cluster policies (ClusterNetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy), which polygraph run does not apply to a cluster yet`,
+        {
+          verb: 'apply',
+          kind: first.info.kind,
+          name: first.info.name,
+          hint: 'polygraph check models them offline; run the scenario with check, or without them',
+        },
+      );
+  }
+}
 
 /** The public, pinned probe image (servers and the probe client: bash, netcat-openbsd). */
 export const DEFAULT_IMAGE = DEFAULT_PROBE_IMAGE;
@@ -147,6 +173,7 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
           `--external-exec ${e.name}=… needs the host's address too: add --external ${e.name}=IP (ipBlock rules decide by the source's address)`,
         );
     const scenarios = await loadScenarios(paths);
+    refuseClusterPolicies(scenarios);
     const progress = progressReporter({
       line: (t) => {
         io.err(t);
