@@ -12,11 +12,12 @@ import { renderExplanation } from '../report/explain-text.js';
 import { writeModelDocument } from '../report/model-json.js';
 import { MODEL_LEGEND, truthTableLines } from '../report/model-table.js';
 import { ProbeView, type Selection } from '../report/view.js';
-import { matchPattern, parsePattern, type Pattern } from '../domain/pattern.js';
+import { parsePattern, type Pattern } from '../domain/pattern.js';
 import { palette } from '../report/style.js';
 import {
   addModelSwitches,
   collect,
+  endpointMatches,
   externalArg,
   modelOptions,
   probeArg,
@@ -187,21 +188,7 @@ function select(
   flag: string,
 ): Endpoint[] {
   if (!patterns || patterns.length === 0) return [...model.endpoints];
-  const chosen = model.endpoints.filter((e) =>
-    patterns.some((p) =>
-      matchPattern(
-        p,
-        e.kind === 'pod'
-          ? {
-              key: e.key,
-              namespace: e.namespace,
-              labels: e.pod.labels,
-              namespaceLabels: e.namespaceLabels,
-            }
-          : { key: e.key, external: true },
-      ),
-    ),
-  );
+  const chosen = model.endpoints.filter((e) => endpointMatches(patterns, e));
   if (chosen.length === 0) {
     const texts = patterns.map((p) => p.text);
     const names = new Set(texts.map((t) => t.split('/').pop() ?? t));

@@ -1,5 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseIp } from '../model/cidr.js';
+import type { Endpoint } from '../model/engine.js';
+import { matchPattern, type Pattern } from '../domain/pattern.js';
 import { parseProbe, type ProbePort } from '../domain/probe.js';
 import type { ExternalInfo, ModelOptions } from '../model/types.js';
 
@@ -88,4 +90,21 @@ export function addModelSwitches(command: Command): Command {
         .choices(['node', 'pod'])
         .default('node'),
     );
+}
+
+/** Whether an endpoint of the model matches one of `--from`/`--to`'s patterns. */
+export function endpointMatches(patterns: readonly Pattern[], e: Endpoint): boolean {
+  return patterns.some((p) =>
+    matchPattern(
+      p,
+      e.kind === 'pod'
+        ? {
+            key: e.key,
+            namespace: e.namespace,
+            labels: e.pod.labels,
+            namespaceLabels: e.namespaceLabels,
+          }
+        : { key: e.key, external: true },
+    ),
+  );
 }

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { hasChanges, diffModels, type DiffOptions } from '../../compare/diff.js';
 import { UsageError } from '../../domain/errors.js';
-import { matchPattern, parsePattern, type Pattern } from '../../domain/pattern.js';
+import { parsePattern, type Pattern } from '../../domain/pattern.js';
 import type { ProbePort } from '../../domain/probe.js';
 import { loadManifests } from '../../manifest/load.js';
 import { applyManifests, deleteManifests } from '../../manifest/overlay.js';
@@ -14,6 +14,7 @@ import { addLiveOptions, liveSource, readLive, type LiveFlags } from '../live.js
 import {
   addModelSwitches,
   collect,
+  endpointMatches,
   externalArg,
   modelOptions,
   probeArg,
@@ -46,20 +47,7 @@ function patterns(texts: readonly string[] | undefined, flag: string, namespace:
 
 function matcher(list: readonly Pattern[]): ((e: Endpoint) => boolean) | undefined {
   if (list.length === 0) return undefined;
-  return (e) =>
-    list.some((p) =>
-      matchPattern(
-        p,
-        e.kind === 'pod'
-          ? {
-              key: e.key,
-              namespace: e.namespace,
-              labels: e.pod.labels,
-              namespaceLabels: e.namespaceLabels,
-            }
-          : { key: e.key, external: true },
-      ),
-    );
+  return (e) => endpointMatches(list, e);
 }
 
 function side(source: string, world: World): DiffSide {
