@@ -716,10 +716,7 @@ export async function runScenario(
     } else {
       phase(`creating namespaces ${[...names.values()].join(', ')}`);
       for (const [ns, name] of names) {
-        const declared = scenario.initial.namespaces.find((n) => n.name === ns)?.labels ?? {};
-        const labels = Object.fromEntries(
-          Object.entries(declared).filter(([k]) => k !== NAMESPACE_NAME_LABEL),
-        );
+        const labels = initialNamespaceLabels(ns);
         state.namespaceLabels.set(ns, labels);
         await cluster.createNamespace(name, liveNamespaceLabels(labels, name, runId));
         state.created.push(name);

@@ -169,6 +169,7 @@ export class ClusterRunner implements JobRunner {
   }
 }
 
-function detailOf(result: ProbeResult): string {
+/** A probe result's detail with its elapsed time, as results carry it. */
+export function detailOf(result: ProbeResult): string {
   return `${result.detail} (${String(result.elapsedMs)} ms)`;
 }

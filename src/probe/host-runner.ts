@@ -12,7 +12,7 @@ import type { EndpointKey } from '../domain/endpoint.js';
 import type { Job, JobResult, RunnableJob } from '../domain/job.js';
 import { probeCommand } from './batch.js';
 import { formatJob, matchResults, parseProbeOutput, type ProbeJob } from './batch-protocol.js';
-import { probeOutcome, type LivePod } from './cluster-runner.js';
+import { detailOf, probeOutcome, type LivePod } from './cluster-runner.js';
 import type { JobRunner } from './job-runner.js';
 
 /** What running one command gave. */
@@ -145,7 +145,7 @@ export class HostRunner implements JobRunner {
           results[p.index] = {
             job,
             outcome: probeOutcome(result.outcome),
-            detail: `${result.detail} (${String(result.elapsedMs)} ms)`,
+            detail: detailOf(result),
           };
         });
       }),

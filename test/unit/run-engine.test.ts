@@ -115,6 +115,29 @@ function scenario(extra: Partial<Scenario> = {}): Scenario {
   };
 }
 
+/** A kube-router deviation on step "deny": the cells from FROM to TO are observed allowed. */
+function withDeviation(from: string, to: string, reason: string, intermittent = false): Scenario {
+  return scenario({
+    knownDeviations: [
+      {
+        plugin: 'kube-router',
+        step: 'deny',
+        cells: [
+          {
+            from: parsePattern(from) as Pattern,
+            to: parsePattern(to) as Pattern,
+            text: `from ${from} to ${to}`,
+          },
+        ],
+        observed: 'allow',
+        ...(intermittent ? { intermittent: true } : {}),
+        reason,
+        location: LOC,
+      },
+    ],
+  });
+}
+
 type Call = string;
 
 /**
@@ -395,24 +418,7 @@ describe('engine run (fake cluster)', () => {
   });
 
   it('classifies declared deviations of the named plugin as known-deviation, of others as cluster-deviates', async () => {
-    const sc = scenario({
-      knownDeviations: [
-        {
-          plugin: 'kube-router',
-          step: 'deny',
-          cells: [
-            {
-              from: parsePattern('y/*') as Pattern,
-              to: parsePattern('x/*') as Pattern,
-              text: 'from y/* to x/*',
-            },
-          ],
-          observed: 'allow',
-          reason: 'shared chain',
-          location: LOC,
-        },
-      ],
-    });
+    const sc = withDeviation('y/*', 'x/*', 'shared chain');
     const fake = new FakeCluster('r');
     fake.override = (key) => (key.startsWith('y/b>x/a') ? 'allowed' : undefined);
     const known = await runScenario(sc, fake, { image: 'img', runId: 'r', plugin: 'kube-router' });
@@ -435,25 +441,7 @@ describe('engine run (fake cluster)', () => {
 
   it('an intermittent deviation: either the spec or the deviation is accepted and never re-probed; declared strict, a mix is flaky', async () => {
     const deviation = (intermittent: boolean) =>
-      scenario({
-        knownDeviations: [
-          {
-            plugin: 'kube-router',
-            step: 'deny',
-            cells: [
-              {
-                from: parsePattern('y/b') as Pattern,
-                to: parsePattern('x/a') as Pattern,
-                text: 'from y/b to x/a',
-              },
-            ],
-            observed: 'allow',
-            ...(intermittent ? { intermittent: true } : {}),
-            reason: 'order of the pod list',
-            location: LOC,
-          },
-        ],
-      });
+      withDeviation('y/b', 'x/a', 'order of the pod list', intermittent);
     const cellOf = (r: Awaited<ReturnType<typeof runScenario>>) =>
       r.steps[0]?.cells.filter((c) => c.from === 'y/b' && c.to === 'x/a') ?? [];
     /** The cell shows `outcomes` on its successive probes, then the spec's verdict. */
