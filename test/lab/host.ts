@@ -312,7 +312,7 @@ export function labCgroupPids(): number[] {
   return pids;
 }
 
-function hostGuardArgs(dev: string): string[][] {
+function hostGuardArgs(dev: string, family: 4 | 6): string[][] {
   return [
     // Every socket of a process in the lab's cgroup (they inherit it: daemons, their children).
     [
@@ -332,10 +332,12 @@ function hostGuardArgs(dev: string): string[][] {
     ],
     // A node in its own network namespace (node2): its daemons' and its pods' packets reach the
     // uplink forwarded from k8s0, where no cgroup match sees them. Nothing else is on k8s0.
+    // (The pod range stays the pod guard's, so that each guard counts its own packets.)
     [
       'FORWARD',
       '-i',
       BRIDGE,
+      ...(family === 4 ? ['!', '-s', CLUSTER_CIDR] : []),
       '-o',
       dev,
       '-m',
@@ -370,8 +372,11 @@ function hostGuardArgs(dev: string): string[][] {
  */
 export async function installHostGuard(): Promise<void> {
   const dev = await uplink();
-  for (const bin of ['iptables', 'ip6tables']) {
-    for (const [chain, ...args] of hostGuardArgs(dev)) {
+  for (const [bin, family] of [
+    ['iptables', 4],
+    ['ip6tables', 6],
+  ] as const) {
+    for (const [chain, ...args] of hostGuardArgs(dev, family)) {
       if (!(await tryRun(bin, ['-w', '-t', 'mangle', '-C', chain!, ...args]))) {
         await run(bin, ['-w', '-t', 'mangle', '-I', chain!, '1', ...args]);
       }
@@ -382,8 +387,11 @@ export async function installHostGuard(): Promise<void> {
 export async function hostGuardInstalled(): Promise<boolean> {
   if (!existsSync(labCgroupDir())) return false;
   const dev = await uplink();
-  for (const bin of ['iptables', 'ip6tables']) {
-    for (const [chain, ...args] of hostGuardArgs(dev)) {
+  for (const [bin, family] of [
+    ['iptables', 4],
+    ['ip6tables', 6],
+  ] as const) {
+    for (const [chain, ...args] of hostGuardArgs(dev, family)) {
       if (!(await tryRun(bin, ['-w', '-t', 'mangle', '-C', chain!, ...args]))) return false;
     }
   }

@@ -33,6 +33,7 @@ import {
   LAB_CGROUP,
   LAB_DIR,
   LOG_DIR,
+  NODE_GUARD_COMMENT,
   type LabNode,
   NODES,
   PKI_DIR,
@@ -138,6 +139,11 @@ export { rulePackets };
 /** Packets of the lab's daemons dropped so far by the host guard (mangle OUTPUT, lab cgroup → uplink). */
 export async function hostGuardPackets(): Promise<number | undefined> {
   return rulePackets('mangle', HOST_GUARD_COMMENT);
+}
+
+/** Packets of node2 (its daemons; not its pods: the guard's) dropped so far (mangle FORWARD, k8s0 → uplink). */
+export async function nodeGuardPackets(): Promise<number | undefined> {
+  return rulePackets('mangle', NODE_GUARD_COMMENT);
 }
 
 /** Packets of the external host dropped so far (mangle FORWARD, its veth → uplink). */
