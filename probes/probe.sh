@@ -8,12 +8,19 @@
 #
 # Usage:  bash probe.sh JOB...          or   bash probe.sh < jobs
 #         bash -c "$(cat probe.sh)" probe.sh JOB...   (when the script is not in the image)
+#         bash probe.sh --session        (a probe session: rounds of jobs on stdin, see below)
 # JOB:    "<id>,<host>,<port>,<TCP|UDP>,<timeout-seconds>"   (on stdin: one per line, commas or
 #         blanks between fields). <id> is any token without blanks or commas, echoed back.
 #
 # Output: one tab-separated line per job, in completion order, then a DONE line:
 #   PROBE <id> <outcome> <elapsed-ms> <detail>
 #   DONE  <number of jobs>
+#
+# Session mode (one long-lived exec per source pod, reused for every round): prints READY, then
+# reads one round per line, "ROUND <token> JOB...", runs the round's jobs concurrently and
+# answers with their PROBE lines and "END <token> <number of jobs>"; the next round is read only
+# after that. A line that is not a round is answered "ERROR <what was read>". Ends at the end of
+# its input.
 # <outcome> is one of
 #   allowed      TCP: connected. UDP: the server's reply arrived (the reply is the detail).
 #   refused      actively rejected: TCP "Connection refused" or an ICMP unreachable; UDP: no reply
@@ -81,6 +88,37 @@ probe_one() {
   esac
 }
 
+# Runs every job of its arguments concurrently and waits for all of them; sets COUNT.
+run_jobs() {
+  local job id host port proto timeout extra
+  COUNT=0
+  for job in "$@"; do
+    read -r id host port proto timeout extra <<<"${job//,/ }"
+    COUNT=$((COUNT + 1))
+    if [[ -z ${timeout:-} || -n ${extra:-} ]]; then
+      emit "${id:-?}" probe-error 0 "invalid job '$job': want id,host,port,protocol,timeout"
+      continue
+    fi
+    probe_one "$id" "$host" "$port" "$proto" "$timeout" </dev/null &
+  done
+  wait
+}
+
+if [[ ${1:-} == --session ]]; then
+  printf 'READY\n'
+  while IFS= read -r line; do
+    read -r -a words <<<"$line"
+    if [[ ${words[0]:-} != ROUND || -z ${words[1]:-} ]]; then
+      line=${line//[$'\t\r']/ }
+      printf 'ERROR\t%s\n' "${line:0:200}"
+      continue
+    fi
+    run_jobs "${words[@]:2}"
+    printf 'END\t%s\t%d\n' "${words[1]}" "$COUNT"
+  done
+  exit 0
+fi
+
 jobs_in=()
 if [[ $# -gt 0 ]]; then
   jobs_in=("$@")
@@ -90,15 +128,5 @@ else
   done
 fi
 
-count=0
-for job in "${jobs_in[@]}"; do
-  read -r id host port proto timeout extra <<<"${job//,/ }"
-  count=$((count + 1))
-  if [[ -z ${timeout:-} || -n ${extra:-} ]]; then
-    emit "${id:-?}" probe-error 0 "invalid job '$job': want id,host,port,protocol,timeout"
-    continue
-  fi
-  probe_one "$id" "$host" "$port" "$proto" "$timeout" &
-done
-wait
-printf 'DONE\t%d\n' "$count"
+run_jobs "${jobs_in[@]}"
+printf 'DONE\t%d\n' "$COUNT"

@@ -1,9 +1,18 @@
-export { Cluster, type ConnectOptions, type ExecOptions, type WaitOptions } from './cluster.js';
+export {
+  Cluster,
+  type ConnectOptions,
+  type ExecOptions,
+  type OpenExecOptions,
+  type WaitOptions,
+} from './cluster.js';
 export { ClusterError, type ClusterErrorDetails } from './errors.js';
 export type {
   ContainerPort,
   ContainerSpec,
+  ExecEnd,
+  ExecOutputListener,
   ExecResult,
+  ExecStream,
   Labels,
   NamespaceInfo,
   NetworkPolicyManifest,

@@ -15,7 +15,9 @@ import {
   type PodSpecInput,
 } from '../cluster/index.js';
 import type { JobResult, RunnableJob } from '../domain/job.js';
+import { runProbeBatch, sessionCommand, type ProbeSource } from '../probe/batch.js';
 import { ClusterRunner, type LivePod } from '../probe/cluster-runner.js';
+import { ProbeSessions } from '../probe/session.js';
 
 export interface ProbeSettings {
   /** Source pods probing at once (one exec each). */
@@ -46,7 +48,8 @@ export interface LiveCluster {
   deletePolicy(namespace: string, name: string): Promise<void>;
   /**
    * Probe jobs (keys as in the scenario) from the pods of `targets` to the addresses of
-   * `targets`; results in job order.
+   * `targets`; results in job order. Each source pod probes in its probe session, opened on first
+   * use and kept until closeProbes.
    */
   probe(
     jobs: readonly RunnableJob[],
@@ -54,10 +57,26 @@ export interface LiveCluster {
     settings: ProbeSettings,
     signal?: AbortSignal,
   ): Promise<JobResult[]>;
+  /** Opens the probe sessions of these pods ahead of their first probe; never rejects. */
+  openProbes(pods: readonly LivePod[]): Promise<void>;
+  /** Closes the probe sessions of these pods (before they are deleted); never rejects. */
+  closeProbes(pods: readonly LivePod[]): Promise<void>;
 }
+
+const sourceOf = (pod: LivePod): ProbeSource => ({
+  namespace: pod.namespace,
+  pod: pod.name,
+  container: pod.container,
+});
 
 /** A LiveCluster over a real API server. */
 export function clusterBackend(cluster: Cluster): LiveCluster {
+  const sessions = new ProbeSessions(
+    sessionCommand(),
+    (source, command, onOutput) =>
+      cluster.openExec(source.namespace, source.pod, source.container, command, { onOutput }),
+    (source, jobs) => runProbeBatch(cluster, source, jobs),
+  );
   return {
     server: cluster.server,
     createNamespace: (name, labels) => cluster.createNamespace(name, labels),
@@ -76,10 +95,20 @@ export function clusterBackend(cluster: Cluster): LiveCluster {
       applyNetworkPolicy(cluster, policy.metadata.namespace ?? 'default', policy),
     deletePolicy: (namespace, name) => cluster.deleteNetworkPolicy(namespace, name),
     probe: (jobs, targets, settings, signal) =>
-      new ClusterRunner(cluster, targets, {
-        concurrency: settings.concurrency,
-        timeoutSeconds: settings.timeoutSeconds,
-        sctp: false,
-      }).run(jobs, signal),
+      new ClusterRunner(
+        cluster,
+        targets,
+        {
+          concurrency: settings.concurrency,
+          timeoutSeconds: settings.timeoutSeconds,
+          sctp: false,
+        },
+        (_cluster, source, batch, abort) => sessions.runBatch(source, batch, abort),
+      ).run(jobs, signal),
+    openProbes: (pods) => sessions.open(pods.map(sourceOf)),
+    closeProbes: (pods) => {
+      sessions.close(pods.map(sourceOf));
+      return Promise.resolve();
+    },
   };
 }

@@ -222,6 +222,12 @@ export async function runScenario(
     [...byNamespace].forEach(([ns], i) => {
       for (const info of ready[i] ?? []) recordPod(ns, info);
     });
+    // Each pod's probe session, so that no step pays for opening it.
+    await cluster.openProbes(
+      [...byNamespace].flatMap(([ns], i) =>
+        (ready[i] ?? []).flatMap((info) => state.pods.get(`${ns}/${info.name}`) ?? []),
+      ),
+    );
   }
 
   function recordPod(ns: string, info: LivePodInfo): void {
@@ -263,7 +269,12 @@ export async function runScenario(
         return;
       case 'delete-pod': {
         const key = `${action.namespace}/${action.name}`;
-        if (state.pods.delete(key)) await cluster.deletePod(live(action.namespace), action.name);
+        const pod = state.pods.get(key);
+        if (pod !== undefined) {
+          state.pods.delete(key);
+          await cluster.closeProbes([pod]);
+          await cluster.deletePod(live(action.namespace), action.name);
+        }
         state.absent.delete(key);
         state.podLabels.delete(key);
         return;
@@ -604,6 +615,7 @@ export async function runScenario(
   } catch (error) {
     failure = error;
   } finally {
+    if (state.pods.size > 0) await cluster.closeProbes([...state.pods.values()]);
     if (options.keep === true) {
       kept = `kubectl delete namespace -l ${RUN_LABEL}=${runId}   (or: polygraph clean)`;
       emit({ kind: 'cleanup', scenario: scenario.name, namespaces: state.created, kept });

@@ -1,6 +1,7 @@
 /**
  * A live cluster as a JobRunner: jobs are grouped by source pod and each source pod runs all of
- * its probes in one exec of the batched probe client (probes/probe.sh). Ports were resolved by
+ * its probes at once in the batched probe client (probes/probe.sh): in one exec by default, or in
+ * the pod's probe session (session.ts) when given ProbeSessions.runBatch. Ports were resolved by
  * plan/; jobs that still cannot be run (no such pod, no IP, SCTP) come back as skipped with the
  * reason — never as a denial.
  */
@@ -34,11 +35,15 @@ export interface ClusterRunnerOptions {
   readonly sctp?: boolean;
 }
 
-/** The function that runs one source pod's batch: runProbeBatch, or a fake in unit tests. */
+/**
+ * The function that runs one source pod's batch: runProbeBatch (one exec), a probe session
+ * (ProbeSessions.runBatch), or a fake in unit tests.
+ */
 export type RunBatch = (
   cluster: Cluster,
   source: ProbeSource,
   jobs: readonly ProbeJob[],
+  signal?: AbortSignal,
 ) => Promise<ProbeResult[]>;
 
 /** A job the runner can probe, with the index of its result. */
@@ -112,6 +117,7 @@ export class ClusterRunner implements JobRunner {
             this.cluster,
             source,
             planned.map((p) => p.probe),
+            signal,
           );
           planned.forEach((p, i) => {
             const job = jobs[p.index];
