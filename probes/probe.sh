@@ -1,10 +1,14 @@
 #!/bin/bash
 # polygraph batched probe client.
 #
-# Runs every job it is given concurrently, from inside one source pod, with netcat-openbsd called
-# by its full path (busybox sh would otherwise run its own `nc` applet, which has no -z and no UDP).
-# Needs bash and /usr/bin/nc (netcat-openbsd): present in registry.k8s.io/e2e-test-images/agnhost
-# and in the lab's polygraph.local/probe image. Uses only bash builtins besides nc.
+# Runs every job it is given concurrently, from inside one source pod. TCP with netcat-openbsd,
+# called by its full path (busybox sh would otherwise run its own `nc` applet, which has no -z):
+# its non-blocking connect sees a reject that comes back at once, where bash's blocking /dev/tcp
+# connect misses it (the kernel only notes an ICMP error that arrives while the socket is held,
+# and the connection waits for its SYN to be sent again, a second later). UDP with bash's own
+# /dev/udp socket: no program to start, so a UDP probe costs a fork, not an exec.
+# Needs bash (with network redirections, as Debian builds it) and /usr/bin/nc (netcat-openbsd):
+# present in registry.k8s.io/e2e-test-images/agnhost and in the lab's polygraph.local/probe image.
 #
 # Usage:  bash probe.sh JOB...          or   bash probe.sh < jobs
 #         bash -c "$(cat probe.sh)" probe.sh JOB...   (when the script is not in the image)
@@ -21,12 +25,13 @@
 # answers with their PROBE lines and "END <token> <number of jobs>"; the next round is read only
 # after that. A line that is not a round is answered "ERROR <what was read>". Ends at the end of
 # its input.
+#
 # <outcome> is one of
-#   allowed      TCP: connected. UDP: the server's reply arrived (the reply is the detail).
-#   refused      actively rejected: TCP "Connection refused" or an ICMP unreachable; UDP: no reply
-#                and nc ended well before the timeout (an ICMP port-unreachable came back).
+#   allowed      TCP: connected. UDP: the server's reply arrived.
+#   refused      actively rejected: TCP "Connection refused" or an ICMP unreachable; UDP: no reply,
+#                and the socket reported an error well before the timeout (an ICMP unreachable).
 #   dropped      nothing came back before the timeout.
-#   probe-error  the probe itself failed (bad job, nc error); the detail says why.
+#   probe-error  the probe itself failed (a bad job, a local error); the detail says why.
 set -u
 NC=/usr/bin/nc
 
@@ -66,20 +71,30 @@ probe_one() {
       fi
       ;;
     UDP | udp)
-      out=$(printf 'polygraph\n' | "$NC" -u "${numeric[@]}" -w "$timeout" -W 1 "$host" "$port" 2>&1)
+      # bash's own UDP socket, no process started: a datagram to the port; a reply proves
+      # delivery. One byte of it is enough (bash reads one byte at a time from a socket, which
+      # takes the whole datagram), so the probe ends as soon as the reply arrives.
+      if ! { exec 3<>"/dev/udp/$host/$port"; } 2>/dev/null; then
+        emit "$id" probe-error 0 "could not open a UDP socket to $host:$port"
+        return
+      fi
+      if ! { printf 'polygraph\n' >&3; } 2>/dev/null; then
+        end=${EPOCHREALTIME//[.,]/}
+        emit "$id" probe-error $(((end - start) / 1000)) "could not send to $host:$port"
+        return
+      fi
+      local reply=''
+      read -r -t "$timeout" -N 1 reply <&3 2>/dev/null
       rc=$?
       end=${EPOCHREALTIME//[.,]/}
       elapsed=$(((end - start) / 1000))
-      if [[ -n $out && $out != nc:* ]]; then
-        emit "$id" allowed "$elapsed" "reply: $out"
-      elif [[ $out == *"refused"* ]]; then
-        emit "$id" refused "$elapsed" "$out"
-      elif [[ -n $out ]]; then
-        emit "$id" probe-error "$elapsed" "nc exit $rc: $out"
-      elif [[ $elapsed -lt $((timeout * 800)) ]]; then
-        emit "$id" refused "$elapsed" "no reply; ended early (ICMP unreachable)"
-      else
+      exec 3>&-
+      if [[ $rc -eq 0 ]]; then
+        emit "$id" allowed "$elapsed" "a reply arrived"
+      elif [[ $rc -gt 128 || $elapsed -ge $((timeout * 800)) ]]; then
         emit "$id" dropped "$elapsed" "no reply within ${timeout}s"
+      else
+        emit "$id" refused "$elapsed" "no reply; the socket reported an error (an ICMP unreachable)"
       fi
       ;;
     *)

@@ -1,12 +1,15 @@
 /**
  * Probe sessions (src/probe/session.ts) against fake exec streams that answer late, split and
  * interleave their lines, lose the connection, exit, or never start; and against the real probe
- * client (probes/probe.sh --session) run by a local bash with a fake netcat, so that nothing is
- * probed from this host. The lab proves sessions on Kubernetes (test/e2e, npm run bench:probe).
+ * client (probes/probe.sh --session) run by a local bash against servers on this host's loopback
+ * (TCP through a stand-in for netcat) — nothing is sent off this host. The lab
+ * proves sessions on Kubernetes (test/e2e/session.e2e.ts, npm run bench:probe).
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -405,48 +408,84 @@ describe('probe sessions (fake exec streams)', () => {
   });
 });
 
-describe('probe session client (probes/probe.sh --session, local bash, fake netcat)', () => {
+/** A UDP socket on the loopback, bound to a free port; `reply` answers every datagram. */
+function loopbackUdp(reply: boolean): Promise<{ socket: Socket; port: number }> {
+  const socket = createSocket('udp4');
+  if (reply)
+    socket.on('message', (_message, from) => {
+      socket.send('pod-b\n', from.port, from.address);
+    });
+  return new Promise((resolve) => {
+    socket.bind(0, '127.0.0.1', () => {
+      resolve({ socket, port: socket.address().port });
+    });
+  });
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** A loopback TCP port nothing listens on (a connection is reset at once). */
+async function closedTcpPort(): Promise<number> {
+  const server = createServer();
+  const port = await listen(server);
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('probe session client (probes/probe.sh --session, local bash, loopback only)', () => {
+  let server: { socket: Socket; port: number };
+  let closedPort: number;
+  let silent: { socket: Socket; port: number };
+  let tcp: Server;
+  let tcpPort: number;
+  let refusedPort: number;
   let dir: string;
-  before(() => {
+  before(async () => {
+    // netcat-openbsd may not be installed here: a stand-in with its command line and messages
+    // (bash's own socket on the loopback; only nc's TCP use, `-v -n -z -w T HOST PORT`).
     dir = mkdtempSync(join(tmpdir(), 'polygraph-session-'));
-    // Port 80 connects (TCP) or replies (UDP); 81 is refused; 82 never answers (waits -w).
     writeFileSync(
       join(dir, 'nc'),
-      `#!/bin/bash
-udp=0; w=1; args=()
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    -u) udp=1 ;;
-    -w) w=$2; shift ;;
-    -W) shift ;;
-    -*) ;;
-    *) args+=("$1") ;;
-  esac
-  shift
-done
-port=\${args[1]}
-case $port in
-  80) if [[ $udp == 1 ]]; then cat >/dev/null; echo "pod-a"; else echo "Connection to \${args[0]} $port port [tcp/*] succeeded!" >&2; fi; exit 0 ;;
-  81) echo "nc: connect to \${args[0]} port $port (tcp) failed: Connection refused" >&2; exit 1 ;;
-  *) sleep "$w"; exit 1 ;;
-esac
-`,
+      [
+        '#!/bin/bash',
+        'host=${@: -2:1}; port=${@: -1}',
+        'if { exec 3<>"/dev/tcp/$host/$port"; } 2>/dev/null; then',
+        '  echo "Connection to $host $port port [tcp/*] succeeded!" >&2; exit 0',
+        'fi',
+        'echo "nc: connect to $host port $port (tcp) failed: Connection refused" >&2; exit 1',
+        '',
+      ].join('\n'),
     );
     chmodSync(join(dir, 'nc'), 0o755);
+    server = await loopbackUdp(true);
+    silent = await loopbackUdp(false); // receives, never answers
+    const closed = await loopbackUdp(false);
+    closedPort = closed.port;
+    closed.socket.close(); // nothing listens there any more: an ICMP port unreachable
+    tcp = createServer((socket) => socket.destroy());
+    tcpPort = await listen(tcp);
+    refusedPort = await closedTcpPort();
   });
   after(() => {
+    server.socket.close();
+    silent.socket.close();
+    tcp.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** The session's exec as a local process: the real script, with the fake netcat. */
+  /** The session's exec as a local process running the real script. */
   const local: OpenSessionExec = (_source, command, onOutput) => {
     const [shell = 'bash', flag = '-c', script = '', ...rest] = command;
     const child = spawn(
       shell,
       [flag, script.replace('NC=/usr/bin/nc', `NC=${join(dir, 'nc')}`), ...rest],
-      {
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
+      { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
@@ -472,7 +511,7 @@ esac
     });
   };
 
-  it('answers round after round on one process, every outcome classified as the one-exec client does', async function () {
+  it('answers round after round on one process, classifying every outcome', async function () {
     this.timeout(10_000);
     let opened = 0;
     const open: OpenSessionExec = (source, command, onOutput) => {
@@ -482,22 +521,37 @@ esac
     const sessions = new ProbeSessions(sessionCommand(), open, () =>
       Promise.reject(new Error('the one-exec fallback was not expected')),
     );
-    const jobs = [job('t80'), job('t81', 81), job('u80', 80, 'UDP'), job('t82', 82)];
-    const t0 = Date.now();
-    const first = await sessions.runBatch(SOURCE, jobs);
-    const elapsed = Date.now() - t0;
-    expect(first.map((r) => `${r.id}:${r.outcome}`)).to.deep.equal([
-      't80:allowed',
-      't81:refused',
-      'u80:allowed',
-      't82:dropped',
-    ]);
-    expect(first[2]?.detail).to.equal('reply: pod-a');
-    // The probes ran at once: the dropped one's 1 s, not the sum.
-    expect(elapsed).to.be.below(2500);
-    const second = await sessions.runBatch(SOURCE, [job('again', 81)]);
-    expect(second.map((r) => `${r.id}:${r.outcome}`)).to.deep.equal(['again:refused']);
-    expect(opened).to.equal(1);
-    sessions.close();
+    const at = (id: string, port: number, protocol: 'TCP' | 'UDP'): ProbeJob => ({
+      ...job(id, port, protocol),
+      host: '127.0.0.1',
+    });
+    const jobs = [
+      at('t-open', tcpPort, 'TCP'),
+      at('t-closed', refusedPort, 'TCP'),
+      at('u-served', server.port, 'UDP'),
+      at('u-closed', closedPort, 'UDP'),
+      at('u-silent', silent.port, 'UDP'),
+    ];
+    try {
+      const t0 = Date.now();
+      const first = await sessions.runBatch(SOURCE, jobs);
+      const elapsed = Date.now() - t0;
+      expect(first.map((r) => `${r.id}:${r.outcome}`)).to.deep.equal([
+        't-open:allowed',
+        't-closed:refused',
+        'u-served:allowed',
+        'u-closed:refused',
+        'u-silent:dropped',
+      ]);
+      expect(first[1]?.detail).to.include('Connection refused');
+      expect(first[2]?.detail).to.equal('a reply arrived');
+      // The probes ran at once: the silent one's 1 s, not the sum.
+      expect(elapsed).to.be.below(2500);
+      const second = await sessions.runBatch(SOURCE, [at('again', tcpPort, 'TCP')]);
+      expect(second.map((r) => `${r.id}:${r.outcome}`)).to.deep.equal(['again:allowed']);
+      expect(opened).to.equal(1);
+    } finally {
+      sessions.close(); // a failed assertion must not leave the local bash running
+    }
   });
 });
