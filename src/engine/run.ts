@@ -418,11 +418,12 @@ export async function runScenario(
     const probeable = info.filter((c) => c.skip === undefined);
     const stats = { probes: 0, probeMs: 0 };
 
-    // Settle: probe until every cell whose target changed (or that is new) shows it, bounded.
-    // With settleScope `table` (default) every round probes the whole table — in one exec per
-    // source pod, probes run concurrently, so a round costs the same either way — and the round
-    // that shows every change is the table. With `changed`, rounds probe only the changed cells
-    // and the whole table is probed once they all flipped.
+    // Settle: probe until every cell whose target changed (or that is new) shows it, and every
+    // other cell shows its (unchanged) target too, bounded. With settleScope `table` (default)
+    // every round probes the whole table — a source pod's probes of a round run concurrently in
+    // its probe session, so a round costs about the same either way — and the round that shows
+    // the step's state is the table. With `changed`, rounds probe only the cells still pending
+    // and the whole table is probed once they all show their targets.
     const changed = new Set(
       probeable.filter((c) => previous.get(cellKey(c.planned.job)) !== c.target),
     );
@@ -437,26 +438,41 @@ export async function runScenario(
     for (;;) {
       const round = wholeRounds || pending.length === 0 ? probeable : pending;
       if (round.length === 0) break;
+      const settling = pending.length > 0;
       const results = await probe(
         round.map((c) => c.planned),
-        pending.length === 0 ? 'table' : 'settle',
+        settling ? 'settle' : 'table',
         step,
         stats,
       );
-      if (round === probeable) first = results;
-      if (pending.length === 0) break;
-      settle.rounds++;
+      if (settling) settle.rounds++;
       const shown = new Map(round.map((c, i) => [c, verdictOf(results[i]?.outcome)]));
       pending = pending.filter((c) => !c.accepts.has(shown.get(c) ?? 'probe-error'));
-      if (pending.length === 0) {
+      if (round === probeable) {
+        first = results;
+        // The cells this step does not change must show the step's state too: a plugin that
+        // reprograms its rules can briefly deny what it allows before and after (kube-router
+        // installing a namespace's deny before its allow rules). Probe errors are not settled:
+        // they go to the re-probes.
+        const unsettled = probeable.filter((c) => {
+          const v = shown.get(c) ?? 'probe-error';
+          return v !== 'probe-error' && !c.accepts.has(v) && !pending.includes(c);
+        });
+        if (unsettled.length > 0 && now() - lastActionAt <= settleTimeoutMs) {
+          if (!settling) settle.rounds++;
+          pending.push(...unsettled);
+        } else if (pending.length === 0) {
+          if (settling) settle.exposureMs = Math.round(now() - lastActionAt);
+          break;
+        }
+      } else if (pending.length === 0) {
         settle.exposureMs = Math.round(now() - lastActionAt);
-        if (round === probeable) break;
         continue;
       }
       if (now() - lastActionAt > settleTimeoutMs) {
         settle.settled = false;
-        pending = [];
         if (round === probeable) break;
+        pending = [];
       }
     }
     first ??= [];

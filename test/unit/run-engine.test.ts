@@ -381,11 +381,51 @@ describe('engine run (fake cluster)', () => {
       // Disagrees once, then agrees.
       return round % 2 === 0 ? 'dropped' : undefined;
     };
-    const result = await runScenario(scenario(), fake, { image: 'img', runId: 'r' });
+    // Past the settle bound (here at once), a disagreeing cell goes to the re-probes.
+    const result = await runScenario(scenario(), fake, {
+      image: 'img',
+      runId: 'r',
+      settleTimeoutMs: 0,
+    });
     expect(tableRound).to.be.greaterThan(0);
     const flaky = result.steps.flatMap((s) => s.cells).filter((c) => c.class === 'flaky');
     expect(flaky.length).to.be.greaterThan(0);
     expect(flaky[0]?.tries?.length).to.be.greaterThan(1);
+  });
+
+  it('settles a cell the step does not change that the cluster briefly shows otherwise (a plugin reprogramming its rules)', async () => {
+    // x/a → y/b is allowed before and after every step; the cluster refuses it in the first two
+    // rounds after the first step's actions, as kube-router does while it installs a deny before
+    // the allow rules.
+    const transient = (key: string, round: number): Outcome | undefined =>
+      key === 'x/a>y/b/TCP' && round <= 2 ? 'refused' : undefined;
+    const fake = new FakeCluster('r');
+    fake.override = transient;
+    const result = await runScenario(scenario(), fake, { image: 'img', runId: 'r' });
+    const cell = result.steps[0]?.cells.find(
+      (c) => c.from === 'x/a' && c.to === 'y/b' && c.probe.protocol === 'TCP',
+    );
+    expect(cell?.observed).to.equal('allowed');
+    expect(cell?.tries).to.equal(undefined);
+    expect(result.steps[0]?.live?.settle.rounds).to.equal(3); // two showing it refused, the table
+    expect(result.steps[0]?.live?.settle.settled).to.equal(true);
+    expect(result.counts.byClass['cluster-deviates']).to.equal(0);
+    // Past the bound it is what the cluster shows: re-probed, then judged.
+    const late = new FakeCluster('r');
+    late.override = (key) => (key === 'x/a>y/b/TCP' ? 'refused' : undefined);
+    let t = 0;
+    const judged = await runScenario(scenario(), late, {
+      image: 'img',
+      runId: 'r',
+      settleTimeoutMs: 1000,
+      now: () => (t += 100),
+    });
+    const stuck = judged.steps[0]?.cells.find(
+      (c) => c.from === 'x/a' && c.to === 'y/b' && c.probe.protocol === 'TCP',
+    );
+    expect(stuck?.class).to.equal('cluster-deviates');
+    expect(stuck?.tries).to.deep.equal(['refused', 'refused', 'refused']);
+    expect(judged.steps[0]?.live?.settle.settled).to.equal(false);
   });
 
   it('classifies declared deviations of the named plugin as known-deviation, of others as cluster-deviates', async () => {
