@@ -146,16 +146,18 @@ describe('NetworkPolicy enforcement on the lab', function () {
       { namespace: nsClient, name: 'client', labels: { app: 'client' } },
       { namespace: nsClient, name: 'other', labels: { app: 'other' } },
     ];
-    // On a lab of two nodes, a pod on the second for the guard's test (its pods' packets reach
-    // the uplink forwarded from k8s0, not from cni0).
-    const second = lab.nodes()[1];
-    if (second !== undefined)
+    // On a lab of two nodes, the client on the first and a pod on the second for the guard's test
+    // (node2's pods' packets reach the uplink forwarded from k8s0, not from cni0).
+    const [first, second] = lab.nodes();
+    if (second !== undefined && first !== undefined) {
+      specs[1] = { ...specs[1]!, nodeName: first.name };
       specs.push({
         namespace: nsClient,
         name: 'guarded',
         labels: { app: 'guarded' },
         nodeName: second.name,
       });
+    }
     for (const s of specs) await c.createPod(probePod({ ...s, image, ports: PORTS }));
     for (const ns of [nsServer, nsClient]) {
       const names = specs.filter((s) => s.namespace === ns).map((s) => s.name);
@@ -226,6 +228,8 @@ describe('NetworkPolicy enforcement on the lab', function () {
       'client-ns/client',
       ...(pods.has('client-ns/guarded') ? ['client-ns/guarded'] : []),
     ];
+    const onNodes = sources.map((source) => pods.get(source)?.nodeName);
+    expect(onNodes, 'one source pod on each node').to.deep.equal(lab.nodes().map((n) => n.name));
     let before = guardBefore ?? Infinity;
     for (const source of sources) {
       const [result] = await probe(source, [
@@ -241,7 +245,6 @@ describe('NetworkPolicy enforcement on the lab', function () {
       expect(backstop).to.equal(0);
       before = guardAfter ?? Infinity;
     }
-    expect(sources).to.have.length(lab.nodes().length);
     await removeBackstop();
   });
 
