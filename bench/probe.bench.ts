@@ -19,7 +19,8 @@ import * as lab from '../test/lab/lab.js';
  * POLYGRAPH_KUBECONFIG / KUBECONFIG with POLYGRAPH_IMAGE.
  *
  * 9 pods (namespaces x, y, z × pods a, b, c) serving 80 and 81 on TCP and UDP: 324 probes per
- * step. Two steps run by the engine exactly as `polygraph run` runs them, each including its
+ * step. Two steps run by the engine exactly as `polygraph run` runs them (each source pod
+ * probing through its probe session, opened with the pods), each including its actions and its
  * settling: allow-all (an allow-all ingress policy in each namespace) and default-deny (the
  * allow-all policies deleted, a deny-all ingress policy in each namespace). Then the peers'
  * method on the same pods and the same matrix: one exec per probe, 15 concurrent workers, once
@@ -123,11 +124,19 @@ const stepTimes = new Map<string, number[]>();
 const lastRunId = newRunId();
 for (let r = 1; r <= runs; r++) {
   const keep = r === runs; // the last run's pods serve the one-exec-per-probe comparison
+  const t0 = performance.now();
+  let setupMs = 0;
   const result = await runScenario(scenario(), backend, {
     image,
     concurrency: 9,
     ...(keep ? { keep: true, runId: lastRunId } : {}),
+    onEvent: (event) => {
+      if (event.kind === 'step' && event.index === 0) setupMs = performance.now() - t0;
+    },
   });
+  console.log(
+    `run ${String(r)} setup (namespaces, 9 pods Ready, 9 probe sessions open): ${s(setupMs)}`,
+  );
   for (const step of result.steps) {
     const live = step.live;
     if (live === undefined) continue;
