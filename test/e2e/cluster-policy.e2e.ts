@@ -34,7 +34,8 @@ function log(message: string): void {
 interface Cell {
   from: string;
   to: string;
-  probe: { port: number; protocol: string };
+  /** PORT/PROTOCOL, e.g. 80/TCP. */
+  probe: string;
   class: string;
   expected?: string;
   modelled: string;
@@ -91,7 +92,7 @@ describe('polygraph run of cluster policies on a cluster that does not enforce t
       s.cells.map((c) => ({ step: s.name, ...c })),
     );
     const row = (c: (typeof cells)[number]) =>
-      `${c.step}: ${c.from} -> ${c.to} ${String(c.probe.port)}/${c.probe.protocol} expected ${c.expected ?? '-'} model ${c.modelled} observed ${c.observed ?? '-'} ${c.class}`;
+      `${c.step}: ${c.from} -> ${c.to} ${c.probe} expected ${c.expected ?? '-'} model ${c.modelled} observed ${c.observed ?? '-'} ${c.class}`;
     // Hand-written: kube-router enforces the NetworkPolicy (y/c admits only x) and ignores both
     // ClusterNetworkPolicies, so x/a -> y/b, denied by the Admin Deny, is allowed on the cluster.
     expect(cells.filter((c) => c.class !== 'agree').map(row)).to.deep.equal([
