@@ -350,12 +350,21 @@ export async function runScenario(
     });
   }
 
-  /** Deletes the cluster policies the run applied: they are not in its namespaces. */
+  /**
+   * Deletes the cluster policies the run applied (they are not in its namespaces): every one is
+   * tried; the first failure is thrown after.
+   */
   async function deleteClusterPolicies(): Promise<void> {
+    let failed: Error | undefined;
     for (const [key, ref] of state.appliedCluster) {
-      await cluster.deleteClusterPolicy(ref);
-      state.appliedCluster.delete(key);
+      try {
+        await cluster.deleteClusterPolicy(ref);
+        state.appliedCluster.delete(key);
+      } catch (error) {
+        failed ??= error instanceof Error ? error : new InternalError(String(error));
+      }
     }
+    if (failed !== undefined) throw failed;
   }
 
   /**
