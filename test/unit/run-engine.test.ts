@@ -1182,6 +1182,36 @@ describe('engine run with cluster policies (fake cluster)', () => {
     ]);
   });
 
+  it('a cluster policy that cannot be deleted does not stop the cleanup of the others and of the namespaces', async () => {
+    const other = clusterPolicy({
+      ...DENY_Y_TO_X.manifest,
+      metadata: { name: 'also-deny-y-to-x' },
+    });
+    const two = clusterScenario();
+    const withTwo: Scenario = {
+      ...two,
+      clusterPolicies: [DENY_Y_TO_X, other],
+      initial: { ...two.initial, clusterPolicies: [DENY_Y_TO_X.info, other.info] },
+      steps: [],
+    };
+    const fake = new FakeCluster('c6');
+    fake.failOn = 'delete-cluster ClusterNetworkPolicy/deny-y-to-x-c6';
+    let error: unknown;
+    try {
+      await runScenario(withTwo, fake, { image: 'img', runId: 'c6' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(ClusterError);
+    expect(fake.calls.slice(-4)).to.deep.equal([
+      'delete-cluster ClusterNetworkPolicy/deny-y-to-x-c6',
+      'delete-cluster ClusterNetworkPolicy/also-deny-y-to-x-c6',
+      'delete-namespace x-c6',
+      'delete-namespace y-c6',
+    ]);
+    expect([...fake.clusterPolicies.keys()]).to.deep.equal(['ClusterNetworkPolicy/deny-y-to-x-c6']);
+  });
+
   it('deletes cluster policies when interrupted, on a pool reset, and keeps them (with the command) under keep', async () => {
     const aborted = new FakeCluster('c3');
     const controller = new AbortController();
