@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { InputError } from '../../src/domain/errors.js';
 import { fuzz } from '../../src/fuzz/fuzz.js';
@@ -7,6 +9,7 @@ import { Random, setSeed } from '../../src/fuzz/random.js';
 import { fuzzScenario } from '../../src/fuzz/scenario.js';
 import { candidates, embeds } from '../../src/fuzz/shrink.js';
 import { parseScenario } from '../../src/dsl/load.js';
+import { fuzzDocument, fuzzText, minimalCaseFiles } from '../../src/report/fuzz.js';
 import { deviatingOracle, sharedChain, unresolvedNamedPort } from '../support/fuzz-oracle.js';
 
 /*
@@ -234,5 +237,55 @@ describe('fuzz: shrinking and grouping against injected deviations', () => {
       error = e;
     }
     expect(error).to.be.instanceOf(InputError);
+  });
+});
+
+describe('fuzz: the result document and its text', () => {
+  const CLUSTER = { server: 'https://10.0.0.1:6443', kubernetesVersion: 'v1.32.4' };
+
+  it('validates against schemas/fuzz-output.schema.json and reads groups and counts in text', async () => {
+    const run = await fuzz(deviatingOracle([sharedChain, unresolvedNamedPort]), {
+      seed: 1,
+      cases: 12,
+    });
+    const doc = fuzzDocument(run, {
+      startedAt: new Date('2026-12-01T04:00:00Z'),
+      cluster: CLUSTER,
+      plugin: 'kube-router',
+      clusterRuns: 7,
+    });
+    const validate = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(
+      JSON.parse(
+        readFileSync(new URL('../../schemas/fuzz-output.schema.json', import.meta.url), 'utf8'),
+      ) as object,
+    );
+    const json = JSON.parse(JSON.stringify(doc)) as unknown;
+    expect(validate(json), JSON.stringify(validate.errors, null, 2)).to.equal(true);
+    expect(doc.comparison).to.equal('observed-vs-model');
+    expect(doc.seed).to.equal(1);
+    expect(doc.totals.sets).to.equal(12);
+    expect(doc.totals.groups).to.equal(doc.groups.length);
+
+    const text = fuzzText(doc);
+    expect(text).to.include('polygraph fuzz, seed 1: 12 sets, 3,888 cells');
+    expect(text).to.include(`group 1: ${SHARED_CHAIN_GROUP}`);
+    expect(text).to.include('observed vs the model of the spec (no expectation)');
+    expect(text).to.match(
+      /✗ \d+\/(TCP|UDP) (\w)\/\w -> \2\/\w: the spec says deny, the cluster allows/,
+    );
+    expect(text).to.match(
+      /deviations: 12 sets, 3,888 cells: [\d,]+ cells in \d+ sets differ from the spec, in \d groups?; 7 runs on the cluster/,
+    );
+    expect(minimalCaseFiles(doc).get('group-1.yaml')).to.equal(doc.groups[0]?.minimal.scenario);
+  });
+
+  it('a document with no group says the cluster agrees', async () => {
+    const run = await fuzz(deviatingOracle([]), { seed: 2, cases: 2 });
+    const text = fuzzText(
+      fuzzDocument(run, { startedAt: new Date(), cluster: CLUSTER, clusterRuns: 2 }),
+    );
+    expect(text).to.match(
+      /\nagree: 2 sets, 648 cells: 0 cells in 0 sets differ from the spec, in 0 groups; 2 runs on the cluster$/,
+    );
   });
 });
