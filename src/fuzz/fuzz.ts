@@ -25,7 +25,7 @@ export interface FuzzOptions {
   readonly shapes?: readonly Shape[];
   /** Sets to run instead of generated ones (`--replay`). */
   readonly replay?: readonly ReplaySet[];
-  /** Shrink differing sets (default true). */
+  /** Shrink differing sets (default true); false: each set is its own case, grouped as it is. */
   readonly shrink?: boolean;
   readonly bounds?: ShrinkBounds;
   /** Deviations shrunk per set at most (default 2); other cells are counted, not shrunk. */
@@ -90,6 +90,8 @@ export interface FuzzSetRecord {
   readonly policies: readonly PolicyObject[];
   readonly cells: number;
   readonly differing: number;
+  /** The differing cells (`PROBE FROM TO`); the cluster showed the other verdict than the spec's. */
+  readonly differingCells: readonly CellKey[];
   readonly flaky: number;
   readonly probeErrors: number;
   /** Differing cells that did not differ again when the set was run a second time. */
@@ -245,7 +247,7 @@ export async function fuzz(oracle: Oracle, options: FuzzOptions): Promise<FuzzRu
         known.group.cells += cover(known.cells);
         continue;
       }
-      if (options.shrink === false || shrunk >= (options.shrinksPerSet ?? 2)) continue;
+      if (shrunk >= (options.shrinksPerSet ?? 2)) continue;
       // Run the set again and shrink only what differs twice: a plugin whose behaviour changes
       // between its syncs would otherwise send the shrinker after a cell it cannot keep.
       again ??= differences(await oracle(scenario));
@@ -258,13 +260,17 @@ export async function fuzz(oracle: Oracle, options: FuzzOptions): Promise<FuzzRu
         continue;
       }
       shrunk++;
-      const outcome = await shrink(
-        policies,
-        step,
-        target,
-        { scenario: (p) => valid(name, p), model: modelStep, oracle, now },
-        bounds,
-      );
+      // Without shrinking, the set itself stands for its case (grouped by its own signature).
+      const outcome =
+        options.shrink === false
+          ? { policies: [...policies], step, steps: 0, dismissed: 0, ms: 0, minimal: false }
+          : await shrink(
+              policies,
+              step,
+              target,
+              { scenario: (p) => valid(name, p), model: modelStep, oracle, now },
+              bounds,
+            );
       emit({ kind: 'shrink', index, cell: target.key, steps: outcome.steps });
       const minimalScenario = await toScenario(`${name}-minimal`, outcome.policies);
       const minimalCells = differences(outcome.step).differing;
@@ -307,6 +313,7 @@ export async function fuzz(oracle: Oracle, options: FuzzOptions): Promise<FuzzRu
       policies,
       cells: step.cells.length,
       differing: found.differing.length,
+      differingCells: found.differing.map((d) => d.key),
       flaky: found.flaky.length,
       probeErrors: found.probeErrors,
       intermittent,

@@ -2,7 +2,12 @@ import { expect } from 'chai';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { InputError } from '../../src/domain/errors.js';
+import { InputError, UsageError } from '../../src/domain/errors.js';
+import { replaySets } from '../../src/cli/commands/fuzz.js';
+import { check } from '../../src/engine/api.js';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fuzz } from '../../src/fuzz/fuzz.js';
 import { PolicyGenerator, SHAPES } from '../../src/fuzz/generate.js';
 import { Random, setSeed } from '../../src/fuzz/random.js';
@@ -287,5 +292,55 @@ describe('fuzz: the result document and its text', () => {
     expect(text).to.match(
       /\nagree: 2 sets, 648 cells: 0 cells in 0 sets differ from the spec, in 0 groups; 2 runs on the cluster$/,
     );
+  });
+});
+
+describe('fuzz: replayed sets', () => {
+  const FIXTURES = new URL('../e2e/fixtures/fuzz/', import.meta.url).pathname;
+  const files = [
+    'shared-chain',
+    'named-port-resolving-nowhere',
+    'ipblock-peers-merged',
+    'egress-ipblock-named-port',
+  ];
+
+  it('the four minimal cases of kube-router patterns agree with the model (their expectations are written by hand)', async () => {
+    for (const f of files) {
+      const result = await check(`${FIXTURES}${f}.yaml`);
+      expect(result.counts.byClass.agree, f).to.equal(324);
+    }
+  });
+
+  it('reads minimal-case scenario files and fuzz JSON results; refuses another topology', async () => {
+    const sets = await replaySets(files.map((f) => `${FIXTURES}${f}.yaml`));
+    expect(sets.map((s) => s.name)).to.deep.equal(files.map((f) => `fuzz ${f}`));
+    expect(sets[0]?.policies[0]?.spec).to.deep.equal({
+      podSelector: {},
+      policyTypes: ['Ingress', 'Egress'],
+      egress: [{ to: [{ podSelector: {} }] }],
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'fuzz-replay-'));
+    const run = await fuzz(deviatingOracle([]), { seed: 4, cases: 3 });
+    const json = join(dir, 'result.json');
+    await writeFile(
+      json,
+      JSON.stringify(
+        fuzzDocument(run, {
+          startedAt: new Date(),
+          cluster: { server: 's', kubernetesVersion: 'v' },
+          clusterRuns: 3,
+        }),
+      ),
+    );
+    const again = await replaySets([json]);
+    expect(again.map((s) => s.policies)).to.deep.equal(run.sets.map((s) => s.policies));
+    let error: unknown;
+    try {
+      await replaySets([new URL('../../scenarios/three-tier.yaml', import.meta.url).pathname]);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(UsageError);
+    expect((error as Error).message).to.include('is not the fuzz topology');
   });
 });

@@ -80,7 +80,7 @@ function shapesArg(value: string): Shape[] {
  * Sets to replay: a fuzz result (`-o json`; every set it ran) or scenario files over the fuzz
  * topology (the minimal cases fuzz writes), whose policies are run.
  */
-async function replaySets(paths: readonly string[]): Promise<ReplaySet[]> {
+export async function replaySets(paths: readonly string[]): Promise<ReplaySet[]> {
   const sets: ReplaySet[] = [];
   const fuzzKey = topologyKey(await fuzzScenario({ name: 'k', policies: [] }), ['x', 'y', 'z']);
   for (const path of paths) {
@@ -147,7 +147,7 @@ export function fuzzCommand(io: Io, done: (result: CommandResult) => void): Comm
       '--replay <file...>',
       'run saved sets instead: a fuzz JSON result, or minimal-case scenario files',
     )
-    .option('--no-shrink', 'report differing sets without shrinking them')
+    .option('--no-shrink', 'group each differing set as it is, without shrinking it (it is still run twice)')
     .option('--shrink-steps <n>', 'cluster runs per shrink at most', whole('--shrink-steps'), 40)
     .addOption(
       new Option('--shrink-time <d>', 'time per shrink at most')
