@@ -147,7 +147,10 @@ export function fuzzCommand(io: Io, done: (result: CommandResult) => void): Comm
       '--replay <file...>',
       'run saved sets instead: a fuzz JSON result, or minimal-case scenario files',
     )
-    .option('--no-shrink', 'group each differing set as it is, without shrinking it (it is still run twice)')
+    .option(
+      '--no-shrink',
+      'group each differing set as it is, without shrinking it (it is still run twice)',
+    )
     .option('--shrink-steps <n>', 'cluster runs per shrink at most', whole('--shrink-steps'), 40)
     .addOption(
       new Option('--shrink-time <d>', 'time per shrink at most')
