@@ -365,7 +365,7 @@ function minimalText(
 /**
  * The ways a minimal case embeds in a set: each of its policies, with its pieces, found inside a
  * distinct policy of the set (the shrinker only removes pieces, so a set that shrinks to the case
- * holds it this way); the case is returned with that policy's name and namespace.
+ * holds it this way); the case is returned in that policy's namespace.
  */
 function placements(
   minimal: readonly PolicyObject[],
@@ -381,7 +381,9 @@ function placements(
     }
     set.forEach((p, j) => {
       if (used.includes(j) || !embeds(spec(m), spec(p))) return;
-      place(i + 1, [...used, j], [...acc, { ...m, metadata: p.metadata }]);
+      const namespace = (p.metadata as { namespace?: unknown } | undefined)?.namespace;
+      const metadata = { ...(m.metadata as object), namespace };
+      place(i + 1, [...used, j], [...acc, { ...m, metadata }]);
     });
   };
   place(0, [], []);
