@@ -31,7 +31,7 @@ export interface FuzzOptions {
   /** Deviations shrunk per set at most (default 2); other cells are counted, not shrunk. */
   readonly shrinksPerSet?: number;
   readonly externalIp?: string;
-  /** Checked before each set: true stops the run (the report is still made). */
+  /** Checked before each set and each shrinking step: true stops the run (it still reports). */
   readonly stop?: () => boolean;
   readonly onEvent?: (event: FuzzEvent) => void;
   readonly now?: () => number;
@@ -268,7 +268,13 @@ export async function fuzz(oracle: Oracle, options: FuzzOptions): Promise<FuzzRu
               policies,
               step,
               target,
-              { scenario: (p) => valid(name, p), model: modelStep, oracle, now },
+              {
+                scenario: (p) => valid(name, p),
+                model: modelStep,
+                oracle,
+                now,
+                ...(options.stop === undefined ? {} : { stop: options.stop }),
+              },
               bounds,
             );
       emit({ kind: 'shrink', index, cell: target.key, steps: outcome.steps });

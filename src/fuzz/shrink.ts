@@ -121,7 +121,8 @@ export async function shrink(
     readonly model: Oracle;
     readonly oracle: Oracle;
     readonly now: () => number;
-    readonly signal?: AbortSignal;
+    /** True stops shrinking where it is (the case is then not minimal). */
+    readonly stop?: () => boolean;
   },
   bounds: ShrinkBounds,
 ): Promise<ShrinkOutcome> {
@@ -132,7 +133,7 @@ export async function shrink(
   let dismissed = 0;
   const tried = new Set<string>();
   const bounded = () =>
-    steps >= bounds.maxSteps || io.now() - began >= bounds.maxMs || io.signal?.aborted === true;
+    steps >= bounds.maxSteps || io.now() - began >= bounds.maxMs || io.stop?.() === true;
   for (;;) {
     let progressed = false;
     for (const candidate of candidates(current)) {
