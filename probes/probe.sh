@@ -1,25 +1,37 @@
 #!/bin/bash
 # polygraph batched probe client.
 #
-# Runs every job it is given concurrently, from inside one source pod, with netcat-openbsd called
-# by its full path (busybox sh would otherwise run its own `nc` applet, which has no -z and no UDP).
-# Needs bash and /usr/bin/nc (netcat-openbsd): present in registry.k8s.io/e2e-test-images/agnhost
-# and in the lab's polygraph.local/probe image. Uses only bash builtins besides nc.
+# Runs every job it is given concurrently, from inside one source pod. TCP with netcat-openbsd,
+# called by its full path (busybox sh would otherwise run its own `nc` applet, which has no -z):
+# its non-blocking connect sees a reject that comes back at once, where bash's blocking /dev/tcp
+# connect misses it (the kernel only notes an ICMP error that arrives while the socket is held,
+# and the connection waits for its SYN to be sent again, a second later). UDP with bash's own
+# /dev/udp socket: no program to start, so a UDP probe costs a fork, not an exec.
+# Needs bash (with network redirections, as Debian builds it) and /usr/bin/nc (netcat-openbsd):
+# present in registry.k8s.io/e2e-test-images/agnhost and in the lab's polygraph.local/probe image.
 #
 # Usage:  bash probe.sh JOB...          or   bash probe.sh < jobs
 #         bash -c "$(cat probe.sh)" probe.sh JOB...   (when the script is not in the image)
+#         bash probe.sh --session        (a probe session: rounds of jobs on stdin, see below)
 # JOB:    "<id>,<host>,<port>,<TCP|UDP>,<timeout-seconds>"   (on stdin: one per line, commas or
 #         blanks between fields). <id> is any token without blanks or commas, echoed back.
 #
 # Output: one tab-separated line per job, in completion order, then a DONE line:
 #   PROBE <id> <outcome> <elapsed-ms> <detail>
 #   DONE  <number of jobs>
+#
+# Session mode (one long-lived exec per source pod, reused for every round): prints READY, then
+# reads one round per line, "ROUND <token> JOB...", runs the round's jobs concurrently and
+# answers with their PROBE lines and "END <token> <number of jobs>"; the next round is read only
+# after that. A line that is not a round is answered "ERROR <what was read>". Ends at the end of
+# its input.
+#
 # <outcome> is one of
-#   allowed      TCP: connected. UDP: the server's reply arrived (the reply is the detail).
-#   refused      actively rejected: TCP "Connection refused" or an ICMP unreachable; UDP: no reply
-#                and nc ended well before the timeout (an ICMP port-unreachable came back).
+#   allowed      TCP: connected. UDP: the server's reply arrived.
+#   refused      actively rejected: TCP "Connection refused" or an ICMP unreachable; UDP: no reply,
+#                and the socket reported an error well before the timeout (an ICMP unreachable).
 #   dropped      nothing came back before the timeout.
-#   probe-error  the probe itself failed (bad job, nc error); the detail says why.
+#   probe-error  the probe itself failed (a bad job, a local error); the detail says why.
 set -u
 NC=/usr/bin/nc
 
@@ -59,20 +71,30 @@ probe_one() {
       fi
       ;;
     UDP | udp)
-      out=$(printf 'polygraph\n' | "$NC" -u "${numeric[@]}" -w "$timeout" -W 1 "$host" "$port" 2>&1)
+      # bash's own UDP socket, no process started: a datagram to the port; a reply proves
+      # delivery. One byte of it is enough (bash reads one byte at a time from a socket, which
+      # takes the whole datagram), so the probe ends as soon as the reply arrives.
+      if ! { exec 3<>"/dev/udp/$host/$port"; } 2>/dev/null; then
+        emit "$id" probe-error 0 "could not open a UDP socket to $host:$port"
+        return
+      fi
+      if ! { printf 'polygraph\n' >&3; } 2>/dev/null; then
+        end=${EPOCHREALTIME//[.,]/}
+        emit "$id" probe-error $(((end - start) / 1000)) "could not send to $host:$port"
+        return
+      fi
+      local reply=''
+      read -r -t "$timeout" -N 1 reply <&3 2>/dev/null
       rc=$?
       end=${EPOCHREALTIME//[.,]/}
       elapsed=$(((end - start) / 1000))
-      if [[ -n $out && $out != nc:* ]]; then
-        emit "$id" allowed "$elapsed" "reply: $out"
-      elif [[ $out == *"refused"* ]]; then
-        emit "$id" refused "$elapsed" "$out"
-      elif [[ -n $out ]]; then
-        emit "$id" probe-error "$elapsed" "nc exit $rc: $out"
-      elif [[ $elapsed -lt $((timeout * 800)) ]]; then
-        emit "$id" refused "$elapsed" "no reply; ended early (ICMP unreachable)"
-      else
+      exec 3>&-
+      if [[ $rc -eq 0 ]]; then
+        emit "$id" allowed "$elapsed" "a reply arrived"
+      elif [[ $rc -gt 128 || $elapsed -ge $((timeout * 800)) ]]; then
         emit "$id" dropped "$elapsed" "no reply within ${timeout}s"
+      else
+        emit "$id" refused "$elapsed" "no reply; the socket reported an error (an ICMP unreachable)"
       fi
       ;;
     *)
@@ -80,6 +102,37 @@ probe_one() {
       ;;
   esac
 }
+
+# Runs every job of its arguments concurrently and waits for all of them; sets COUNT.
+run_jobs() {
+  local job id host port proto timeout extra
+  COUNT=0
+  for job in "$@"; do
+    read -r id host port proto timeout extra <<<"${job//,/ }"
+    COUNT=$((COUNT + 1))
+    if [[ -z ${timeout:-} || -n ${extra:-} ]]; then
+      emit "${id:-?}" probe-error 0 "invalid job '$job': want id,host,port,protocol,timeout"
+      continue
+    fi
+    probe_one "$id" "$host" "$port" "$proto" "$timeout" </dev/null &
+  done
+  wait
+}
+
+if [[ ${1:-} == --session ]]; then
+  printf 'READY\n'
+  while IFS= read -r line; do
+    read -r -a words <<<"$line"
+    if [[ ${words[0]:-} != ROUND || -z ${words[1]:-} ]]; then
+      line=${line//[$'\t\r']/ }
+      printf 'ERROR\t%s\n' "${line:0:200}"
+      continue
+    fi
+    run_jobs "${words[@]:2}"
+    printf 'END\t%s\t%d\n' "${words[1]}" "$COUNT"
+  done
+  exit 0
+fi
 
 jobs_in=()
 if [[ $# -gt 0 ]]; then
@@ -90,15 +143,5 @@ else
   done
 fi
 
-count=0
-for job in "${jobs_in[@]}"; do
-  read -r id host port proto timeout extra <<<"${job//,/ }"
-  count=$((count + 1))
-  if [[ -z ${timeout:-} || -n ${extra:-} ]]; then
-    emit "${id:-?}" probe-error 0 "invalid job '$job': want id,host,port,protocol,timeout"
-    continue
-  fi
-  probe_one "$id" "$host" "$port" "$proto" "$timeout" &
-done
-wait
-printf 'DONE\t%d\n' "$count"
+run_jobs "${jobs_in[@]}"
+printf 'DONE\t%d\n' "$COUNT"

@@ -2,13 +2,17 @@
  * The only code that talks to a Kubernetes API server. A small, typed wrapper over
  * @kubernetes/client-node: every failure comes out as a ClusterError.
  */
-import { Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import * as k8s from '@kubernetes/client-node';
 import { ClusterError, shortenUrls, toClusterError } from './errors.js';
 import type {
   ContainerPort,
   DaemonSetFacts,
+  ExecEnd,
+  ExecOutputListener,
   ExecResult,
+  ExecStream,
   Labels,
   NamespaceInfo,
   NetworkPolicyManifest,
@@ -32,6 +36,13 @@ export interface ExecOptions {
   timeoutMs?: number;
 }
 
+export interface OpenExecOptions {
+  /** Receives the command's output as it arrives. */
+  onOutput: ExecOutputListener;
+  /** Bound of setting up the stream. Default 30 s. */
+  connectTimeoutMs?: number;
+}
+
 const sleep = (ms: number) =>
   new Promise<void>((resolve) => {
     setTimeout(resolve, ms);
@@ -41,6 +52,20 @@ const sleep = (ms: number) =>
 interface SocketLike {
   on(event: 'close', listener: () => void): void;
   close(): void;
+  terminate?(): void;
+}
+
+/** A sink that hands decoded text to a listener as it arrives. */
+class Forward extends Writable {
+  private readonly decoder = new StringDecoder('utf8');
+  constructor(private readonly listener: (text: string) => void) {
+    super();
+  }
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    const text = this.decoder.write(chunk);
+    if (text !== '') this.listener(text);
+    callback();
+  }
 }
 
 /**
@@ -546,6 +571,114 @@ export class Cluster {
           },
         );
     });
+  }
+
+  /**
+   * Start a command in a container with its standard input open, for a conversation: what is
+   * written goes to its stdin, its output goes to `onOutput` as it arrives, and `ended` settles
+   * when it exits or the stream is lost. Resolves once the stream is set up; a stream that cannot
+   * be set up is a ClusterError.
+   */
+  async openExec(
+    namespace: string,
+    pod: string,
+    container: string,
+    command: readonly string[],
+    options: OpenExecOptions,
+  ): Promise<ExecStream> {
+    const details = { verb: 'exec in', kind: 'Pod', namespace, name: `${pod}/${container}` };
+    const stdin = new PassThrough();
+    const stdout = new Forward((text) => {
+      options.onOutput('stdout', text);
+    });
+    const stderr = new Forward((text) => {
+      options.onOutput('stderr', text);
+    });
+    let settle: (end: ExecEnd) => void = () => undefined;
+    let over = false;
+    const ended = new Promise<ExecEnd>((resolve) => {
+      settle = (end) => {
+        if (over) return;
+        over = true;
+        resolve(end);
+      };
+    });
+    const onStatus = (status: k8s.V1Status) => {
+      const exitCode = exitCodeOf(status);
+      // The status arrives with the socket close; let the output streams flush first.
+      setImmediate(() => {
+        settle(
+          exitCode === undefined
+            ? { kind: 'lost', reason: shortenUrls(status.message ?? 'exec failed') }
+            : { kind: 'exited', exitCode },
+        );
+      });
+    };
+    const connecting = this.execClient.exec(
+      namespace,
+      pod,
+      container,
+      [...command],
+      stdout,
+      stderr,
+      stdin,
+      false,
+      onStatus,
+    );
+    const timeoutMs = options.connectTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    let socket: SocketLike;
+    try {
+      socket = (await Promise.race([
+        connecting,
+        new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(() => {
+            reject(
+              new ClusterError(`the exec stream was not set up within ${String(timeoutMs)} ms`, {
+                ...details,
+                hint: 'is the API server overloaded, or the kubelet unreachable?',
+              }),
+            );
+          }, timeoutMs);
+        }),
+      ])) as SocketLike;
+    } catch (error) {
+      // A stream set up after all is closed at once.
+      connecting.then(
+        (ws: unknown) => {
+          (ws as SocketLike).close();
+        },
+        () => undefined,
+      );
+      stdin.destroy();
+      throw error instanceof ClusterError ? error : toClusterError(error, details);
+    } finally {
+      clearTimeout(timer);
+    }
+    socket.on('close', () => {
+      setTimeout(() => {
+        settle({ kind: 'lost', reason: 'the exec stream closed without an exit status' });
+      }, 100);
+    });
+    let closed = false;
+    return {
+      write: (text) => {
+        if (!closed) stdin.write(text);
+      },
+      ended,
+      close: () => {
+        if (closed) return;
+        closed = true;
+        stdin.end();
+        socket.close();
+        // A server that does not answer the close handshake does not hold the process.
+        const force = setTimeout(() => socket.terminate?.(), 2000);
+        force.unref();
+        void ended.then(() => {
+          clearTimeout(force);
+        });
+      },
+    };
   }
 
   private async poll<T>(

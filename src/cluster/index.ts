@@ -3,6 +3,7 @@ export {
   podBody,
   type ConnectOptions,
   type ExecOptions,
+  type OpenExecOptions,
   type WaitOptions,
 } from './cluster.js';
 export { ClusterError, type ClusterErrorDetails } from './errors.js';
@@ -10,7 +11,10 @@ export type {
   ContainerPort,
   ContainerSpec,
   DaemonSetFacts,
+  ExecEnd,
+  ExecOutputListener,
   ExecResult,
+  ExecStream,
   Labels,
   NamespaceInfo,
   NetworkPolicyManifest,

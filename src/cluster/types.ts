@@ -76,6 +76,27 @@ export interface ExecResult {
   elapsedMs: number;
 }
 
+/** How a long-lived exec ended: the command exited, or the stream was lost (the reason). */
+export type ExecEnd =
+  | { readonly kind: 'exited'; readonly exitCode: number }
+  | { readonly kind: 'lost'; readonly reason: string };
+
+/**
+ * A command running in a container with its standard input open (Cluster.openExec): text written
+ * goes to its stdin as it is written, its output comes to the listener given at opening.
+ */
+export interface ExecStream {
+  /** Sends text to the command's standard input. */
+  write(text: string): void;
+  /** Settles once, when the command exits or the stream is lost; never rejects. */
+  readonly ended: Promise<ExecEnd>;
+  /** Ends the command's stdin and closes the stream (idempotent). */
+  close(): void;
+}
+
+/** Output of an ExecStream as it arrives, decoded as UTF-8 (a chunk may end mid-line). */
+export type ExecOutputListener = (stream: 'stdout' | 'stderr', text: string) => void;
+
 /** A NetworkPolicy (networking.k8s.io/v1) as plain JSON. */
 export interface NetworkPolicyManifest {
   apiVersion?: 'networking.k8s.io/v1';

@@ -16,11 +16,13 @@ import {
   type PodSpecInput,
 } from '../cluster/index.js';
 import type { JobResult, RunnableJob } from '../domain/job.js';
+import { runProbeBatch, sessionCommand, type ProbeSource } from '../probe/batch.js';
 import { ClusterRunner, type LivePod } from '../probe/cluster-runner.js';
-import { HostRunner } from '../probe/host-runner.js';
+import { hostBatch } from '../probe/host-runner.js';
+import { ProbeSessions } from '../probe/session.js';
 
 export interface ProbeSettings {
-  /** Source pods probing at once (one exec each). */
+  /** Source pods probing at once (one session or exec each). */
   readonly concurrency: number;
   /** Per-probe timeout, whole seconds. */
   readonly timeoutSeconds: number;
@@ -29,44 +31,6 @@ export interface ProbeSettings {
    * client on that host (e.g. `ip netns exec ext1`). Jobs from them run there, not in a pod.
    */
   readonly hosts?: ReadonlyMap<string, readonly string[]>;
-}
-
-/**
- * Probes jobs from pods with the cluster runner and jobs from `settings.hosts` with the host
- * runner; results in job order.
- */
-export async function probeEverywhere(
-  cluster: Cluster,
-  jobs: readonly RunnableJob[],
-  targets: ReadonlyMap<string, LivePod>,
-  settings: ProbeSettings,
-  signal?: AbortSignal,
-): Promise<JobResult[]> {
-  const hosts = settings.hosts ?? new Map<string, readonly string[]>();
-  const fromHost = (j: RunnableJob) => hosts.has(j.job.from);
-  const inPods = jobs.filter((j) => !fromHost(j));
-  const onHosts = jobs.filter(fromHost);
-  const [podResults, hostResults] = await Promise.all([
-    inPods.length === 0
-      ? []
-      : new ClusterRunner(cluster, targets, {
-          concurrency: settings.concurrency,
-          timeoutSeconds: settings.timeoutSeconds,
-          sctp: false,
-        }).run(inPods, signal),
-    onHosts.length === 0
-      ? []
-      : new HostRunner(hosts, targets, { timeoutSeconds: settings.timeoutSeconds }).run(
-          onHosts,
-          signal,
-        ),
-  ]);
-  let p = 0;
-  let h = 0;
-  return jobs.map((j) => {
-    const r = fromHost(j) ? hostResults[h++] : podResults[p++];
-    return r ?? { job: j.job, outcome: 'probe-error', detail: 'internal: no result for the job' };
-  });
 }
 
 export interface LiveCluster {
@@ -92,8 +56,9 @@ export interface LiveCluster {
   applyPolicy(policy: NetworkPolicyManifest): Promise<void>;
   deletePolicy(namespace: string, name: string): Promise<void>;
   /**
-   * Probe jobs (keys as in the scenario) from the pods of `targets` to the addresses of
-   * `targets`; results in job order.
+   * Probe jobs (keys as in the scenario) from the pods of `targets` (and the hosts of
+   * `settings.hosts`) to the addresses of `targets`; results in job order. Each source pod probes
+   * in its probe session, opened on first use and kept until closeProbes.
    */
   probe(
     jobs: readonly RunnableJob[],
@@ -101,10 +66,26 @@ export interface LiveCluster {
     settings: ProbeSettings,
     signal?: AbortSignal,
   ): Promise<JobResult[]>;
+  /** Opens the probe sessions of these pods ahead of their first probe; never rejects. */
+  openProbes(pods: readonly LivePod[]): Promise<void>;
+  /** Closes the probe sessions of these pods (before they are deleted); never rejects. */
+  closeProbes(pods: readonly LivePod[]): Promise<void>;
 }
+
+const sourceOf = (pod: LivePod): ProbeSource => ({
+  namespace: pod.namespace,
+  pod: pod.name,
+  container: pod.container,
+});
 
 /** A LiveCluster over a real API server. */
 export function clusterBackend(cluster: Cluster): LiveCluster {
+  const sessions = new ProbeSessions(
+    sessionCommand(),
+    (source, command, onOutput) =>
+      cluster.openExec(source.namespace, source.pod, source.container, command, { onOutput }),
+    (source, jobs) => runProbeBatch(cluster, source, jobs),
+  );
   return {
     server: cluster.server,
     createNamespace: (name, labels) => cluster.createNamespace(name, labels),
@@ -124,6 +105,22 @@ export function clusterBackend(cluster: Cluster): LiveCluster {
       applyNetworkPolicy(cluster, policy.metadata.namespace ?? 'default', policy),
     deletePolicy: (namespace, name) => cluster.deleteNetworkPolicy(namespace, name),
     probe: (jobs, targets, settings, signal) =>
-      probeEverywhere(cluster, jobs, targets, settings, signal),
+      new ClusterRunner(
+        targets,
+        {
+          concurrency: settings.concurrency,
+          timeoutSeconds: settings.timeoutSeconds,
+          sctp: false,
+          hosts: new Map(
+            [...(settings.hosts ?? [])].map(([from, prefix]) => [from, hostBatch(from, prefix)]),
+          ),
+        },
+        (source, batch, abort) => sessions.runBatch(source, batch, abort),
+      ).run(jobs, signal),
+    openProbes: (pods) => sessions.open(pods.map(sourceOf)),
+    closeProbes: (pods) => {
+      sessions.close(pods.map(sourceOf));
+      return Promise.resolve();
+    },
   };
 }

@@ -67,11 +67,15 @@ export class TopologyPool {
     this.deployed.delete(deployed);
   }
 
-  /** Deletes the namespaces of every deployment still held (without waiting until they are gone). */
+  /**
+   * Closes the probe sessions of every deployment still held and deletes its namespaces (without
+   * waiting until they are gone).
+   */
   async close(cluster: LiveCluster, wait = false): Promise<void> {
     const all = [...this.deployed];
     this.deployed.clear();
     this.idle.clear();
+    await cluster.closeProbes(all.flatMap((d) => [...d.pods.values()]));
     await Promise.all(
       all.flatMap((d) => [...d.names.values()].map((ns) => cluster.deleteNamespace(ns, wait))),
     );

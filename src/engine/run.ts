@@ -307,6 +307,12 @@ export async function runScenario(
     [...byNamespace].forEach(([ns], i) => {
       for (const info of ready[i] ?? []) recordPod(ns, info);
     });
+    // Each pod's probe session, so that no step pays for opening it.
+    await cluster.openProbes(
+      [...byNamespace].flatMap(([ns], i) =>
+        (ready[i] ?? []).flatMap((info) => state.pods.get(`${ns}/${info.name}`) ?? []),
+      ),
+    );
   }
 
   function recordPod(ns: string, info: LivePodInfo): void {
@@ -380,7 +386,12 @@ export async function runScenario(
       case 'delete-pod': {
         state.topologyChanged = true;
         const key = `${action.namespace}/${action.name}`;
-        if (state.pods.delete(key)) await cluster.deletePod(live(action.namespace), action.name);
+        const pod = state.pods.get(key);
+        if (pod !== undefined) {
+          state.pods.delete(key);
+          await cluster.closeProbes([pod]);
+          await cluster.deletePod(live(action.namespace), action.name);
+        }
         state.absent.delete(key);
         state.podLabels.delete(key);
         return;
@@ -527,11 +538,12 @@ export async function runScenario(
     const probeable = info.filter((c) => c.skip === undefined);
     const stats = { probes: 0, probeMs: 0 };
 
-    // Settle: probe until every cell whose target changed (or that is new) shows it, bounded.
-    // With settleScope `table` (default) every round probes the whole table — in one exec per
-    // source pod, probes run concurrently, so a round costs the same either way — and the round
-    // that shows every change is the table. With `changed`, rounds probe only the changed cells
-    // and the whole table is probed once they all flipped.
+    // Settle: probe until every cell whose target changed (or that is new) shows it, and every
+    // other cell shows its (unchanged) target too, bounded. With settleScope `table` (default)
+    // every round probes the whole table — a source pod's probes of a round run concurrently in
+    // its probe session, so a round costs about the same either way — and the round that shows
+    // the step's state is the table. With `changed`, rounds probe only the cells still pending
+    // and the whole table is probed once they all show their targets.
     const changed = new Set(
       probeable.filter((c) => previous.get(cellKey(c.planned.job)) !== c.target),
     );
@@ -759,16 +771,20 @@ export async function runScenario(
   } catch (error) {
     failure = error;
   } finally {
-    if (options.keep === true) {
-      kept = `kubectl delete namespace -l ${RUN_LABEL}=${runId}   (or: polygraph clean)`;
-      emit({ kind: 'cleanup', scenario: scenario.name, namespaces: state.created, kept });
-    } else if (
+    const toPool =
+      options.keep !== true &&
       pool !== undefined &&
       poolKey !== undefined &&
       failure === undefined &&
       !state.topologyChanged &&
-      state.created.length > 0
-    ) {
+      state.created.length > 0;
+    // A deployment going back to the pool keeps its probe sessions for the next scenario; the pool
+    // closes them when it deletes the deployment.
+    if (!toPool && state.pods.size > 0) await cluster.closeProbes([...state.pods.values()]);
+    if (options.keep === true) {
+      kept = `kubectl delete namespace -l ${RUN_LABEL}=${runId}   (or: polygraph clean)`;
+      emit({ kind: 'cleanup', scenario: scenario.name, namespaces: state.created, kept });
+    } else if (toPool) {
       try {
         await resetTopology();
         pool.give({
@@ -782,6 +798,7 @@ export async function runScenario(
         });
       } catch (error) {
         failure = error;
+        await cluster.closeProbes([...state.pods.values()]);
         await Promise.all(state.created.map((ns) => cluster.deleteNamespace(ns, false))).catch(
           () => undefined,
         );

@@ -1,4 +1,7 @@
-/** Run a batch of probes from one pod: one exec of probes/probe.sh, all jobs concurrently. */
+/**
+ * Run a batch of probes from one pod: one exec of probes/probe.sh, all jobs concurrently. (A run
+ * probes through probe sessions, session.ts, and falls back to this.)
+ */
 import { readFileSync } from 'node:fs';
 import { ClusterError, type Cluster } from '../cluster/index.js';
 import {
@@ -28,6 +31,11 @@ function compactScript(): string {
 /** The command that runs `jobs` in a container that has bash and /usr/bin/nc. */
 export function probeCommand(jobs: readonly ProbeJob[]): string[] {
   return ['bash', '-c', compactScript(), 'probe.sh', ...jobs.map(formatJob)];
+}
+
+/** The command of a probe session: the client reading rounds of jobs on stdin (session.ts). */
+export function sessionCommand(): string[] {
+  return ['bash', '-c', compactScript(), 'probe.sh', '--session'];
 }
 
 export interface ProbeSource {

@@ -1,15 +1,16 @@
 /**
- * A live cluster as a JobRunner: jobs are grouped by source pod and each source pod runs all of
- * its probes in one exec of the batched probe client (probes/probe.sh). Ports were resolved by
- * plan/; jobs that still cannot be run (no such pod, no IP, SCTP) come back as skipped with the
- * reason — never as a denial.
+ * A live cluster as a JobRunner: jobs are grouped by source and each source runs all of its probes
+ * at once in the batched probe client (probes/probe.sh). A source is a pod — its batch runs in its
+ * probe session (session.ts) or in one exec (batch.ts), whichever RunBatch is given — or a host
+ * outside the cluster with a command that runs the client there (host-runner.ts). Ports were
+ * resolved by plan/; jobs that still cannot be run (no such pod, no IP, SCTP) come back as skipped
+ * with the reason — never as a denial.
  */
 import pLimit from 'p-limit';
-import type { Cluster } from '../cluster/index.js';
-import type { EndpointKey } from '../domain/endpoint.js';
+import { isExternalKey, type EndpointKey } from '../domain/endpoint.js';
 import type { Job, JobResult, Outcome, RunnableJob } from '../domain/job.js';
 import type { ProbeJob, ProbeOutcome, ProbeResult } from './batch-protocol.js';
-import { runProbeBatch, type ProbeSource } from './batch.js';
+import type { ProbeSource } from './batch.js';
 import type { JobRunner } from './job-runner.js';
 
 /** A pod running on the cluster that jobs name by key (`ns/pod`). */
@@ -22,8 +23,14 @@ export interface LivePod {
   readonly container: string;
 }
 
+/**
+ * Runs one source's batch on a host outside the cluster (host-runner.ts hostBatch); results in
+ * job order.
+ */
+export type HostBatch = (jobs: readonly ProbeJob[], signal?: AbortSignal) => Promise<ProbeResult[]>;
+
 export interface ClusterRunnerOptions {
-  /** Source pods probing at the same time (one exec each). Default 4. */
+  /** Source pods probing at the same time (one exec or session each). Default 4. */
   readonly concurrency?: number;
   /** Per-probe timeout in whole seconds. Default 1. */
   readonly timeoutSeconds?: number;
@@ -32,13 +39,21 @@ export interface ClusterRunnerOptions {
    * Either way the probe client has no SCTP probe yet, so SCTP jobs are skipped. Default true.
    */
   readonly sctp?: boolean;
+  /**
+   * Sources outside the cluster (`ext:NAME`) → the function that runs their batch there. Hosts
+   * are few, one process each: they run all at once, outside `concurrency`.
+   */
+  readonly hosts?: ReadonlyMap<EndpointKey, HostBatch>;
 }
 
-/** The function that runs one source pod's batch: runProbeBatch, or a fake in unit tests. */
+/**
+ * The function that runs one source pod's batch: a probe session (ProbeSessions.runBatch), one
+ * exec (runProbeBatch), or a fake in unit tests.
+ */
 export type RunBatch = (
-  cluster: Cluster,
   source: ProbeSource,
   jobs: readonly ProbeJob[],
+  signal?: AbortSignal,
 ) => Promise<ProbeResult[]>;
 
 /** A job the runner can probe, with the index of its result. */
@@ -65,14 +80,20 @@ export class ClusterRunner implements JobRunner {
   private readonly concurrency: number;
   private readonly timeoutSeconds: number;
   private readonly sctp: boolean;
+  private readonly hosts: ReadonlyMap<EndpointKey, HostBatch>;
 
+  /**
+   * @param pods source pods and destinations by key (destinations include mapped externals, with
+   *   their addresses)
+   * @param runBatch runs one source pod's batch
+   */
   constructor(
-    private readonly cluster: Cluster,
     private readonly pods: ReadonlyMap<EndpointKey, LivePod>,
-    options: ClusterRunnerOptions = {},
-    private readonly runBatch: RunBatch = runProbeBatch,
+    options: ClusterRunnerOptions,
+    private readonly runBatch: RunBatch,
   ) {
     this.concurrency = options.concurrency ?? 4;
+    this.hosts = options.hosts ?? new Map<EndpointKey, HostBatch>();
     this.timeoutSeconds = options.timeoutSeconds ?? 1;
     this.sctp = options.sctp ?? true;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1)
@@ -101,32 +122,27 @@ export class ClusterRunner implements JobRunner {
     });
 
     const limit = pLimit(this.concurrency);
+    const runSource = async (from: EndpointKey, planned: readonly Planned[]) => {
+      signal?.throwIfAborted();
+      const probes = planned.map((p) => p.probe);
+      const probed = await this.batchOf(from)(probes, signal);
+      planned.forEach((p, i) => {
+        const job = jobs[p.index];
+        const result = probed[i];
+        if (job === undefined) return;
+        results[p.index] =
+          result?.id === p.probe.id
+            ? { job, outcome: probeOutcome(result.outcome), detail: detailOf(result) }
+            : {
+                job,
+                outcome: 'probe-error',
+                detail: `the probe client returned no result for job ${p.probe.id}`,
+              };
+      });
+    };
     await Promise.all(
       [...bySource].map(([from, planned]) =>
-        limit(async () => {
-          signal?.throwIfAborted();
-          const pod = this.pods.get(from);
-          if (pod === undefined) throw new Error(`internal: source ${from} was planned unknown`);
-          const source = { namespace: pod.namespace, pod: pod.name, container: pod.container };
-          const probed = await this.runBatch(
-            this.cluster,
-            source,
-            planned.map((p) => p.probe),
-          );
-          planned.forEach((p, i) => {
-            const job = jobs[p.index];
-            const result = probed[i];
-            if (job === undefined) return;
-            results[p.index] =
-              result?.id === p.probe.id
-                ? { job, outcome: probeOutcome(result.outcome), detail: detailOf(result) }
-                : {
-                    job,
-                    outcome: 'probe-error',
-                    detail: `the probe client returned no result for job ${p.probe.id}`,
-                  };
-          });
-        }),
+        this.hosts.has(from) ? runSource(from, planned) : limit(() => runSource(from, planned)),
       ),
     );
     return results.map(
@@ -139,11 +155,25 @@ export class ClusterRunner implements JobRunner {
     );
   }
 
+  /** What runs the batch of a planned source. */
+  private batchOf(from: EndpointKey): HostBatch {
+    const host = this.hosts.get(from);
+    if (host !== undefined) return host;
+    const pod = this.pods.get(from);
+    if (pod === undefined) throw new Error(`internal: source ${from} was planned unknown`);
+    const source = { namespace: pod.namespace, pod: pod.name, container: pod.container };
+    return (jobs, signal) => this.runBatch(source, jobs, signal);
+  }
+
   /** The probe for a job, or the result of a job that cannot be probed. */
   private plan(job: Job, port: number, index: number): Planned | JobResult {
     const skip = (detail: string): JobResult => ({ job, outcome: 'skipped', detail });
-    const source = this.pods.get(job.from);
-    if (source === undefined) return skip(`source ${job.from} is not a known pod`);
+    if (!this.pods.has(job.from) && !this.hosts.has(job.from))
+      return skip(
+        isExternalKey(job.from)
+          ? `no command runs probes on ${job.from} (see --external-exec)`
+          : `source ${job.from} is not a known pod`,
+      );
     const destination = this.pods.get(job.to);
     if (destination === undefined) return skip(`destination ${job.to} is not a known pod`);
     if (destination.ip === undefined || destination.ip === '')

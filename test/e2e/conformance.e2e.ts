@@ -30,7 +30,7 @@ import type { Scenario } from '../../src/dsl/types.js';
 import { clusterBackend } from '../../src/engine/live-cluster.js';
 import { OWNED_SELECTOR } from '../../src/engine/names.js';
 import { TopologyPool } from '../../src/engine/pool.js';
-import { runScenario } from '../../src/engine/run.js';
+import { runScenario, type RunEvent } from '../../src/engine/run.js';
 import type { Counts, ScenarioResult } from '../../src/engine/results.js';
 import { formatCounts as formatSummary } from '../../src/report/result-view.js';
 
@@ -90,6 +90,58 @@ interface Outcome {
   readonly result?: ScenarioResult;
   readonly error?: unknown;
   readonly ms: number;
+  readonly phases?: Phases;
+}
+
+/** Where a scenario's time went, from the engine's events (milliseconds). */
+interface Phases {
+  /** Creating its namespaces. */
+  readonly namespaces: number;
+  /** Creating its probe pods, waiting until they are Ready, opening their probe sessions. */
+  readonly pods: number;
+  /** Applying the top-level policies. */
+  readonly policies: number;
+  /** Its steps: actions, settling, the table, re-probes. */
+  readonly steps: number;
+  /** Starting the deletion of its namespaces (the suite waits for them in after()). */
+  readonly cleanup: number;
+}
+
+/** Marks the engine's events with the time they arrive; `phases()` splits the run by them. */
+function phaseClock(): { onEvent: (event: RunEvent) => void; phases: () => Phases } {
+  const start = Date.now();
+  let pods: number | undefined;
+  let policies: number | undefined;
+  let steps: number | undefined;
+  let cleanup: number | undefined;
+  return {
+    onEvent: (event) => {
+      const now = Date.now();
+      if (
+        event.kind === 'phase' &&
+        event.message.startsWith('creating') &&
+        event.message.includes('probe pods')
+      )
+        pods ??= now;
+      else if (event.kind === 'phase' && event.message.startsWith('applying')) policies ??= now;
+      else if (event.kind === 'step') steps ??= now;
+      else if (event.kind === 'cleanup') cleanup ??= now;
+    },
+    phases: () => {
+      const end = Date.now();
+      const p = pods ?? start;
+      const s = steps ?? cleanup ?? end;
+      const q = policies ?? s;
+      const c = cleanup ?? end;
+      return {
+        namespaces: p - start,
+        pods: q - p,
+        policies: s - q,
+        steps: c - s,
+        cleanup: end - c,
+      };
+    },
+  };
 }
 
 function kubeconfig(): string {
@@ -157,14 +209,21 @@ function describeRun(label: string, files: readonly string[]) {
           const item = runnable[next++];
           if (item === undefined) return;
           const t0 = Date.now();
+          const clock = phaseClock();
           try {
             const result = await runScenario(item.scenario, live, {
               image: probeImage,
               plugin: PLUGIN,
               waitForCleanup: false,
               pool,
+              onEvent: clock.onEvent,
             });
-            outcomes.set(item.file, { ...item, result, ms: Date.now() - t0 });
+            outcomes.set(item.file, {
+              ...item,
+              result,
+              ms: Date.now() - t0,
+              phases: clock.phases(),
+            });
             log(
               `ran ${relative(ROOT, item.file)} in ${seconds(Date.now() - t0)}: ${formatCounts(result.counts)}`,
             );
@@ -210,6 +269,22 @@ function describeRun(label: string, files: readonly string[]) {
         }
       }
       exposures.sort((a, b) => a - b);
+      // Where the time went, summed over scenarios (they overlap: PARALLEL run at once).
+      const spent = { namespaces: 0, pods: 0, policies: 0, steps: 0, cleanup: 0, run: 0 };
+      for (const o of outcomes.values()) {
+        if (o.phases === undefined) continue;
+        for (const k of ['namespaces', 'pods', 'policies', 'steps', 'cleanup'] as const)
+          spent[k] += o.phases[k];
+        spent.run += o.ms;
+      }
+      const share = (ms: number) =>
+        `${seconds(ms)} (${((100 * ms) / Math.max(spent.run, 1)).toFixed(0)} %)`;
+      log(
+        `TIME summed over scenarios: ${seconds(spent.run)}; namespaces ${share(spent.namespaces)}, ` +
+          `probe pods Ready and sessions open ${share(spent.pods)}, policies ${share(spent.policies)}, ` +
+          `steps ${share(spent.steps)} (of which probing ${share(probeMs)}), ` +
+          `namespace deletion started ${share(spent.cleanup)}`,
+      );
       log(
         `SUMMARY ${label}: scenarios run ${String(outcomes.size)} (left out ${String(left.length)}), ` +
           `cells ${String(cells)} (known-deviation ${String(deviations)}, skipped ${String(skipped)}); ` +
@@ -241,7 +316,13 @@ function describeRun(label: string, files: readonly string[]) {
               `settle ${String(s.live?.settle.cells ?? 0)} cells in ${String(s.live?.settle.rounds ?? 0)} rounds, ` +
               `exposure ${s.live?.settle.exposureMs === undefined ? '-' : `${String(s.live.settle.exposureMs)} ms`}`,
           );
-        log(`${seconds(o.ms)} in all`);
+        const ph = o.phases;
+        log(
+          `${seconds(o.ms)} in all` +
+            (ph === undefined
+              ? ''
+              : `: namespaces ${seconds(ph.namespaces)}, pods Ready ${seconds(ph.pods)}, policies ${seconds(ph.policies)}, steps ${seconds(ph.steps)}, cleanup ${seconds(ph.cleanup)}`),
+        );
         const bad = problems(result);
         for (const b of bad) log(`PROBLEM ${b}`);
         expect(bad, `${String(bad.length)} cell(s) in a failing class`).to.deep.equal([]);

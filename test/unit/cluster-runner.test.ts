@@ -1,12 +1,8 @@
 import { expect } from 'chai';
-import type { Cluster } from '../../src/cluster/index.js';
 import type { Job, RunnableJob } from '../../src/domain/job.js';
 import type { ProbeJob, ProbeOutcome, ProbeResult } from '../../src/probe/batch-protocol.js';
 import type { ProbeSource } from '../../src/probe/batch.js';
 import { ClusterRunner, type LivePod, type RunBatch } from '../../src/probe/cluster-runner.js';
-
-/** The runner never touches the cluster itself: only the injected runBatch does. */
-const cluster = {} as unknown as Cluster;
 
 const live = (namespace: string, name: string, ip: string | undefined): LivePod => ({
   namespace,
@@ -41,7 +37,7 @@ interface Call {
 
 /** A fake batch: records each call and answers every probe by host:port/protocol. */
 function fakeBatch(answer: (job: ProbeJob) => ProbeOutcome, calls: Call[] = []): RunBatch {
-  return (_cluster, source, jobs) => {
+  return (source, jobs) => {
     calls.push({ source, jobs });
     return Promise.resolve(
       jobs.map((j): ProbeResult => ({
@@ -58,7 +54,6 @@ describe('ClusterRunner (fake runBatch)', () => {
   it('runs one batch per source pod, with every probe of that pod, to destination IPs', async () => {
     const calls: Call[] = [];
     const runner = new ClusterRunner(
-      cluster,
       pods,
       { timeoutSeconds: 2 },
       fakeBatch(() => 'allowed', calls),
@@ -98,7 +93,6 @@ describe('ClusterRunner (fake runBatch)', () => {
       4: 'probe-error',
     };
     const runner = new ClusterRunner(
-      cluster,
       pods,
       {},
       fakeBatch((j) => byPort[j.port] ?? 'probe-error'),
@@ -116,7 +110,6 @@ describe('ClusterRunner (fake runBatch)', () => {
   it('probes the port plan/ resolved for a named probe, never resolving names itself', async () => {
     const calls: Call[] = [];
     const runner = new ClusterRunner(
-      cluster,
       pods,
       {},
       fakeBatch(() => 'allowed', calls),
@@ -138,7 +131,6 @@ describe('ClusterRunner (fake runBatch)', () => {
       job('x/a', 'x/b', 80, 'SCTP'),
     ];
     const told = new ClusterRunner(
-      cluster,
       pods,
       { sctp: false },
       fakeBatch(() => 'refused', calls),
@@ -152,7 +144,6 @@ describe('ClusterRunner (fake runBatch)', () => {
     ]);
     expect(calls).to.deep.equal([]);
     const [sctp] = await new ClusterRunner(
-      cluster,
       pods,
       {},
       fakeBatch(() => 'refused'),
@@ -161,13 +152,13 @@ describe('ClusterRunner (fake runBatch)', () => {
   });
 
   it('turns a batch that returns fewer results into probe-errors, not denials', async () => {
-    const short: RunBatch = (_cluster, _source, jobs) =>
+    const short: RunBatch = (_source, jobs) =>
       Promise.resolve(
         jobs
           .slice(1)
           .map((j) => ({ id: j.id, outcome: 'refused' as const, elapsedMs: 1, detail: '' })),
       );
-    const results = await new ClusterRunner(cluster, pods, {}, short).run([
+    const results = await new ClusterRunner(pods, {}, short).run([
       job('x/a', 'x/b', 80),
       job('x/a', 'x/b', 81),
     ]);
@@ -177,7 +168,7 @@ describe('ClusterRunner (fake runBatch)', () => {
   it('runs at most `concurrency` source pods at once', async () => {
     let running = 0;
     let peak = 0;
-    const slow: RunBatch = async (_cluster, _source, jobs) => {
+    const slow: RunBatch = async (_source, jobs) => {
       running++;
       peak = Math.max(peak, running);
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -188,15 +179,27 @@ describe('ClusterRunner (fake runBatch)', () => {
     for (let i = 0; i < 6; i++)
       many.set(`n/p${String(i)}`, live('n', `p${String(i)}`, `10.0.0.${String(i + 1)}`));
     const jobs = [...many.keys()].map((from) => job(from, 'n/p0', 80));
-    const results = await new ClusterRunner(cluster, many, { concurrency: 2 }, slow).run(jobs);
+    const results = await new ClusterRunner(many, { concurrency: 2 }, slow).run(jobs);
     expect(results).to.have.length(6);
     expect(peak).to.equal(2);
   });
 
   it('rejects options it could not honour', () => {
-    expect(() => new ClusterRunner(cluster, pods, { concurrency: 0 })).to.throw(/concurrency/);
-    expect(() => new ClusterRunner(cluster, pods, { timeoutSeconds: 0.5 })).to.throw(
-      /timeoutSeconds/,
-    );
+    expect(
+      () =>
+        new ClusterRunner(
+          pods,
+          { concurrency: 0 },
+          fakeBatch(() => 'allowed'),
+        ),
+    ).to.throw(/concurrency/);
+    expect(
+      () =>
+        new ClusterRunner(
+          pods,
+          { timeoutSeconds: 0.5 },
+          fakeBatch(() => 'allowed'),
+        ),
+    ).to.throw(/timeoutSeconds/);
   });
 });

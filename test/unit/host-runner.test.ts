@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import type { Job, RunnableJob } from '../../src/domain/job.js';
-import type { LivePod } from '../../src/probe/cluster-runner.js';
+import { ClusterRunner, type LivePod, type RunBatch } from '../../src/probe/cluster-runner.js';
 import {
-  HostRunner,
+  hostBatch,
   runHostCommand,
   type HostCommandResult,
   type RunHostCommand,
@@ -19,6 +19,24 @@ const job = (from: string, to: string, port: number, protocol = 'TCP'): Runnable
   job: { from, to, probe: { port, protocol: protocol as Job['probe']['protocol'] } },
   port,
 });
+
+/** The cluster runner with these hosts as sources; a pod batch fails the test. */
+function hostRunner(
+  hosts: ReadonlyMap<string, readonly string[]>,
+  pods: ReadonlyMap<string, LivePod>,
+  options: { timeoutSeconds?: number },
+  run: RunHostCommand,
+  podBatch: RunBatch = () => Promise.reject(new Error('no pod batch expected')),
+): ClusterRunner {
+  return new ClusterRunner(
+    pods,
+    {
+      ...options,
+      hosts: new Map([...hosts].map(([from, prefix]) => [from, hostBatch(from, prefix, run)])),
+    },
+    podBatch,
+  );
+}
 
 /** Records each command; answers with the script's protocol for the jobs it was given. */
 function recorder(answer: (jobs: string[]) => HostCommandResult) {
@@ -46,7 +64,7 @@ describe('host runner (probes from hosts outside the cluster)', () => {
       stderr: '',
     }));
     const hosts = new Map([['ext:backup', ['ip', 'netns', 'exec', 'pg-ext1']]]);
-    const results = await new HostRunner(hosts, targets, { timeoutSeconds: 2 }, run).run([
+    const results = await hostRunner(hosts, targets, { timeoutSeconds: 2 }, run).run([
       job('ext:backup', 'x/a', 80),
       job('ext:backup', 'x/b', 443),
     ]);
@@ -68,7 +86,7 @@ describe('host runner (probes from hosts outside the cluster)', () => {
   it('a failing or silent command makes probe-errors with the reason and a command to reproduce — never a denial', async () => {
     const hosts = new Map([['ext:h', ['docker', 'exec', 'h']]]);
     const jobs = [job('ext:h', 'x/a', 80), job('ext:h', 'x/b', 80)];
-    const failed = await new HostRunner(hosts, targets, {}, () =>
+    const failed = await hostRunner(hosts, targets, {}, () =>
       Promise.resolve({
         exitCode: 1,
         stdout: line('j0', 'allowed', 1, 'connected'),
@@ -84,7 +102,7 @@ describe('host runner (probes from hosts outside the cluster)', () => {
       'reproduce: docker exec h bash probe.sh j0,10.244.0.11,80,TCP,1 j1,10.244.0.12,80,TCP,1',
     );
 
-    const hung = await new HostRunner(hosts, targets, {}, () =>
+    const hung = await hostRunner(hosts, targets, {}, () =>
       Promise.resolve({
         exitCode: undefined,
         stdout: '',
@@ -97,7 +115,7 @@ describe('host runner (probes from hosts outside the cluster)', () => {
       'probing from ext:h with `docker exec h` failed: no answer within 31000 ms',
     );
 
-    const cut = await new HostRunner(hosts, targets, {}, () =>
+    const cut = await hostRunner(hosts, targets, {}, () =>
       Promise.resolve({
         exitCode: 0,
         stdout: line('j1', 'dropped', 1000, 'timed out'),
@@ -111,17 +129,60 @@ describe('host runner (probes from hosts outside the cluster)', () => {
   it('skips what it cannot probe, with the reason, and runs nothing for it', async () => {
     const { calls, run } = recorder(() => ({ exitCode: 0, stdout: 'DONE\t0', stderr: '' }));
     const hosts = new Map([['ext:h', ['ssh', 'bastion']]]);
-    const results = await new HostRunner(hosts, targets, {}, run).run([
+    const results = await hostRunner(hosts, targets, {}, run).run([
       job('ext:other', 'x/a', 80),
       job('ext:h', 'x/c', 80),
       job('ext:h', 'x/a', 80, 'SCTP'),
     ]);
     expect(calls).to.have.length(0);
     expect(results.map((r) => [r.outcome, r.detail])).to.deep.equal([
-      ['skipped', 'no command runs probes on ext:other'],
-      ['skipped', 'destination x/c has no address'],
+      ['skipped', 'no command runs probes on ext:other (see --external-exec)'],
+      ['skipped', 'destination x/c has no IP'],
       ['skipped', 'the probe client (probes/probe.sh) has no SCTP probe'],
     ]);
+  });
+
+  it('one run mixes pod and host sources: each source one batch, results in job order', async () => {
+    const { calls, run } = recorder((jobs) => ({
+      exitCode: 0,
+      stdout: [...jobs.map((j) => line(j.split(',')[0] ?? '', 'refused', 1, 'r')), 'DONE'].join(
+        '\n',
+      ),
+      stderr: '',
+    }));
+    const podCalls: string[] = [];
+    const runner = hostRunner(
+      new Map([['ext:h', ['ssh', 'h']]]),
+      targets,
+      { timeoutSeconds: 1 },
+      run,
+      (source, jobs) => {
+        podCalls.push(`${source.namespace}/${source.pod}:${jobs.map((j) => j.id).join(',')}`);
+        return Promise.resolve(
+          jobs.map((j) => ({ id: j.id, outcome: 'allowed' as const, elapsedMs: 1, detail: 'ok' })),
+        );
+      },
+    );
+    const results = await runner.run([
+      job('x/a', 'x/b', 80),
+      job('ext:h', 'x/a', 80),
+      job('x/b', 'x/a', 80),
+      job('ext:h', 'x/b', 81),
+      job('x/a', 'x/b', 81),
+    ]);
+    expect(results.map((r) => `${r.job.from}>${r.job.to}:${r.outcome}`)).to.deep.equal([
+      'x/a>x/b:allowed',
+      'ext:h>x/a:refused',
+      'x/b>x/a:allowed',
+      'ext:h>x/b:refused',
+      'x/a>x/b:allowed',
+    ]);
+    expect(calls).to.have.length(1);
+    expect(calls[0]?.argv.slice(-2)).to.deep.equal([
+      'j1,10.244.0.11,80,TCP,1',
+      'j3,10.244.0.12,81,TCP,1',
+    ]);
+    expect(podCalls.sort()).to.deep.equal(['x-r/a:j0,j4', 'x-r/b:j2']);
   });
 
   it('runHostCommand reports exit codes, a missing program and a deadline as such', async () => {

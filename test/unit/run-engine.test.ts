@@ -243,14 +243,34 @@ class FakeCluster implements LiveCluster {
     this.stale = this.lag;
     return Promise.resolve();
   }
+  /** Pods with an open probe session ("ns/pod"). */
+  readonly sessions = new Set<string>();
+  openProbes(pods: readonly LivePod[]): Promise<void> {
+    for (const p of pods) this.sessions.add(`${p.namespace}/${p.name}`);
+    this.calls.push(`open-probes ${pods.map((p) => `${p.namespace}/${p.name}`).join(',')}`);
+    return Promise.resolve();
+  }
+  closeProbes(pods: readonly LivePod[]): Promise<void> {
+    for (const p of pods) this.sessions.delete(`${p.namespace}/${p.name}`);
+    this.calls.push(`close-probes ${pods.map((p) => `${p.namespace}/${p.name}`).join(',')}`);
+    return Promise.resolve();
+  }
+  /** Source pods probed while their session was not open. */
+  readonly probedWithoutSession: string[] = [];
   /** The sources of every probed job, and the last settings. */
   readonly probedFrom: string[] = [];
   settings: ProbeSettings | undefined;
   probe(
     jobs: readonly RunnableJob[],
-    _targets: ReadonlyMap<string, LivePod>,
+    targets: ReadonlyMap<string, LivePod>,
     settings?: ProbeSettings,
   ): Promise<JobResult[]> {
+    for (const { job } of jobs) {
+      if (settings?.hosts?.has(job.from) === true) continue;
+      const source = targets.get(job.from);
+      const key = source === undefined ? job.from : `${source.namespace}/${source.name}`;
+      if (!this.sessions.has(key)) this.probedWithoutSession.push(key);
+    }
     this.onProbe?.();
     this.settings = settings;
     this.probedFrom.push(...jobs.map((j) => j.job.from));
@@ -325,11 +345,47 @@ describe('engine run (fake cluster)', () => {
       'create-pod y-r/b',
       'wait x-r',
       'wait y-r',
+      'open-probes x-r/a,y-r/b',
       'apply x-r/deny',
       'apply x-r/from-y',
+      'close-probes x-r/a,y-r/b',
       'delete-namespace x-r',
       'delete-namespace y-r',
     ]);
+    expect(fake.sessions.size).to.equal(0);
+    expect(fake.probedWithoutSession).to.deep.equal([]);
+  });
+
+  it("opens a created pod's probe session once it is Ready, closes a pod's before deleting it", async () => {
+    const c = pod('y', 'c', { app: 'c' });
+    const withC: World = { ...BASE_WORLD, pods: [...BASE_WORLD.pods, c] };
+    const sc = scenario({
+      initial: BASE_WORLD,
+      policies: [],
+      steps: [
+        { ...step(0, 'add c', [{ kind: 'create-pod', pod: c }], []), world: withC },
+        {
+          ...step(1, 'remove b', [{ kind: 'delete-pod', namespace: 'y', name: 'b' }], []),
+          world: { ...BASE_WORLD, pods: [BASE_WORLD.pods[0]!, c] },
+        },
+      ],
+    });
+    const fake = new FakeCluster('r');
+    fake.world = withC;
+    await runScenario(sc, fake, { image: 'img', runId: 'r' });
+    const sessions = fake.calls.filter((k) => /^(open|close)-probes|^(wait|delete-pod)/.test(k));
+    expect(sessions).to.deep.equal([
+      'wait x-r a',
+      'wait y-r b',
+      'open-probes x-r/a,y-r/b',
+      'wait y-r c',
+      'open-probes y-r/c',
+      'close-probes y-r/b',
+      'delete-pod y-r/b',
+      'close-probes x-r/a,y-r/c',
+    ]);
+    expect(fake.sessions.size).to.equal(0);
+    expect(fake.probedWithoutSession).to.deep.equal([]);
   });
 
   it('settles by probing the changed cells until they flip, and records the exposure window', async () => {
@@ -623,6 +679,9 @@ describe('engine run (fake cluster)', () => {
       '"team":"a"',
     );
     expect(fake.policies.size).to.equal(0);
+    // Its probe sessions stay open for the next scenario.
+    expect(fake.calls.filter((c) => c.startsWith('close-probes'))).to.deep.equal([]);
+    expect([...fake.sessions].sort()).to.deep.equal(['x-p/a', 'y-p/b']);
 
     // The next scenario of the same topology creates nothing, and is as right as on new pods.
     const before = fake.calls.length;
@@ -635,6 +694,7 @@ describe('engine run (fake cluster)', () => {
     const verdicts = (r: typeof fresh) =>
       r.steps.map((st) => st.cells.map((c) => `${c.from}>${c.to} ${c.observed ?? ''} ${c.class}`));
     expect(verdicts(second)).to.deep.equal(verdicts(fresh));
+    expect(fake.probedWithoutSession).to.deep.equal([]);
 
     // Another topology deploys its own.
     const other = scenario({
@@ -657,6 +717,7 @@ describe('engine run (fake cluster)', () => {
     // close() deletes what the pool still holds (the other topology's).
     await pool.close(fake);
     expect(fake.namespaces.size).to.equal(0);
+    expect(fake.sessions.size).to.equal(0);
   });
 
   it('cleans up everything it created when an action fails, and rethrows', async () => {
@@ -671,6 +732,7 @@ describe('engine run (fake cluster)', () => {
     expect(error).to.be.instanceOf(ClusterError);
     expect(fake.calls.slice(-2)).to.deep.equal(['delete-namespace x-r', 'delete-namespace y-r']);
     expect(fake.namespaces.size).to.equal(0);
+    expect(fake.sessions.size).to.equal(0);
   });
 
   it('cleans up when aborted (SIGINT), and keeps everything with keep', async () => {
@@ -687,10 +749,12 @@ describe('engine run (fake cluster)', () => {
     }
     expect((error as Error).message).to.equal('interrupted');
     expect(fake.namespaces.size).to.equal(0);
+    expect(fake.sessions.size).to.equal(0);
 
     const kept = new FakeCluster('k');
     const result = await runScenario(scenario(), kept, { image: 'img', runId: 'k', keep: true });
     expect(kept.namespaces.size).to.equal(2);
+    expect(kept.sessions.size).to.equal(0); // kept pods, but no stream holds the process
     expect(result.live?.kept).to.include('polygraph.dev/run=k');
   });
 

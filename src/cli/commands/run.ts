@@ -105,7 +105,8 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
       .description(
         'Creates the namespaces (with a run suffix) and a probe pod per scenario pod, applies the\n' +
           'policies, and per step: performs the actions, settles by probing, probes every cell from\n' +
-          'inside the pods (one exec per source pod) and decides the same cells with the model.\n' +
+          'inside the pods (one long-lived probe session per source pod) and decides the same cells\n' +
+          'with the model.\n' +
           'Every cell is classified (docs/RUN.md); everything created is removed at the end.\n' +
           'Exit 0 all agree, 1 a cell disagrees, 2 invalid input, 3 cluster or infrastructure failure.',
       )
@@ -118,7 +119,7 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
       .option('--image <ref>', 'probe image (agnhost or a mirror of it)', DEFAULT_IMAGE)
       .option(
         '--concurrency <n>',
-        'source pods probing at once (one exec each)',
+        'source pods probing at once (one probe session each)',
         positiveInt('--concurrency'),
         10,
       )
