@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { readFileSync } from 'node:fs';
+import { execa } from 'execa';
 import fc from 'fast-check';
 import { InputError, UsageError } from '../../src/domain/errors.js';
 import { replaySets } from '../../src/cli/commands/fuzz.js';
@@ -342,5 +343,49 @@ describe('fuzz: replayed sets', () => {
     }
     expect(error).to.be.instanceOf(UsageError);
     expect((error as Error).message).to.include('is not the fuzz topology');
+  });
+});
+
+describe('polygraph fuzz: usage (built CLI, no cluster needed)', function () {
+  this.timeout(30_000);
+  const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+  const polygraph = async (...args: string[]) => {
+    const r = await execa('node', [CLI, 'fuzz', ...args], {
+      reject: false,
+      env: { NO_COLOR: '1' },
+    });
+    return { code: r.exitCode, stderr: r.stderr, stdout: r.stdout };
+  };
+
+  it('exits 2 before touching a cluster on conflicting or bad options', async () => {
+    for (const [args, message] of [
+      [['--cases', '3', '--duration', '1m'], 'give --cases or --duration, not both'],
+      [['--shapes', 'selectors,nope'], 'unknown shape nope'],
+      [['--duration', 'soon'], 'expected a duration such as 90s, 5m or 1h'],
+      [['--external-exec', 'ip netns exec pg-ext1'], 'needs the host'],
+      [['--replay', 'scenarios/three-tier.yaml'], 'is not the fuzz topology'],
+      [['--replay', 'x.json', '--cases', '2'], 'leave out --cases and --duration'],
+    ] as const) {
+      const r = await polygraph(...args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
+      expect(r.stderr).to.include(message);
+      expect(r.stdout).to.equal('');
+    }
+  });
+
+  it('--help names the options and the exit codes', async () => {
+    const r = await polygraph('--help');
+    expect(r.code).to.equal(0);
+    for (const flag of [
+      '--seed',
+      '--cases',
+      '--duration',
+      '--shapes',
+      '--replay',
+      '--no-shrink',
+      '--write-cases',
+    ])
+      expect(r.stdout).to.include(flag);
+    expect(r.stdout.replace(/\s+/g, ' ')).to.include('Exit 0 no cell differs, 1 a cell differs');
   });
 });
