@@ -32,6 +32,7 @@ interface FuzzFlags {
   replay?: string[];
   shrink: boolean;
   shrinkSteps: number;
+  shrinksPerSet: number;
   shrinkTime: number;
   settleTimeout: number;
   concurrency: number;
@@ -151,6 +152,12 @@ export function fuzzCommand(io: Io, done: (result: CommandResult) => void): Comm
       '--no-shrink',
       'group each differing set as it is, without shrinking it (it is still run twice)',
     )
+    .option(
+      '--shrinks-per-set <n>',
+      'deviations shrunk per set at most (other cells are counted, not grouped)',
+      whole('--shrinks-per-set'),
+      2,
+    )
     .option('--shrink-steps <n>', 'cluster runs per shrink at most', whole('--shrink-steps'), 40)
     .addOption(
       new Option('--shrink-time <d>', 'time per shrink at most')
@@ -266,7 +273,7 @@ export function fuzzCommand(io: Io, done: (result: CommandResult) => void): Comm
               ? e.differing === undefined
                 ? `set ${String(e.index + 1)}${e.total === undefined ? '' : `/${String(e.total)}`}, ${elapsed}`
                 : `set ${String(e.index + 1)}: ${String(e.differing)} cells differ`
-              : `set ${String(e.index + 1)}: shrunk ${e.cell} in ${String(e.steps)} cluster runs, ${elapsed}`;
+              : `set ${String(e.index + 1)}: ${e.cell} ${flags.shrink ? `shrunk in ${String(e.steps)} cluster runs` : 'grouped'}, ${elapsed}`;
           if (tty) io.errRaw?.(`\r\x1b[2K${text}`);
           else if (e.kind === 'shrink' || (e.differing ?? 0) > 0) io.err(text);
         };
@@ -278,6 +285,7 @@ export function fuzzCommand(io: Io, done: (result: CommandResult) => void): Comm
           ...(flags.duration === undefined ? {} : { durationMs: flags.duration }),
           shrink: flags.shrink,
           bounds: { maxSteps: flags.shrinkSteps, maxMs: flags.shrinkTime },
+          shrinksPerSet: flags.shrinksPerSet,
           ...(flags.externalHost === undefined ? {} : { externalIp: flags.externalHost }),
           stop: () => stop || controller.signal.aborted,
           onEvent: progress,
