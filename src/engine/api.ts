@@ -8,8 +8,7 @@ import { loadScenario } from '../dsl/load.js';
 import type { Scenario } from '../dsl/types.js';
 import { checkScenario } from './check.js';
 import { clusterBackend } from './live-cluster.js';
-import { clusterFacts } from './facts.js';
-import { checkAccess, enforcementCanary } from './preflight.js';
+import { enforcementCanary, preflightRun } from './preflight.js';
 import type { ScenarioResult } from './results.js';
 import { runScenario, type RunEvent } from './run.js';
 
@@ -66,8 +65,8 @@ export async function check(scenarioOrPath: Scenario | string): Promise<Scenario
 }
 
 /**
- * Runs a scenario on a live cluster, as `polygraph run` does: checks access, runs the
- * enforcement canary (unless `skipCanary`), then creates the namespaces, probe pods and policies,
+ * Runs a scenario on a live cluster, as `polygraph run` does: checks access (and, for cluster
+ * policies, that the cluster serves their API), runs the enforcement canary (unless `skipCanary`), then creates the namespaces, probe pods and policies,
  * probes every cell of every step, compares expected, modelled and observed, and removes what it
  * created. Throws a ClusterError when the cluster cannot be used (no access, no enforcement).
  */
@@ -88,8 +87,9 @@ export async function run(
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
   };
-  await checkAccess(cluster);
-  const plugin = options.plugin ?? (await clusterFacts(cluster)).networkPlugin;
+  const { plugin, warnings } = await preflightRun(cluster, [scenario], options.plugin);
+  for (const warning of warnings)
+    options.onEvent?.({ kind: 'phase', scenario: scenario.name, message: `warning: ${warning}` });
   if (options.skipCanary !== true) await enforcementCanary(live, common);
   const externals =
     options.externals instanceof Map
