@@ -23,7 +23,10 @@ export interface Deployed {
   readonly nodes: readonly string[] | undefined;
 }
 
-/** The identity of what a scenario deploys: namespaces with labels, pods with labels and ports. */
+/**
+ * The identity of what a scenario deploys: namespaces with labels, pods with labels, ports and
+ * the node a pod is pinned to (a pod placed elsewhere is another deployment).
+ */
 export function topologyKey(scenario: Scenario, namespaces: readonly string[]): string {
   const labels = new Map(scenario.initial.namespaces.map((n) => [n.name, n.labels]));
   const sorted = (o: Readonly<Record<string, string>>) =>
@@ -36,6 +39,7 @@ export function topologyKey(scenario: Scenario, namespaces: readonly string[]): 
         sorted(p.labels),
         p.ports.map((c) => [c.containerPort, c.protocol, c.name ?? '']),
         p.hostNetwork,
+        p.nodeName ?? null,
       ])
       .sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)),
   });

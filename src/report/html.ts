@@ -16,6 +16,7 @@ import {
   plural,
   SHOWN,
   stepGrids,
+  cellPlacement,
   TITLE,
   type CellView,
   type ProbeGrid,
@@ -63,6 +64,7 @@ function outcomeText(cell: CellView): string {
     `model ${cell.modelled}${cell.port === undefined ? '' : ` (port ${String(cell.port)})`}`,
   ];
   if (cell.observed !== undefined) parts.push(`observed ${cell.observed}`);
+  if (cell.placement !== undefined) parts.push(cell.placement);
   return parts.join(' · ');
 }
 
@@ -135,34 +137,45 @@ function legend(step: StepJson): string {
   return `<ul class="legend" aria-label="legend">${items.join('')}<li class="glyphs">glyph: the model's verdict, ✓ allow, ✕ deny, ? unresolvable</li></ul>`;
 }
 
-function cellsTable(step: StepJson): string {
+function cellsTable(step: StepJson, nodes: Readonly<Record<string, string>> | undefined): string {
   const cells = SHOWN.flatMap((cls) => step.cells.filter((c) => c.class === cls));
   if (cells.length === 0) return '';
   const live = cells.some((c) => c.observed !== undefined);
+  const where = (c: (typeof cells)[number]): string => {
+    const placement = cellPlacement(nodes, c.from, c.to)?.placement;
+    return placement === undefined
+      ? ''
+      : `<br><span class="detail">${escapeHtml(placement)}</span>`;
+  };
   const rows = cells.map(
     (c) =>
-      `<tr class="${escapeHtml(c.class)}"><td><code>${escapeHtml(c.probe)}</code></td><td><code>${escapeHtml(c.from)}</code></td><td><code>${escapeHtml(c.to)}</code></td><td>${escapeHtml(c.expected ?? '—')}</td><td>${escapeHtml(c.modelled)}</td>${live ? `<td>${escapeHtml(c.observed ?? '—')}</td>` : ''}<td>${escapeHtml(TITLE[c.class])}</td><td>${escapeHtml(c.explanation)}${c.detail === undefined ? '' : `<br><span class="detail">${escapeHtml(c.detail)}</span>`}${c.reproduce === undefined ? '' : `<br><code class="repro">${escapeHtml(c.reproduce)}</code>`}</td></tr>`,
+      `<tr class="${escapeHtml(c.class)}"><td><code>${escapeHtml(c.probe)}</code></td><td><code>${escapeHtml(c.from)}</code></td><td><code>${escapeHtml(c.to)}</code></td><td>${escapeHtml(c.expected ?? '—')}</td><td>${escapeHtml(c.modelled)}</td>${live ? `<td>${escapeHtml(c.observed ?? '—')}${where(c)}</td>` : ''}<td>${escapeHtml(TITLE[c.class])}</td><td>${escapeHtml(c.explanation)}${c.detail === undefined ? '' : `<br><span class="detail">${escapeHtml(c.detail)}</span>`}${c.reproduce === undefined ? '' : `<br><code class="repro">${escapeHtml(c.reproduce)}</code>`}</td></tr>`,
   );
   return `<details open><summary>${plural(cells.length, 'cell')} to read</summary><table class="cells"><thead><tr><th>probe</th><th>from</th><th>to</th><th>expected</th><th>model</th>${live ? '<th>observed</th>' : ''}<th>class</th><th>why</th></tr></thead><tbody>${rows.join('')}</tbody></table></details>`;
 }
 
-function stepSection(step: StepJson, s: number, total: number): string {
+function stepSection(
+  step: StepJson,
+  s: number,
+  total: number,
+  nodes: Readonly<Record<string, string>> | undefined,
+): string {
   const timing = step.timing;
   const facts = [formatCounts(step.summary)];
   if (timing?.timeToEnforceMs !== undefined)
     facts.push(`time to enforce ${(timing.timeToEnforceMs / 1000).toFixed(1)} s`);
-  const matrices = stepGrids(step)
+  const matrices = stepGrids(step, nodes)
     .map(
       (grid, p) =>
         `<figure><figcaption>${escapeHtml(grid.probe)}</figcaption>${matrixSvg(grid, `m${String(s)}-${String(step.index)}-${String(p)}`)}</figure>`,
     )
     .join('\n');
-  return `<section class="step"><h3>Step ${String(step.index + 1)}/${String(total)} ${escapeHtml(step.name)}</h3><p>${escapeHtml(facts.join('; '))}</p>${legend(step)}<div class="matrices">${matrices}</div>${cellsTable(step)}</section>`;
+  return `<section class="step"><h3>Step ${String(step.index + 1)}/${String(total)} ${escapeHtml(step.name)}</h3><p>${escapeHtml(facts.join('; '))}</p>${legend(step)}<div class="matrices">${matrices}</div>${cellsTable(step, nodes)}</section>`;
 }
 
 function scenarioSection(scenario: ScenarioJson, s: number): string {
   const ok = failingCount(scenario.summary) === 0;
-  return `<section class="scenario" id="scenario-${String(s)}"><h2><span class="badge ${ok ? 'pass' : 'fail'}">${ok ? 'PASS' : 'FAIL'}</span> ${escapeHtml(scenario.name)} <code>${escapeHtml(scenario.file)}</code></h2><p>${escapeHtml(formatCounts(scenario.summary))}</p>${scenario.steps.map((step) => stepSection(step, s, scenario.steps.length)).join('\n')}</section>`;
+  return `<section class="scenario" id="scenario-${String(s)}"><h2><span class="badge ${ok ? 'pass' : 'fail'}">${ok ? 'PASS' : 'FAIL'}</span> ${escapeHtml(scenario.name)} <code>${escapeHtml(scenario.file)}</code></h2><p>${escapeHtml(formatCounts(scenario.summary))}</p>${scenario.steps.map((step) => stepSection(step, s, scenario.steps.length, scenario.live?.nodes)).join('\n')}</section>`;
 }
 
 const CSS = `

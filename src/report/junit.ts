@@ -20,7 +20,10 @@ function seconds(ms: number | undefined): string {
 function cellLines(cell: CellView): string[] {
   const parts = [`expected ${cell.expected ?? 'nothing'}`, `the spec says ${cell.modelled}`];
   if (cell.observed !== undefined) parts.push(`observed ${cell.observed}`);
-  const lines = [`${cell.probe} ${cell.from} -> ${cell.to}: ${parts.join(', ')} (${cell.class})`];
+  const where = cell.placement === undefined ? '' : ` ${cell.placement}`;
+  const lines = [
+    `${cell.probe} ${cell.from} -> ${cell.to}${where}: ${parts.join(', ')} (${cell.class})`,
+  ];
   if (cell.explanation !== undefined) lines.push(`  ${cell.explanation}`);
   if (cell.detail !== undefined) lines.push(`  probe: ${cell.detail}`);
   if (cell.reproduce !== undefined) lines.push(`  reproduce: ${cell.reproduce}`);
@@ -35,8 +38,12 @@ interface Case {
   readonly out: string;
 }
 
-function stepCases(step: StepJson, steps: number): Case[] {
-  const grids = stepGrids(step);
+function stepCases(
+  step: StepJson,
+  steps: number,
+  nodes: Readonly<Record<string, string>> | undefined,
+): Case[] {
+  const grids = stepGrids(step, nodes);
   const time = seconds(
     step.timing?.durationMs === undefined ? undefined : step.timing.durationMs / grids.length,
   );
@@ -46,8 +53,15 @@ function stepCases(step: StepJson, steps: number): Case[] {
     const notes = grid.cells.filter((c) => !isFailing(c.class) && c.class !== 'agree');
     const classes: Partial<Record<CellClass, number>> = {};
     for (const c of grid.cells) classes[c.class] = (classes[c.class] ?? 0) + 1;
+    const placed = grid.cells.filter((c) => c.crossNode !== undefined);
+    const across = placed.filter((c) => c.crossNode === true).length;
     const out = [
       formatCounts({ cells: grid.cells.length, classes }),
+      ...(placed.length === 0 || across === 0
+        ? []
+        : [
+            `across nodes: ${String(across)} of ${plural(placed.length, 'cell')} between pods; on one node: ${String(placed.length - across)}`,
+          ]),
       ...(step.timing?.timeToEnforceMs === undefined
         ? []
         : [`time to enforce: ${seconds(step.timing.timeToEnforceMs)} s`]),
@@ -70,7 +84,9 @@ function stepCases(step: StepJson, steps: number): Case[] {
 export function renderJunit(doc: ResultDocument): string {
   const command = doc.kind === 'RunResult' ? 'run' : 'check';
   const suites = doc.scenarios.map((scenario) => {
-    const cases = scenario.steps.flatMap((s) => stepCases(s, scenario.steps.length));
+    const cases = scenario.steps.flatMap((s) =>
+      stepCases(s, scenario.steps.length, scenario.live?.nodes),
+    );
     return { scenario, cases };
   });
   const count = (cases: readonly Case[]) => ({
@@ -107,6 +123,10 @@ export function renderJunit(doc: ResultDocument): string {
     const properties = suite.ele('properties');
     properties.ele('property', { name: 'file', value: scenario.file });
     properties.ele('property', { name: 'summary', value: formatCounts(scenario.summary) });
+    if (scenario.live?.placement !== undefined)
+      properties.ele('property', { name: 'placement', value: scenario.live.placement });
+    for (const [pod, node] of Object.entries(scenario.live?.nodes ?? {}))
+      properties.ele('property', { name: `node.${pod}`, value: node });
     for (const [name, value] of Object.entries(doc.cluster ?? {}))
       if (value !== undefined && value !== null)
         properties.ele('property', {

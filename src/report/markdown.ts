@@ -6,7 +6,14 @@
 import type { CellClass } from '../compare/classify.js';
 import { CELL_CLASSES } from '../compare/classify.js';
 import type { CellJson, ResultDocument } from './document.js';
-import { classCounts, failingCount, formatCounts, plural, SHOWN } from './result-view.js';
+import {
+  cellPlacement,
+  classCounts,
+  failingCount,
+  formatCounts,
+  plural,
+  SHOWN,
+} from './result-view.js';
 
 /** Cells listed per scenario at most. */
 export const MARKDOWN_CELL_LIMIT = 100;
@@ -123,7 +130,12 @@ export function renderMarkdown(doc: ResultDocument): string {
           ...(live ? [cell.observed ?? '—'] : []),
           SHORT[cell.class],
           escapeMarkdown(
-            [cell.explanation, cell.detail, cell.reproduce && `reproduce: ${cell.reproduce}`]
+            [
+              cellPlacement(scenario.live?.nodes, cell.from, cell.to)?.placement,
+              cell.explanation,
+              cell.detail,
+              cell.reproduce && `reproduce: ${cell.reproduce}`,
+            ]
               .filter((t) => t)
               .join('; '),
           ),

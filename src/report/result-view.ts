@@ -25,6 +25,10 @@ export interface CellView {
   readonly explanation?: string;
   readonly detail?: string;
   readonly reproduce?: string;
+  /** Live runs, between two pods whose nodes are known: whether the cell crossed nodes. */
+  readonly crossNode?: boolean;
+  /** "across nodes (node1 → node2)" or "on one node (node1)", when crossNode is known. */
+  readonly placement?: string;
 }
 
 export interface ProbeGrid {
@@ -49,8 +53,29 @@ export function cellKey(probe: string, from: string, to: string): string {
   return `${probe}\u0000${from}\u0000${to}`;
 }
 
-/** The grids of a step, one per probe, in the document's probe order. */
-export function stepGrids(step: StepJson): ProbeGrid[] {
+/**
+ * Where a cell ran: "across nodes (node1 → node2)" or "on one node (node1)" — from the scenario's
+ * pod → node map of a live run (`live.nodes`); undefined when either end has no node (an external
+ * host, a pod never created) or the document has no such map.
+ */
+export function cellPlacement(
+  nodes: Readonly<Record<string, string>> | undefined,
+  from: string,
+  to: string,
+): { crossNode: boolean; placement: string } | undefined {
+  const a = nodes?.[from];
+  const b = nodes?.[to];
+  if (a === undefined || b === undefined) return undefined;
+  return a === b
+    ? { crossNode: false, placement: `on one node (${a})` }
+    : { crossNode: true, placement: `across nodes (${a} → ${b})` };
+}
+
+/**
+ * The grids of a step, one per probe, in the document's probe order. `nodes` (the scenario's
+ * `live.nodes`) tells every cell, listed or not, whether it crossed nodes.
+ */
+export function stepGrids(step: StepJson, nodes?: Readonly<Record<string, string>>): ProbeGrid[] {
   const listed = new Map<string, CellJson>(
     step.cells.map((c) => [cellKey(c.probe, c.from, c.to), c]),
   );
@@ -79,6 +104,7 @@ export function stepGrids(step: StepJson): ProbeGrid[] {
           ...(json === undefined ? {} : { explanation: json.explanation }),
           ...(json?.detail === undefined ? {} : { detail: json.detail }),
           ...(json?.reproduce === undefined ? {} : { reproduce: json.reproduce }),
+          ...cellPlacement(nodes, from, to),
         };
         cells.push(view);
         return view;

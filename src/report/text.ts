@@ -14,6 +14,7 @@ import {
   SHOWN,
   stepGrids,
   TITLE,
+  cellPlacement,
   type CellView,
   type ProbeGrid,
 } from './result-view.js';
@@ -26,8 +27,13 @@ export interface TextOptions {
   readonly width?: number;
 }
 
-function cellLine(cell: StepJson['cells'][number], colors: Palette): string[] {
-  const head = `${cell.probe} ${cell.from} -> ${cell.to}`;
+function cellLine(
+  cell: StepJson['cells'][number],
+  colors: Palette,
+  nodes: Readonly<Record<string, string>> | undefined,
+): string[] {
+  const where = cellPlacement(nodes, cell.from, cell.to)?.placement;
+  const head = `${cell.probe} ${cell.from} -> ${cell.to}${where === undefined ? '' : ` ${where}`}`;
   const parts = [`expected ${cell.expected ?? 'nothing'}`, `the spec says ${cell.modelled}`];
   if (cell.observed !== undefined)
     parts.push(
@@ -177,6 +183,7 @@ function renderStep(
   total: number,
   colors: Palette,
   options: Required<TextOptions>,
+  nodes: Readonly<Record<string, string>> | undefined,
 ): { lines: string[]; tables: boolean; live: boolean } {
   const lines = [
     `  step ${String(step.index + 1)}/${String(total)} ${colors.bold(step.name)}: ${formatCounts(step.summary)}`,
@@ -187,11 +194,11 @@ function renderStep(
     const cells = step.cells.filter((c) => c.class === cls);
     if (cells.length === 0) continue;
     lines.push(`    ${TITLE[cls]} (${String(cells.length)}):`);
-    for (const cell of cells) lines.push(...cellLine(cell, colors));
+    for (const cell of cells) lines.push(...cellLine(cell, colors, nodes));
   }
   lines.push(...skippedLines(step));
   if (options.tables === 'never') return { lines, tables: false, live: false };
-  const grids = stepGrids(step).filter(
+  const grids = stepGrids(step, nodes).filter(
     (g) => options.tables === 'always' || g.cells.some((c) => SHOWN.includes(c.class)),
   );
   for (const grid of grids) {
@@ -227,8 +234,10 @@ export function renderText(
             )}${placementNote(r.live)}${r.live.plugin === undefined ? '' : `; known deviations of ${r.live.plugin}`}${r.live.kept === undefined ? '' : `; kept: ${r.live.kept}`}`,
         ),
       );
+    const nodeLine = nodesLine(r.live?.nodes);
+    if (nodeLine !== undefined) lines.push(colors.dim(nodeLine));
     for (const step of r.steps) {
-      const rendered = renderStep(step, r.steps.length, colors, opts);
+      const rendered = renderStep(step, r.steps.length, colors, opts, r.live?.nodes);
       lines.push(...rendered.lines);
       tables ||= rendered.tables;
       live ||= rendered.live;
@@ -248,6 +257,23 @@ export function renderText(
       ),
     );
   return lines.join('\n');
+}
+
+/**
+ * "  nodes: node1 app/a, app/c; node2 app/b — a cell between pods on different nodes crosses
+ * nodes", when the pods ran on more than one node: with it, every cell of the tables says whether
+ * it crossed nodes (the cells listed above say it themselves).
+ */
+function nodesLine(nodes: Readonly<Record<string, string>> | undefined): string | undefined {
+  if (nodes === undefined) return undefined;
+  const byNode = new Map<string, string[]>();
+  for (const [pod, node] of Object.entries(nodes))
+    byNode.set(node, [...(byNode.get(node) ?? []), pod]);
+  if (byNode.size < 2) return undefined;
+  const list = [...byNode]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([node, pods]) => `${node} ${pods.join(', ')}`);
+  return `  nodes: ${list.join('; ')} (a cell between pods on different nodes crosses nodes)`;
 }
 
 /** `; pods spread over 3 nodes`, when polygraph placed them. */

@@ -112,6 +112,24 @@ describe('The lab', function () {
       expect(after).to.be.greaterThan(before ?? Infinity);
       expect(backstop).to.equal(0);
     });
+    it("drops what node2's daemons send to the uplink (the node guard counts it, the backstop sees nothing)", async function () {
+      const second = lab.nodes()[1];
+      if (second?.netns === undefined) {
+        step('one node: nothing of a second node to guard (lab:up --nodes 2)');
+        this.skip();
+      }
+      const before = await lab.nodeGuardPackets();
+      expect(before, 'node guard rule in mangle FORWARD').to.be.a('number');
+      step(`node guard counter before: ${String(before)}`);
+      // Exactly as node2's containerd, kubelet and kube-router run: in the lab's cgroup and netns.
+      const cgroups = await sendOneDatagram(second.netns);
+      expect(cgroups.split('\n')).to.include(`0::/${lab.labCgroup().path}`);
+      const after = await lab.nodeGuardPackets();
+      const backstop = await lab.rulePackets('mangle', BACKSTOP_COMMENT);
+      step(`node guard counter after: ${String(after)}; backstop counter: ${String(backstop)}`);
+      expect(after).to.be.greaterThan(before ?? Infinity);
+      expect(backstop).to.equal(0);
+    });
   });
 
   describe('enforcement switch', function () {

@@ -136,11 +136,28 @@ describe('NetworkPolicy enforcement on the lab', function () {
     const image = await lab.probeImageRef();
     await c.createNamespace(nsServer, { 'polygraph-e2e': stamp });
     await c.createNamespace(nsClient, { 'polygraph-e2e': stamp });
-    const specs = [
+    const specs: {
+      namespace: string;
+      name: string;
+      labels: Record<string, string>;
+      nodeName?: string;
+    }[] = [
       { namespace: nsServer, name: 'server', labels: { app: 'server' } },
       { namespace: nsClient, name: 'client', labels: { app: 'client' } },
       { namespace: nsClient, name: 'other', labels: { app: 'other' } },
     ];
+    // On a lab of two nodes, the client on the first and a pod on the second for the guard's test
+    // (node2's pods' packets reach the uplink forwarded from k8s0, not from cni0).
+    const [first, second] = lab.nodes();
+    if (second !== undefined && first !== undefined) {
+      specs[1] = { ...specs[1]!, nodeName: first.name };
+      specs.push({
+        namespace: nsClient,
+        name: 'guarded',
+        labels: { app: 'guarded' },
+        nodeName: second.name,
+      });
+    }
     for (const s of specs) await c.createPod(probePod({ ...s, image, ports: PORTS }));
     for (const ns of [nsServer, nsClient]) {
       const names = specs.filter((s) => s.namespace === ns).map((s) => s.name);
@@ -206,15 +223,28 @@ describe('NetworkPolicy enforcement on the lab', function () {
     step(
       `guard counter before: ${String(guardBefore)}; backstop added after it (mangle POSTROUTING)`,
     );
-    const [result] = await probe('client-ns/client', [
-      { id: `outside:80/TCP`, host: OUTSIDE, port: 80, protocol: 'TCP', timeoutSeconds: 2 },
-    ]);
-    const guardAfter = await lab.guardPackets();
-    const backstop = await lab.rulePackets('mangle', BACKSTOP_COMMENT);
-    step(`guard counter after: ${String(guardAfter)}; backstop counter: ${String(backstop)}`);
-    expect(result?.outcome).to.not.equal('allowed');
-    expect(guardAfter).to.be.greaterThan(guardBefore ?? Infinity);
-    expect(backstop).to.equal(0);
+    // From a pod on each node of the lab (node2's only with lab:up --nodes 2).
+    const sources = [
+      'client-ns/client',
+      ...(pods.has('client-ns/guarded') ? ['client-ns/guarded'] : []),
+    ];
+    const onNodes = sources.map((source) => pods.get(source)?.nodeName);
+    expect(onNodes, 'one source pod on each node').to.deep.equal(lab.nodes().map((n) => n.name));
+    let before = guardBefore ?? Infinity;
+    for (const source of sources) {
+      const [result] = await probe(source, [
+        { id: `outside:80/TCP`, host: OUTSIDE, port: 80, protocol: 'TCP', timeoutSeconds: 2 },
+      ]);
+      const guardAfter = await lab.guardPackets();
+      const backstop = await lab.rulePackets('mangle', BACKSTOP_COMMENT);
+      step(
+        `from ${source} on ${pods.get(source)?.nodeName ?? '-'}: guard counter after: ${String(guardAfter)}; backstop counter: ${String(backstop)}`,
+      );
+      expect(result?.outcome).to.not.equal('allowed');
+      expect(guardAfter).to.be.greaterThan(before);
+      expect(backstop).to.equal(0);
+      before = guardAfter ?? Infinity;
+    }
     await removeBackstop();
   });
 

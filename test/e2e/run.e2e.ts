@@ -97,7 +97,7 @@ describe('polygraph run and clean on the live cluster (built CLI)', function () 
     for (const bad of ['cluster-deviates', 'model-disagrees', 'flaky', 'probe-error'])
       expect(doc.summary.classes[bad] ?? 0, bad).to.equal(0);
     expect(r.stderr).to.include('enforcement canary');
-    // Spread over the schedulable nodes (the lab has one): every pod on a node of the cluster.
+    // Spread over the schedulable nodes (one or two on the lab): every pod on a node of the cluster.
     const nodes = (await cluster!.listNodes()).filter((n) => n.schedulable).map((n) => n.name);
     const live = doc.scenarios[0]!.live;
     expect(live?.placement).to.equal('spread');

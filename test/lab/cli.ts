@@ -2,9 +2,11 @@
  * `npm run lab:up | lab:down | lab:status | lab:enforcement` — a thin entry point over
  * test/lab/lab.ts.
  *
- *   up [--no-enforcement]   start the lab; --no-enforcement (or POLYGRAPH_LAB_ENFORCEMENT=0)
- *                           starts everything but kube-router: NetworkPolicies are not enforced
- *   down                    stop it and remove every trace
+ *   up [--no-enforcement] [--nodes N]
+ *                           start the lab; --no-enforcement (or POLYGRAPH_LAB_ENFORCEMENT=0)
+ *                           starts everything but kube-router: NetworkPolicies are not enforced;
+ *                           --nodes 2 (or POLYGRAPH_LAB_NODES=2) adds node2 (default 1)
+ *   down                    stop it and remove every trace (of one node or two: no flag needed)
  *   status                  components, node, enforcement, guards
  *   enforcement on|off      switch enforcement of the running lab (stop kube-router and remove
  *                           its rules and sets / start it and wait until synced)
@@ -16,7 +18,7 @@ import { down, formatStatus, setEnforcement, status, up } from './lab.js';
 import { log } from './util.js';
 
 const USAGE =
-  'usage: tsx test/lab/cli.ts up [--no-enforcement] | down | status | enforcement on|off\n';
+  'usage: tsx test/lab/cli.ts up [--no-enforcement] [--nodes 1|2] | down | status | enforcement on|off\n';
 
 function enforcementFromEnv(): boolean {
   const value = process.env.POLYGRAPH_LAB_ENFORCEMENT;
@@ -26,9 +28,19 @@ function enforcementFromEnv(): boolean {
 async function main(command: string | undefined, args: string[]): Promise<number> {
   switch (command) {
     case 'up': {
-      const unknown = args.filter((a) => a !== '--no-enforcement');
-      if (unknown.length > 0) break;
-      await up({ enforcement: !args.includes('--no-enforcement') && enforcementFromEnv() });
+      let nodes = process.env.POLYGRAPH_LAB_NODES || '1';
+      const rest: string[] = [];
+      for (let i = 0; i < args.length; i++) {
+        const a = args[i] ?? '';
+        if (a === '--nodes') nodes = args[++i] ?? '';
+        else if (a.startsWith('--nodes=')) nodes = a.slice('--nodes='.length);
+        else rest.push(a);
+      }
+      if (rest.some((a) => a !== '--no-enforcement') || !['1', '2'].includes(nodes)) break;
+      await up({
+        enforcement: !rest.includes('--no-enforcement') && enforcementFromEnv(),
+        nodes: Number(nodes),
+      });
       return 0;
     }
     case 'down':

@@ -1,8 +1,8 @@
 /**
  * Every fixed value of the lab in one place: versions, addresses, directories.
  *
- * Node-specific values (name, IP, pod CIDR, directories) are grouped in `node` so a second node can
- * be added later as another value of the same shape.
+ * Node-specific values (name, IP, pod CIDR, directories, network namespace) are grouped per node
+ * (`node`, `node2`: values of the same shape, `LabNode`).
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -47,23 +47,98 @@ export const SERVICE_CIDR = '10.96.0.0/16';
 export const CLUSTER_DNS = '10.96.0.10';
 export const API_PORT = 6443;
 
-export const node = {
-  name: 'polygraph-lab-node1',
+/** One node of the lab. Every node-specific value is here, so that nodes differ only in data. */
+export interface LabNode {
+  /** Node name (the kubelet's --hostname-override), also what scenarios pin pods to. */
+  readonly name: string;
+  /** Its IP on the bridge `k8s0` (the host's own address for node1). */
+  readonly ip: string;
+  readonly prefix: number;
+  /** What the controller-manager allocates to it (checked at start): nodes register in order. */
+  readonly podCIDR: string;
+  /** The pods' bridge, made by the CNI bridge plugin in the node's network namespace. */
+  readonly cniBridge: string;
+  /** CNI network name (prefix of its files in /var/lib/cni/results). */
+  readonly cniNetwork: string;
+  readonly kubeletDir: string;
+  readonly podLogsDir: string;
+  readonly containerdRoot: string;
+  readonly containerdState: string;
+  readonly containerdSocket: string;
+  readonly containerdConfig: string;
+  readonly kubeletConfig: string;
+  readonly cniConfDir: string;
+  readonly ipamDir: string;
+  /** Prefix of its daemons' names (pid files, logs): '' for node1, 'node2-' for node2. */
+  readonly daemonPrefix: string;
+  /** PKI client of its kubelet (system:node:<name>). */
+  readonly kubeletClient: 'kubelet' | 'kubeletNode2';
+  /**
+   * Its own network namespace, wired to `k8s0` by a veth (`hostVeth` on the host side): undefined
+   * for node1, which lives in the host's namespace.
+   */
+  readonly netns?: string;
+  readonly hostVeth?: string;
+  /** The kubelet's cgroupRoot ('/' for node1): kubepods/… below it in every v1 hierarchy. */
+  readonly cgroupRoot: string;
+}
+
+export const BRIDGE = 'k8s0';
+
+export const node: LabNode = {
+  name: 'node1',
   /** On the empty bridge `k8s0` (this kernel has no dummy links). */
-  bridge: 'k8s0',
   ip: '10.240.0.1',
   prefix: 24,
-  /** What the controller-manager allocates to the first node (checked at start). */
   podCIDR: '10.244.0.0/24',
   cniBridge: 'cni0',
   cniNetwork: 'polygraph-lab',
   kubeletDir: join(DATA_DIR, 'kubelet'),
+  podLogsDir: join(DATA_DIR, 'pod-logs'),
   containerdRoot: join(DATA_DIR, 'containerd'),
   containerdState: join(RUN_DIR, 'containerd'),
   containerdSocket: join(RUN_DIR, 'containerd', 'containerd.sock'),
+  containerdConfig: join(RUN_DIR, 'containerd.toml'),
+  kubeletConfig: join(RUN_DIR, 'kubelet.yaml'),
   cniConfDir: join(RUN_DIR, 'cni', 'net.d'),
   ipamDir: join(RUN_DIR, 'cni', 'networks'),
-} as const;
+  daemonPrefix: '',
+  kubeletClient: 'kubelet',
+  cgroupRoot: '/',
+};
+
+const NODE2_DATA = join(DATA_DIR, 'node2');
+const NODE2_RUN = join(RUN_DIR, 'node2');
+
+/**
+ * The second node (lab:up --nodes 2): its own network namespace with a veth on `k8s0`, its own
+ * containerd, kubelet (cgroupRoot /node2) and kube-router, all started with `nsenter --net`.
+ */
+export const node2: LabNode = {
+  name: 'node2',
+  ip: '10.240.0.2',
+  prefix: 24,
+  podCIDR: '10.244.1.0/24',
+  cniBridge: 'cni0',
+  cniNetwork: 'polygraph-lab-node2',
+  kubeletDir: join(NODE2_DATA, 'kubelet'),
+  podLogsDir: join(NODE2_DATA, 'pod-logs'),
+  containerdRoot: join(NODE2_DATA, 'containerd'),
+  containerdState: join(NODE2_RUN, 'containerd'),
+  containerdSocket: join(NODE2_RUN, 'containerd', 'containerd.sock'),
+  containerdConfig: join(NODE2_RUN, 'containerd.toml'),
+  kubeletConfig: join(NODE2_RUN, 'kubelet.yaml'),
+  cniConfDir: join(NODE2_RUN, 'cni', 'net.d'),
+  ipamDir: join(NODE2_RUN, 'cni', 'networks'),
+  daemonPrefix: 'node2-',
+  kubeletClient: 'kubeletNode2',
+  netns: 'pg-node2',
+  hostVeth: 'pg-node2-h',
+  cgroupRoot: '/node2',
+};
+
+/** Every node the lab can run, in start order; lab:up --nodes N runs the first N. */
+export const NODES: readonly LabNode[] = [node, node2];
 
 /** The external host: a network namespace with a veth to the node, for ipBlock scenarios. */
 export const external = {
@@ -75,6 +150,8 @@ export const external = {
   ports: [80, 443],
 } as const;
 
+export const NODE_GUARD_COMMENT =
+  'polygraph-lab node guard: no packet of a node in its own network namespace leaves this machine';
 export const GUARD_COMMENT = 'polygraph-lab guard: no pod packet leaves this machine';
 
 /**

@@ -16,6 +16,7 @@ import {
 import { join } from 'node:path';
 import { execa } from 'execa';
 import {
+  BRIDGE,
   CLUSTER_CIDR,
   DATA_DIR,
   EXTERNAL_GUARD_COMMENT,
@@ -23,6 +24,9 @@ import {
   HOST_GUARD_COMMENT,
   HOST_SNAPSHOT,
   LAB_CGROUP,
+  type LabNode,
+  NODES,
+  NODE_GUARD_COMMENT,
   RUN_DIR,
   SERVICE_CIDR,
   external,
@@ -146,15 +150,91 @@ async function linkExists(name: string): Promise<boolean> {
   return tryRun('ip', ['link', 'show', 'dev', name]);
 }
 
+/** `file args` inside a network namespace (nsenter --net: /sys and the cgroup mounts stay visible). */
+export function inNetns(
+  netns: string | undefined,
+  file: string,
+  args: readonly string[],
+): [string, string[]] {
+  return netns === undefined
+    ? [file, [...args]]
+    : ['nsenter', [`--net=/run/netns/${netns}`, '--', file, ...args]];
+}
+
 /** Node IP on an empty bridge (no dummy links in this kernel); service range black-holed. */
 export async function setupNodeNetwork(): Promise<void> {
-  if (!(await linkExists(node.bridge))) {
-    await run('ip', ['link', 'add', node.bridge, 'type', 'bridge']);
+  if (!(await linkExists(BRIDGE))) {
+    await run('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
   }
-  await run('ip', ['addr', 'replace', `${node.ip}/${node.prefix}`, 'dev', node.bridge]);
-  await run('ip', ['link', 'set', node.bridge, 'up']);
+  await run('ip', ['addr', 'replace', `${node.ip}/${node.prefix}`, 'dev', BRIDGE]);
+  await run('ip', ['link', 'set', BRIDGE, 'up']);
   // No kube-proxy: nothing translates Service IPs, so none may be routed out of the uplink.
   await run('ip', ['route', 'replace', 'blackhole', SERVICE_CIDR]);
+}
+
+/** Sysctls a node in its own network namespace needs there (they are per namespace). */
+const NODE_NETNS_SYSCTLS: Record<string, string> = {
+  'net.ipv4.ip_forward': '1',
+  'net.bridge.bridge-nf-call-iptables': '1',
+  'net.bridge.bridge-nf-call-ip6tables': '1',
+  'net.ipv4.icmp_ratelimit': '0',
+};
+
+/**
+ * A node in its own network namespace: a veth whose host end is a port of `k8s0`, the node's IP on
+ * the other end, default route via the host (node1's IP); on the host, a route to the node's pod
+ * CIDR via the node. Its sysctls are set inside the namespace.
+ */
+export async function setupNodeNetns(n: LabNode): Promise<void> {
+  const { netns, hostVeth } = n;
+  if (netns === undefined || hostVeth === undefined) return;
+  await run('ip', ['netns', 'add', netns]);
+  await run('ip', [
+    'link',
+    'add',
+    hostVeth,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'eth0',
+    'netns',
+    netns,
+  ]);
+  await run('ip', ['link', 'set', hostVeth, 'master', BRIDGE]);
+  await run('ip', ['link', 'set', hostVeth, 'up']);
+  const inNs = (...args: string[]) => run('ip', ['-n', netns, ...args]);
+  await inNs('addr', 'add', `${n.ip}/${n.prefix}`, 'dev', 'eth0');
+  await inNs('link', 'set', 'eth0', 'up');
+  await inNs('link', 'set', 'lo', 'up');
+  await inNs('route', 'add', 'default', 'via', node.ip);
+  const writes = Object.entries(NODE_NETNS_SYSCTLS)
+    .map(([key, value]) => `echo ${value} > ${sysctlPath(key)}`)
+    .join(' && ');
+  await run(...inNetns(netns, '/bin/sh', ['-c', writes]));
+  await run('ip', ['route', 'replace', n.podCIDR, 'via', n.ip, 'dev', BRIDGE]);
+}
+
+/**
+ * The kubelet's cgroupRoot of a node that is not the host's own: it must exist in every v1
+ * hierarchy before the kubelet starts, with cpuset.cpus/mems copied from the parent (an empty
+ * cpuset admits no task).
+ */
+export function createNodeCgroups(n: LabNode): void {
+  if (n.cgroupRoot === '/') return;
+  const base = '/sys/fs/cgroup';
+  // cgroup2 only: one hierarchy at the base; hybrid/v1: one per mounted hierarchy below it.
+  const hierarchies = existsSync(join(base, 'cgroup.procs')) ? [base] : cgroupRoots().slice(1);
+  for (const root of hierarchies) {
+    const dir = join(root, n.cgroupRoot);
+    mkdirSync(dir, { recursive: true });
+    for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+      const parent = join(root, file);
+      if (existsSync(parent) && existsSync(join(dir, file))) {
+        writeFileSync(join(dir, file), readFileSync(parent, 'utf8'));
+      }
+    }
+  }
 }
 
 function guardArgs(family: 4 | 6, dev: string): string[] {
@@ -232,7 +312,7 @@ export function labCgroupPids(): number[] {
   return pids;
 }
 
-function hostGuardArgs(dev: string): string[][] {
+function hostGuardArgs(dev: string, family: 4 | 6): string[][] {
   return [
     // Every socket of a process in the lab's cgroup (they inherit it: daemons, their children).
     [
@@ -247,6 +327,23 @@ function hostGuardArgs(dev: string): string[][] {
       'comment',
       '--comment',
       HOST_GUARD_COMMENT,
+      '-j',
+      'DROP',
+    ],
+    // A node in its own network namespace (node2): its daemons' and its pods' packets reach the
+    // uplink forwarded from k8s0, where no cgroup match sees them. Nothing else is on k8s0.
+    // (The pod range stays the pod guard's, so that each guard counts its own packets.)
+    [
+      'FORWARD',
+      '-i',
+      BRIDGE,
+      ...(family === 4 ? ['!', '-s', CLUSTER_CIDR] : []),
+      '-o',
+      dev,
+      '-m',
+      'comment',
+      '--comment',
+      NODE_GUARD_COMMENT,
       '-j',
       'DROP',
     ],
@@ -275,8 +372,11 @@ function hostGuardArgs(dev: string): string[][] {
  */
 export async function installHostGuard(): Promise<void> {
   const dev = await uplink();
-  for (const bin of ['iptables', 'ip6tables']) {
-    for (const [chain, ...args] of hostGuardArgs(dev)) {
+  for (const [bin, family] of [
+    ['iptables', 4],
+    ['ip6tables', 6],
+  ] as const) {
+    for (const [chain, ...args] of hostGuardArgs(dev, family)) {
       if (!(await tryRun(bin, ['-w', '-t', 'mangle', '-C', chain!, ...args]))) {
         await run(bin, ['-w', '-t', 'mangle', '-I', chain!, '1', ...args]);
       }
@@ -287,8 +387,11 @@ export async function installHostGuard(): Promise<void> {
 export async function hostGuardInstalled(): Promise<boolean> {
   if (!existsSync(labCgroupDir())) return false;
   const dev = await uplink();
-  for (const bin of ['iptables', 'ip6tables']) {
-    for (const [chain, ...args] of hostGuardArgs(dev)) {
+  for (const [bin, family] of [
+    ['iptables', 4],
+    ['ip6tables', 6],
+  ] as const) {
+    for (const [chain, ...args] of hostGuardArgs(dev, family)) {
       if (!(await tryRun(bin, ['-w', '-t', 'mangle', '-C', chain!, ...args]))) return false;
     }
   }
@@ -410,13 +513,19 @@ const KUBE_ROUTER_RULE = /-[jg] KUBE-(ROUTER-|POD-FW-|NWPLCY-)/;
  * Remove what kube-router enforces with (its chains, the rules jumping to them, its ipsets), so
  * that nothing is enforced once it has stopped. Returns the tables changed and the sets removed.
  */
-export async function cleanKubeRouter(): Promise<{ tables: string[]; sets: string[] }> {
-  const tables = await removeChainsAndRules(KUBE_ROUTER_CHAIN, KUBE_ROUTER_RULE);
-  const sets = await cleanIpsets();
+export async function cleanKubeRouter(
+  netns?: string,
+): Promise<{ tables: string[]; sets: string[] }> {
+  const tables = await removeChainsAndRules(KUBE_ROUTER_CHAIN, KUBE_ROUTER_RULE, netns);
+  const sets = await cleanIpsets(netns);
   return { tables, sets };
 }
 
-async function removeChainsAndRules(chainPattern: RegExp, rulePattern: RegExp): Promise<string[]> {
+async function removeChainsAndRules(
+  chainPattern: RegExp,
+  rulePattern: RegExp,
+  netns?: string,
+): Promise<string[]> {
   const cleaned: string[] = [];
   const backends = [
     ['iptables-save', 'iptables-restore'],
@@ -426,7 +535,7 @@ async function removeChainsAndRules(chainPattern: RegExp, rulePattern: RegExp): 
   ] as const;
   for (const [save, restore] of backends) {
     for (const table of ['filter', 'nat', 'mangle', 'raw']) {
-      const text = await output(save, ['-t', table]);
+      const text = await output(...inNetns(netns, save, ['-t', table]));
       if (text === '') continue;
       const lines = text.split('\n');
       const kept = lines.filter((line) => {
@@ -438,7 +547,10 @@ async function removeChainsAndRules(chainPattern: RegExp, rulePattern: RegExp): 
         return true;
       });
       if (kept.length === lines.length) continue;
-      const result = await execa(restore, ['-w'], { input: kept.join('\n') + '\n', reject: false });
+      const result = await execa(...inNetns(netns, restore, ['-w']), {
+        input: kept.join('\n') + '\n',
+        reject: false,
+      });
       if (result.exitCode !== 0) {
         log(`warning: ${restore} (${table}) failed: ${result.stderr}`);
       } else {
@@ -449,21 +561,29 @@ async function removeChainsAndRules(chainPattern: RegExp, rulePattern: RegExp): 
   return cleaned;
 }
 
-export async function cleanIpsets(): Promise<string[]> {
-  const names = (await output('ipset', ['list', '-n']))
+export async function cleanIpsets(netns?: string): Promise<string[]> {
+  const names = (await output(...inNetns(netns, 'ipset', ['list', '-n'])))
     .split('\n')
     .filter((n) => /^(inet6:)?KUBE-/.test(n));
-  for (const name of names) await tryRun('ipset', ['destroy', name]);
+  for (const name of names) await tryRun(...inNetns(netns, 'ipset', ['destroy', name]));
   // A set still referenced cannot be destroyed on the first pass.
-  for (const name of names) await tryRun('ipset', ['destroy', name]);
+  for (const name of names) await tryRun(...inNetns(netns, 'ipset', ['destroy', name]));
   return names;
 }
 
-/** CNI network namespaces made by containerd, and the external host's. */
+/**
+ * CNI network namespaces made by containerd (of every node), the external host's, and those of
+ * the nodes that have their own (their veths, bridges, iptables rules, ipsets and sysctls go with
+ * them).
+ */
 export async function cleanNetns(): Promise<string[]> {
   const dir = '/run/netns';
+  const ours = new Set<string>([external.netns, ...NODES.flatMap((n) => n.netns ?? [])]);
   const names = existsSync(dir)
-    ? readdirSync(dir).filter((n) => n.startsWith('cni-') || n === external.netns)
+    ? readdirSync(dir)
+        .filter((n) => n.startsWith('cni-') || ours.has(n))
+        // The pods' namespaces first, then the nodes' own.
+        .sort((a, b) => Number(ours.has(a)) - Number(ours.has(b)))
     : [];
   for (const name of names) {
     if (!(await tryRun('ip', ['netns', 'delete', name]))) {
@@ -482,11 +602,15 @@ export async function cleanLinks(): Promise<string[]> {
   }[];
   for (const link of links) {
     const veth = link.master === node.cniBridge && link.ifname.startsWith('veth');
-    if (veth || link.ifname === external.hostVeth) {
+    const ours = link.ifname === external.hostVeth || NODES.some((n) => n.hostVeth === link.ifname);
+    if (veth || ours) {
       if (await tryRun('ip', ['link', 'delete', link.ifname])) removed.push(link.ifname);
     }
   }
-  for (const bridge of [node.cniBridge, node.bridge]) {
+  for (const n of NODES) {
+    if (n.netns !== undefined) await tryRun('ip', ['route', 'delete', n.podCIDR]);
+  }
+  for (const bridge of [node.cniBridge, BRIDGE]) {
     if (await tryRun('ip', ['link', 'delete', bridge])) removed.push(bridge);
   }
   await tryRun('ip', ['route', 'delete', 'blackhole', SERVICE_CIDR]);
@@ -525,9 +649,13 @@ function cgroupTree(dir: string): string[] {
   return out; // children before parents
 }
 
-/** Kill what is left in the kubepods cgroups (container processes outlive their shims). */
+/**
+ * Kill what is left in the kubepods cgroups (container processes outlive their shims), node1's at
+ * the root and those under the other nodes' cgroupRoot (/node2/kubepods…), and remove them.
+ */
 export async function cleanCgroups(): Promise<{ killed: number; removed: number }> {
-  const trees = cgroupRoots().flatMap((root) => cgroupTree(join(root, 'kubepods')));
+  const tops = ['kubepods', ...NODES.flatMap((n) => (n.cgroupRoot === '/' ? [] : [n.cgroupRoot]))];
+  const trees = cgroupRoots().flatMap((root) => tops.flatMap((t) => cgroupTree(join(root, t))));
   const pids = new Set<number>();
   for (const dir of trees) {
     try {
@@ -569,7 +697,8 @@ export function cleanFiles(): void {
   if (existsSync(results)) {
     for (const f of readdirSync(results)) {
       // The pods' network, and containerd's own loopback network for each sandbox.
-      if (f.startsWith(`${node.cniNetwork}-`) || f.startsWith('cni-loopback-')) {
+      const ours = NODES.some((n) => f.startsWith(`${n.cniNetwork}-`));
+      if (ours || f.startsWith('cni-loopback-')) {
         rmSync(join(results, f), { force: true });
       }
     }

@@ -1,12 +1,12 @@
 /**
- * The lab: a one-node Kubernetes cluster with kube-router enforcing NetworkPolicies, on this
- * machine. `up()`, `down()`, `status()` and `setEnforcement()` are what `npm run lab:*` call; the
+ * The lab: a one- or two-node Kubernetes cluster with kube-router enforcing NetworkPolicies, on
+ * this machine (node2, with --nodes 2, in a network namespace of its own). `up()`, `down()`, `status()` and `setEnforcement()` are what `npm run lab:*` call; the
  * other exports are for tests (paths, addresses, the guards' counters, enforcement off and on).
  * See docs/LAB.md.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import {
@@ -36,6 +36,9 @@ import {
   LOG_DIR,
   NETWORK_POLICY_API_MODULE,
   NETWORK_POLICY_API_VERSION,
+  NODE_GUARD_COMMENT,
+  type LabNode,
+  NODES,
   PKI_DIR,
   RUN_DIR,
   SERVICE_CIDR,
@@ -52,8 +55,10 @@ import {
   cleanMounts,
   cleanNetns,
   createLabCgroup,
+  createNodeCgroups,
   guardInstalled,
   hostGuardInstalled,
+  inNetns,
   installGuard,
   installHostGuard,
   killLabCgroup,
@@ -63,6 +68,7 @@ import {
   rulePackets,
   setLabSysctls,
   setupExternalHost,
+  setupNodeNetns,
   setupNodeNetwork,
   snapshotHost,
   uplink,
@@ -89,8 +95,25 @@ export const kubeconfigPath = (): string => KUBECONFIG;
 export const kubectlPath = (): string => KUBECTL_LINK;
 export const nodeName = (): string => node.name;
 export const nodeIP = (): string => node.ip;
-/** The node's pod range (what the CNI hands out). */
+/** The first node's pod range (what its CNI hands out). */
 export const podCIDR = (): string => node.podCIDR;
+
+export interface NodeFacts {
+  name: string;
+  ip: string;
+  podCIDR: string;
+  /** The node's own network namespace (undefined: the host's). */
+  netns: string | undefined;
+}
+/** The nodes of the running lab (lab:up --nodes N), in start order. */
+export function nodes(): NodeFacts[] {
+  return runningNodes().map((n) => ({
+    name: n.name,
+    ip: n.ip,
+    podCIDR: n.podCIDR,
+    netns: n.netns,
+  }));
+}
 /** The cluster's pod range (all nodes); the guard drops it towards the uplink. */
 export const clusterCIDR = (): string => CLUSTER_CIDR;
 export { uplink };
@@ -119,6 +142,11 @@ export { rulePackets };
 /** Packets of the lab's daemons dropped so far by the host guard (mangle OUTPUT, lab cgroup → uplink). */
 export async function hostGuardPackets(): Promise<number | undefined> {
   return rulePackets('mangle', HOST_GUARD_COMMENT);
+}
+
+/** Packets of node2 (its daemons; not its pods: the guard's) dropped so far (mangle FORWARD, k8s0 → uplink). */
+export async function nodeGuardPackets(): Promise<number | undefined> {
+  return rulePackets('mangle', NODE_GUARD_COMMENT);
 }
 
 /** Packets of the external host dropped so far (mangle FORWARD, its veth → uplink). */
@@ -163,17 +191,38 @@ export async function runInLab(
 // Components
 
 const EXTERNAL_SERVERS = external.ports.map((p) => `external-host-${String(p)}`);
-/** Start order; stop is the reverse, etcd last. */
-const ORDER = [
-  'etcd',
-  'kube-apiserver',
-  'kube-controller-manager',
-  'kube-scheduler',
-  'containerd',
-  ...EXTERNAL_SERVERS,
-  'kubelet',
-  'kube-router',
-];
+
+const containerdName = (n: LabNode): string => `${n.daemonPrefix}containerd`;
+const kubeletName = (n: LabNode): string => `${n.daemonPrefix}kubelet`;
+const kubeRouterName = (n: LabNode): string => `${n.daemonPrefix}kube-router`;
+const isKubeRouter = (name: string): boolean => NODES.some((n) => kubeRouterName(n) === name);
+
+/** Start order of a lab of these nodes; stop is the reverse, etcd last. */
+function order(labNodes: readonly LabNode[]): string[] {
+  return [
+    'etcd',
+    'kube-apiserver',
+    'kube-controller-manager',
+    'kube-scheduler',
+    ...labNodes.map(containerdName),
+    ...EXTERNAL_SERVERS,
+    ...labNodes.map(kubeletName),
+    ...labNodes.map(kubeRouterName),
+  ];
+}
+
+/** How many nodes the lab was started with (written at lab:up; read by status, enforcement). */
+const NODES_FILE = join(RUN_DIR, 'nodes');
+
+function runningNodes(): LabNode[] {
+  let count = 1;
+  try {
+    count = Number(readFileSync(NODES_FILE, 'utf8').trim()) || 1;
+  } catch {
+    // no lab, or one started before the file existed: one node
+  }
+  return NODES.slice(0, Math.max(1, Math.min(count, NODES.length)));
+}
 
 const KUBE_ROUTER_HEALTH_PORT = 20244;
 
@@ -221,31 +270,35 @@ interface NodeObject {
   status?: { conditions?: { type: string; status: string; message?: string }[] };
 }
 
-async function readNode(): Promise<NodeObject | undefined> {
-  const [code, body] = await apiGet(`/api/v1/nodes/${node.name}`);
+async function readNode(n: LabNode): Promise<NodeObject | undefined> {
+  const [code, body] = await apiGet(`/api/v1/nodes/${n.name}`);
   return code === 200 ? (JSON.parse(body) as NodeObject) : undefined;
 }
 
-async function nodeReady(): Promise<boolean> {
-  const n = await readNode();
-  return n?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+async function nodeReady(n: LabNode): Promise<boolean> {
+  const object = await readNode(n);
+  return (
+    object?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false
+  );
 }
 
-/** kube-router's firewall chains exist in filter (it has finished a first full sync). */
-async function kubeRouterSynced(): Promise<boolean> {
-  const rules = await output('iptables', ['-w', '-S']);
+/** The node's kube-router has its firewall chains in filter (it has finished a first full sync). */
+async function kubeRouterSynced(n: LabNode): Promise<boolean> {
+  const rules = await output(...inNetns(n.netns, 'iptables', ['-w', '-S']));
   return ['KUBE-ROUTER-INPUT', 'KUBE-ROUTER-FORWARD', 'KUBE-ROUTER-OUTPUT'].every((c) =>
     rules.includes(`-N ${c}`),
   );
 }
 
-/** Anything of kube-router's left in iptables (filter, any chain) or ipset. */
-async function kubeRouterStateLeft(): Promise<string[]> {
-  const chains = (await output('iptables', ['-w', '-S']))
+/** Anything of kube-router's left in the node's iptables (filter, any chain) or ipsets. */
+async function kubeRouterStateLeft(n: LabNode): Promise<string[]> {
+  const chains = (await output(...inNetns(n.netns, 'iptables', ['-w', '-S'])))
     .split('\n')
     .filter((l) => /^-N KUBE-(ROUTER-|POD-FW-|NWPLCY-)/.test(l))
     .map((l) => l.slice(3));
-  const sets = (await output('ipset', ['list', '-n'])).split('\n').filter((n) => /^KUBE-/.test(n));
+  const sets = (await output(...inNetns(n.netns, 'ipset', ['list', '-n'])))
+    .split('\n')
+    .filter((name) => /^KUBE-/.test(name));
   return [...chains, ...sets];
 }
 
@@ -303,16 +356,16 @@ function httpsOkInsecure(port: number): Promise<boolean> {
   });
 }
 
-function containerdConfig(pauseImage: string): string {
+function containerdConfig(n: LabNode, pauseImage: string): string {
   const cri = 'plugins."io.containerd.grpc.v1.cri"';
   return `# Generated by test/lab/lab.ts
 version = 2
-root = "${node.containerdRoot}"
-state = "${node.containerdState}"
+root = "${n.containerdRoot}"
+state = "${n.containerdState}"
 disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
 
 [grpc]
-  address = "${node.containerdSocket}"
+  address = "${n.containerdSocket}"
 
 [${cri}]
   sandbox_image = "${pauseImage}"
@@ -331,27 +384,27 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 
 [${cri}.cni]
   bin_dir = "/usr/lib/cni"
-  conf_dir = "${node.cniConfDir}"
+  conf_dir = "${n.cniConfDir}"
 `;
 }
 
-function cniConflist(): string {
+function cniConflist(n: LabNode): string {
   return JSON.stringify(
     {
       cniVersion: '1.0.0',
-      name: node.cniNetwork,
+      name: n.cniNetwork,
       plugins: [
         {
           type: 'bridge',
-          bridge: node.cniBridge,
+          bridge: n.cniBridge,
           isGateway: true,
           ipMasq: false,
           hairpinMode: true,
           ipam: {
             type: 'host-local',
-            ranges: [[{ subnet: node.podCIDR }]],
+            ranges: [[{ subnet: n.podCIDR }]],
             routes: [{ dst: '0.0.0.0/0' }],
-            dataDir: node.ipamDir,
+            dataDir: n.ipamDir,
           },
         },
         { type: 'portmap', capabilities: { portMappings: true } },
@@ -362,11 +415,11 @@ function cniConflist(): string {
   );
 }
 
-function kubeletConfig(): string {
+function kubeletConfig(n: LabNode): string {
   return stringify({
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
     kind: 'KubeletConfiguration',
-    address: node.ip,
+    address: n.ip,
     authentication: {
       anonymous: { enabled: false },
       webhook: { enabled: true },
@@ -374,7 +427,9 @@ function kubeletConfig(): string {
     },
     authorization: { mode: 'Webhook' },
     cgroupDriver: 'cgroupfs',
-    containerRuntimeEndpoint: `unix://${node.containerdSocket}`,
+    containerRuntimeEndpoint: `unix://${n.containerdSocket}`,
+    // node2's pods live under /node2 (its cgroup, made with cpusets before the kubelet starts).
+    cgroupRoot: n.cgroupRoot,
     failSwapOn: false,
     // Images can never be pulled again here: never collect them.
     imageGCHighThresholdPercent: 100,
@@ -387,7 +442,7 @@ function kubeletConfig(): string {
     resolvConf: join(DATA_DIR, 'resolv.conf'),
     clusterDNS: [CLUSTER_DNS],
     clusterDomain: 'cluster.local',
-    podLogsDir: join(DATA_DIR, 'pod-logs'),
+    podLogsDir: n.podLogsDir,
     healthzBindAddress: '127.0.0.1',
     healthzPort: 10248,
     readOnlyPort: 0,
@@ -463,10 +518,20 @@ export interface ComponentStatus {
   alive: boolean;
 }
 
+export interface NodeStatus {
+  name: string;
+  ip: string;
+  ready: boolean;
+  kubeRouterSynced: boolean;
+}
+
 export interface LabStatus {
   components: ComponentStatus[];
+  /** Every node of the lab Ready. */
   nodeReady: boolean;
+  /** Every node's kube-router synced. */
   kubeRouterSynced: boolean;
+  nodes: NodeStatus[];
   /** The pod guard (mangle FORWARD, pod range → uplink). */
   guard: boolean;
   /** The lab's cgroup and the host guard (its traffic and the external host's → uplink). */
@@ -486,26 +551,37 @@ export interface LabStatus {
 }
 
 export async function status(): Promise<LabStatus> {
-  const components = ORDER.map((name): ComponentStatus => {
+  const labNodes = runningNodes();
+  const components = order(labNodes).map((name): ComponentStatus => {
     const record = readPid(name);
     return { name, pid: record?.pid, alive: record !== undefined && isOurs(record) };
   });
-  const apiAlive = components.find((c) => c.name === 'kube-apiserver')?.alive === true;
-  const ready =
-    apiAlive && existsSync(pkiPath('admin.crt')) && (await nodeReady().catch(() => false));
-  const kubeRouterAlive = components.find((c) => c.name === 'kube-router')?.alive === true;
-  const synced = kubeRouterAlive && (await kubeRouterSynced());
+  const alive = (name: string) => components.find((c) => c.name === name)?.alive === true;
+  const apiUp = alive('kube-apiserver') && existsSync(pkiPath('admin.crt'));
+  const nodeStates = await Promise.all(
+    labNodes.map(async (n): Promise<NodeStatus & { stateLeft: number }> => ({
+      name: n.name,
+      ip: n.ip,
+      ready: apiUp && (await nodeReady(n).catch(() => false)),
+      kubeRouterSynced: alive(kubeRouterName(n)) && (await kubeRouterSynced(n)),
+      stateLeft: alive(kubeRouterName(n)) ? 1 : (await kubeRouterStateLeft(n)).length,
+    })),
+  );
+  const ready = nodeStates.every((n) => n.ready);
+  const synced = nodeStates.every((n) => n.kubeRouterSynced);
   const guard = await guardInstalled().catch(() => false);
   const hostGuard = await hostGuardInstalled().catch(() => false);
   const enforcement = enforcementOn() ? 'on' : 'off';
-  const others = components.filter((c) => c.name !== 'kube-router').every((c) => c.alive);
+  const others = components.filter((c) => !isKubeRouter(c.name)).every((c) => c.alive);
   const crds = ready ? await clusterPolicyCrds().catch(() => []) : [];
+  // Off: no kube-router running and nothing of any left, on every node.
   const enforcementAsWanted =
-    enforcement === 'on' ? synced : !kubeRouterAlive && (await kubeRouterStateLeft()).length === 0;
+    enforcement === 'on' ? synced : nodeStates.every((n) => n.stateLeft === 0);
   return {
     components,
     nodeReady: ready,
     kubeRouterSynced: synced,
+    nodes: nodeStates.map(({ stateLeft: _, ...n }) => n),
     guard,
     hostGuard,
     enforcement,
@@ -519,17 +595,20 @@ export function formatStatus(s: LabStatus): string {
   const lines = s.components.map((c) => {
     const state = c.alive
       ? 'alive'
-      : off && c.name === 'kube-router'
+      : off && isKubeRouter(c.name)
         ? 'off (enforcement off)'
         : 'not running';
     const pid = c.pid === undefined ? '-'.padStart(7) : String(c.pid).padStart(7);
     return `  ${c.name.padEnd(24)} ${pid}  ${state}`;
   });
-  lines.push(`  node ${node.name} Ready: ${s.nodeReady ? 'yes' : 'no'}`);
+  for (const n of s.nodes) {
+    const synced = off ? '' : `; kube-router synced: ${n.kubeRouterSynced ? 'yes' : 'no'}`;
+    lines.push(`  node ${n.name} (${n.ip}) Ready: ${n.ready ? 'yes' : 'no'}${synced}`);
+  }
   lines.push(
     off
       ? '  enforcement: OFF (kube-router not running: NetworkPolicies are accepted but not enforced)'
-      : `  enforcement: on (kube-router synced: ${s.kubeRouterSynced ? 'yes' : 'no'})`,
+      : `  enforcement: on (kube-router synced on every node: ${s.kubeRouterSynced ? 'yes' : 'no'})`,
   );
   lines.push(
     s.clusterPolicyCrds.length > 0
@@ -540,7 +619,7 @@ export function formatStatus(s: LabStatus): string {
     `  guard (mangle FORWARD ${CLUSTER_CIDR} → uplink DROP): ${s.guard ? 'in place' : 'MISSING'}`,
   );
   lines.push(
-    `  host guard (cgroup ${LAB_CGROUP}: mangle OUTPUT → uplink DROP; external host: mangle FORWARD → uplink DROP): ${s.hostGuard ? 'in place' : 'MISSING'}`,
+    `  host guard (cgroup ${LAB_CGROUP}: mangle OUTPUT → uplink DROP; external host and k8s0 (node2): mangle FORWARD → uplink DROP): ${s.hostGuard ? 'in place' : 'MISSING'}`,
   );
   return lines.join('\n');
 }
@@ -550,9 +629,11 @@ export function formatStatus(s: LabStatus): string {
 
 /** Stop everything and remove every trace of the lab. Harmless when nothing runs. */
 export async function down(): Promise<void> {
-  const known = new Set(ORDER);
+  // Whatever ran, one node or two: every node's daemons (a missing pid file is a no-op).
+  const all = order(NODES);
+  const known = new Set(all);
   const extra = recordedComponents().filter((n) => !known.has(n));
-  for (const name of [...extra, ...[...ORDER].reverse()]) {
+  for (const name of [...extra, ...[...all].reverse()]) {
     // etcd last, and only once the apiserver has exited (docs/LAB.md, shutdown order).
     // serve-hostname waits 60 s after SIGTERM ("awaiting pod deletion"): no grace for it.
     const grace =
@@ -605,12 +686,21 @@ export interface UpResult {
 export interface UpOptions {
   /** false: start everything but kube-router (a cluster that ignores NetworkPolicies). Default true. */
   enforcement?: boolean;
+  /** How many nodes (1 or 2). Default 1. */
+  nodes?: number;
 }
 
 export async function up(options: UpOptions = {}): Promise<UpResult> {
   const enforcement = options.enforcement ?? true;
+  const count = options.nodes ?? 1;
+  if (!Number.isInteger(count) || count < 1 || count > NODES.length)
+    throw new LabError(`the lab runs 1 to ${String(NODES.length)} nodes, not ${String(count)}`);
   let before = await status();
-  if (before.up) {
+  if (before.up && before.nodes.length !== count) {
+    log(
+      `the lab is up with ${String(before.nodes.length)} node(s): restarting it with ${String(count)}`,
+    );
+  } else if (before.up) {
     writeCheckoutFiles(); // the lab may have been started from another checkout
     if ((before.enforcement === 'on') !== enforcement) {
       log(`the lab is up with enforcement ${before.enforcement}: switching it`);
@@ -624,7 +714,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
     return { alreadyUp: true, status: before };
   }
   try {
-    return { alreadyUp: false, status: await start(enforcement) };
+    return { alreadyUp: false, status: await start(enforcement, NODES.slice(0, count)) };
   } catch (error) {
     if (error instanceof LabError && error.logFile !== undefined) {
       log(`last lines of ${error.logFile}:\n${tail(error.logFile)}`);
@@ -633,7 +723,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   }
 }
 
-async function start(enforcement: boolean): Promise<LabStatus> {
+async function start(enforcement: boolean, labNodes: readonly LabNode[]): Promise<LabStatus> {
   await phase('clear leftovers of an earlier lab', down);
   await phase('debian packages', async () => {
     const installed = await ensurePackages();
@@ -648,8 +738,9 @@ async function start(enforcement: boolean): Promise<LabStatus> {
   const agnhost = await agnhostVersion();
 
   mkdirSync(LOG_DIR, { recursive: true });
-  for (const d of [DATA_DIR, RUN_DIR, node.cniConfDir, node.ipamDir])
+  for (const d of [DATA_DIR, RUN_DIR, ...labNodes.flatMap((n) => [n.cniConfDir, n.ipamDir])])
     mkdirSync(d, { recursive: true });
+  writeFileSync(NODES_FILE, `${String(labNodes.length)}\n`);
   if (!enforcement) writeFileSync(ENFORCEMENT_OFF_FILE, 'kube-router is not started\n');
 
   await phase('host network, sysctls and guards', async () => {
@@ -666,13 +757,26 @@ async function start(enforcement: boolean): Promise<LabStatus> {
     await installHostGuard();
     log(
       `host guard: mangle OUTPUT -m cgroup --path ${LAB_CGROUP} -o ${dev} -j DROP; ` +
-        `mangle FORWARD -i ${external.hostVeth} -o ${dev} -j DROP (IPv4 and IPv6)`,
+        `mangle FORWARD -i ${external.hostVeth}|k8s0 -o ${dev} -j DROP (IPv4 and IPv6)`,
     );
+    // The other nodes: own network namespace on k8s0, their kubelet's cgroupRoot.
+    for (const n of labNodes.slice(1)) {
+      await setupNodeNetns(n);
+      createNodeCgroups(n);
+      log(`${n.name}: ${n.ip} in netns ${String(n.netns)}, pod CIDR ${n.podCIDR} routed via it`);
+    }
   });
 
   await phase('pki and kubeconfigs', async () => {
     await makePKI();
-    for (const c of ['admin', 'kubelet', 'controllerManager', 'scheduler', 'kubeRouter'] as const) {
+    for (const c of [
+      'admin',
+      'kubelet',
+      'kubeletNode2',
+      'controllerManager',
+      'scheduler',
+      'kubeRouter',
+    ] as const) {
       writeKubeconfig(c, kubeconfigFile(c));
     }
     writeFileSync(join(DATA_DIR, 'resolv.conf'), '');
@@ -773,28 +877,38 @@ async function start(enforcement: boolean): Promise<LabStatus> {
     ]);
   });
 
-  const ctr = (...args: string[]) =>
-    run('ctr', ['--address', node.containerdSocket, '--namespace', 'k8s.io', ...args]);
+  const ctr = (n: LabNode, ...args: string[]) =>
+    run('ctr', ['--address', n.containerdSocket, '--namespace', 'k8s.io', ...args]);
 
-  await phase('containerd', async () => {
-    const config = join(RUN_DIR, 'containerd.toml');
-    writeFileSync(config, containerdConfig(imageRef('pause', agnhost)));
-    writeFileSync(join(node.cniConfDir, '10-polygraph-lab.conflist'), cniConflist());
-    await startAndWait(
-      'containerd',
-      '/usr/bin/containerd',
-      ['--config', config],
-      () => tryRun('ctr', ['--address', node.containerdSocket, 'version']),
-      30_000,
-    );
-  });
+  await phase('containerd', () =>
+    Promise.all(
+      labNodes.map(async (n) => {
+        mkdirSync(dirname(n.containerdConfig), { recursive: true });
+        writeFileSync(n.containerdConfig, containerdConfig(n, imageRef('pause', agnhost)));
+        writeFileSync(join(n.cniConfDir, '10-polygraph-lab.conflist'), cniConflist(n));
+        await startAndWait(
+          containerdName(n),
+          '/usr/bin/containerd',
+          ['--config', n.containerdConfig],
+          () => tryRun('ctr', ['--address', n.containerdSocket, 'version']),
+          30_000,
+          n.netns === undefined ? {} : { netns: n.netns },
+        );
+      }),
+    ),
+  );
 
   await phase('images (build and import)', async () => {
     const images = await buildImages(kubernetesBin('agnhost'), agnhost);
-    for (const image of images) {
-      await ctr('images', 'import', image.tar);
-      log(`imported ${image.ref}`);
-    }
+    // Every node's containerd has its own image store: the same tars into each.
+    await Promise.all(
+      labNodes.map(async (n) => {
+        for (const image of images) {
+          await ctr(n, 'images', 'import', image.tar);
+          log(`imported ${image.ref} into ${n.name}`);
+        }
+      }),
+    );
   });
 
   await phase('external host', async () => {
@@ -817,33 +931,57 @@ async function start(enforcement: boolean): Promise<LabStatus> {
     );
   });
 
-  await phase('kubelet (until node Ready)', async () => {
-    const config = join(RUN_DIR, 'kubelet.yaml');
-    writeFileSync(config, kubeletConfig());
-    await startAndWait(
-      'kubelet',
-      kubernetesBin('kubelet'),
-      [
-        `--config=${config}`,
-        `--kubeconfig=${kubeconfigFile('kubelet')}`,
-        `--root-dir=${node.kubeletDir}`,
-        `--hostname-override=${node.name}`,
-        `--node-ip=${node.ip}`,
-        '--v=1',
-      ],
-      async () => (await nodeReady()) && (await readNode())?.spec?.podCIDR !== undefined,
-      120_000,
-    );
-    const cidr = (await readNode())?.spec?.podCIDR;
-    if (cidr !== node.podCIDR) {
-      throw new LabError(
-        `node ${node.name} got pod CIDR ${String(cidr)}, but the CNI conflist hands out ${node.podCIDR}`,
+  await phase('kubelet (until every node is Ready)', async () => {
+    // One at a time until each has registered: the controller-manager hands out pod CIDRs in
+    // registration order, and each node's CNI conflist names its CIDR. Then all until Ready.
+    for (const n of labNodes) {
+      writeFileSync(n.kubeletConfig, kubeletConfig(n));
+      await startAndWait(
+        kubeletName(n),
+        kubernetesBin('kubelet'),
+        [
+          `--config=${n.kubeletConfig}`,
+          `--kubeconfig=${kubeconfigFile(n.kubeletClient)}`,
+          `--root-dir=${n.kubeletDir}`,
+          `--hostname-override=${n.name}`,
+          `--node-ip=${n.ip}`,
+          '--v=1',
+        ],
+        async () => (await readNode(n))?.spec?.podCIDR !== undefined,
+        120_000,
+        n.netns === undefined ? {} : { netns: n.netns },
       );
+      const cidr = (await readNode(n))?.spec?.podCIDR;
+      if (cidr !== n.podCIDR) {
+        throw new LabError(
+          `node ${n.name} got pod CIDR ${String(cidr)}, but its CNI conflist hands out ${n.podCIDR}`,
+        );
+      }
     }
+    await waitFor(
+      `nodes ${labNodes.map((n) => n.name).join(', ')} to be Ready`,
+      async () => {
+        for (const n of labNodes) {
+          const record = readPid(kubeletName(n));
+          if (record === undefined || !isOurs(record))
+            throw new LabError(`${kubeletName(n)} exited`, logFile(kubeletName(n)));
+        }
+        return (await Promise.all(labNodes.map(nodeReady))).every(Boolean);
+      },
+      120_000,
+    ).catch((error: unknown) => {
+      if (error instanceof LabError && error.logFile !== undefined) throw error;
+      throw new LabError(
+        error instanceof Error ? error.message : String(error),
+        logFile('kubelet'),
+      );
+    });
   });
 
   if (enforcement) {
-    await phase('kube-router (until synced)', startKubeRouter);
+    await phase('kube-router (until synced on every node)', () =>
+      Promise.all(labNodes.map(startKubeRouter)),
+    );
   } else {
     log('kube-router not started: NetworkPolicies will not be enforced (--no-enforcement)');
   }
@@ -856,9 +994,9 @@ async function start(enforcement: boolean): Promise<LabStatus> {
   return final;
 }
 
-function startKubeRouter(): Promise<number> {
+function startKubeRouter(n: LabNode): Promise<number> {
   return startAndWait(
-    'kube-router',
+    kubeRouterName(n),
     kubeRouterBin,
     [
       '--run-router=false',
@@ -868,14 +1006,15 @@ function startKubeRouter(): Promise<number> {
       '--enable-cni=false',
       '--enable-ipv4=true',
       '--enable-ipv6=false',
-      `--hostname-override=${node.name}`,
+      `--hostname-override=${n.name}`,
       `--kubeconfig=${kubeconfigFile('kubeRouter')}`,
       `--health-port=${String(KUBE_ROUTER_HEALTH_PORT)}`,
       '--metrics-port=0',
       '--v=1',
     ],
-    kubeRouterSynced,
+    () => kubeRouterSynced(n),
     60_000,
+    n.netns === undefined ? {} : { netns: n.netns },
   );
 }
 
@@ -896,32 +1035,42 @@ export async function setEnforcement(on: boolean): Promise<void> {
   }
   const start = performance.now();
   const took = () => `${((performance.now() - start) / 1000).toFixed(1)} s`;
+  const labNodes = runningNodes();
   if (on) {
     rmSync(ENFORCEMENT_OFF_FILE, { force: true });
-    const record = readPid('kube-router');
-    if (record !== undefined && isOurs(record) && (await kubeRouterSynced())) {
-      log('enforcement is already on (kube-router running and synced)');
-      return;
-    }
-    await stopDaemon('kube-router');
-    await startKubeRouter();
-    log(`enforcement on: kube-router started and synced in ${took()}`);
+    await Promise.all(
+      labNodes.map(async (n) => {
+        const record = readPid(kubeRouterName(n));
+        if (record !== undefined && isOurs(record) && (await kubeRouterSynced(n))) return;
+        await stopDaemon(kubeRouterName(n));
+        await startKubeRouter(n);
+      }),
+    );
+    log(
+      `enforcement on: kube-router running and synced on ${String(labNodes.length)} node(s) in ${took()}`,
+    );
     return;
   }
   writeFileSync(ENFORCEMENT_OFF_FILE, 'kube-router stopped by lab:enforcement off\n');
-  await stopDaemon('kube-router');
-  const record = readPid('kube-router');
-  if (record !== undefined && isOurs(record)) {
-    throw new LabError('kube-router would not stop', logFile('kube-router'));
-  }
-  const cleaned = await cleanKubeRouter();
-  const left = await kubeRouterStateLeft();
-  if (left.length > 0) {
-    throw new LabError(`kube-router's rules or sets are still there: ${left.join(', ')}`);
-  }
+  const removed = await Promise.all(
+    labNodes.map(async (n) => {
+      await stopDaemon(kubeRouterName(n));
+      const record = readPid(kubeRouterName(n));
+      if (record !== undefined && isOurs(record)) {
+        throw new LabError(`${kubeRouterName(n)} would not stop`, logFile(kubeRouterName(n)));
+      }
+      const cleaned = await cleanKubeRouter(n.netns);
+      const left = await kubeRouterStateLeft(n);
+      if (left.length > 0) {
+        throw new LabError(
+          `kube-router's rules or sets are still there on ${n.name}: ${left.join(', ')}`,
+        );
+      }
+      return `${n.name}: ${cleaned.tables.join(', ') || 'no table'} and ${String(cleaned.sets.length)} ipsets`;
+    }),
+  );
   log(
-    `enforcement off in ${took()}: kube-router stopped; removed its rules from ` +
-      `${cleaned.tables.join(', ') || 'no table'} and ${String(cleaned.sets.length)} ipsets`,
+    `enforcement off in ${took()}: kube-router stopped; removed its rules and sets (${removed.join('; ')})`,
   );
 }
 
@@ -941,7 +1090,11 @@ function printSummary(s: LabStatus, agnhost: string): void {
     formatStatus(s),
     `  kubeconfig:   ${KUBECONFIG}`,
     `  kubectl:      ${KUBECTL_LINK} (Kubernetes ${KUBERNETES_VERSION})`,
-    `  node:         ${node.name} ${node.ip}, pod CIDR ${node.podCIDR}`,
+    ...s.nodes.map((n) => {
+      const facts = NODES.find((x) => x.name === n.name);
+      const where = facts?.netns === undefined ? 'host network' : `netns ${facts.netns}`;
+      return `  node:         ${n.name} ${n.ip} (${where}), pod CIDR ${facts?.podCIDR ?? '?'}`;
+    }),
     `  probe image:  ${imageRef('probe', agnhost)}; pause image ${imageRef('pause', agnhost)}`,
     `  external:     ${external.ip} (netns ${external.netns}) TCP+UDP ${external.ports.join(', ')}`,
     `  logs:         ${LOG_DIR}`,

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { API_PORT, PKI_DIR, SERVICE_CIDR, node } from './config.js';
+import { API_PORT, PKI_DIR, SERVICE_CIDR, node, node2 } from './config.js';
 import { run } from './util.js';
 
 interface CertSpec {
@@ -25,6 +25,7 @@ function firstServiceIP(): string {
 export const CLIENTS = {
   admin: { cn: 'polygraph-lab-admin', o: 'system:masters' },
   kubelet: { cn: `system:node:${node.name}`, o: 'system:nodes' },
+  kubeletNode2: { cn: `system:node:${node2.name}`, o: 'system:nodes' },
   controllerManager: { cn: 'system:kube-controller-manager' },
   scheduler: { cn: 'system:kube-scheduler' },
   apiserverKubeletClient: { cn: 'kube-apiserver-kubelet-client', o: 'system:masters' },

@@ -391,3 +391,68 @@ describe('reports of a live run (synthetic RunResult)', () => {
     await matchesGolden('reports/run.txt', text);
   });
 });
+
+describe('reports of a live run on two nodes (synthetic RunResult)', () => {
+  // a/x ran on node1, b/y on node2: a/x -> b/y and b/y -> a/x crossed nodes, the self cells not.
+  const base = syntheticRun();
+  const scenario = base.scenarios[0]!;
+  const nodes = { 'a/x': 'node1', 'b/y': 'node2' };
+  const doc: ResultDocument = {
+    ...base,
+    scenarios: [
+      {
+        ...scenario,
+        live: {
+          runId: 'r1',
+          server: 'https://10.240.0.1:6443',
+          namespaces: { a: 'a-r1', b: 'b-r1' },
+          placement: 'spread',
+          nodes,
+        },
+        steps: scenario.steps.map((s) => ({
+          ...s,
+          cells: s.cells.map((c) => ({ ...c, crossNode: c.from !== c.to })),
+        })),
+      },
+    ],
+  };
+
+  it('validates against the published schema', async () => {
+    const validate = await schemaValidator();
+    expect(validate(doc), JSON.stringify(validate.errors)).to.equal(true);
+  });
+
+  it('says for every cell whether it crossed nodes, in every format', () => {
+    const text = renderText(doc, palette(false), { tables: 'always' });
+    expect(text).to.contain(
+      'nodes: node1 a/x; node2 b/y (a cell between pods on different nodes crosses nodes)',
+    );
+    expect(text).to.contain('pods spread over 2 nodes');
+    expect(text).to.contain('80/TCP a/x -> b/y across nodes (node1 → node2): expected deny');
+    expect(text).to.contain('80/TCP b/y -> b/y on one node (node2): expected allow');
+    const xml = renderJunit(doc);
+    expect(xml).to.contain('<property name="placement" value="spread"/>');
+    expect(xml).to.contain('<property name="node.a/x" value="node1"/>');
+    expect(xml).to.contain('across nodes: 2 of 4 cells between pods; on one node: 2');
+    expect(xml).to.contain('80/TCP b/y -&gt; a/x across nodes (node2 → node1): expected deny');
+    const html = renderHtml(doc);
+    // Every matrix cell, quiet or not: the agreeing a/x -> a/x too.
+    expect(html).to.contain(
+      'aria-label="80/TCP a/x to a/x: agree; expected allow · model allow (port 80) · observed allowed · on one node (node1)"',
+    );
+    expect(html).to.contain('observed allowed · across nodes (node1 → node2)');
+    const md = renderMarkdown(doc);
+    expect(md).to.contain('across nodes (node1 → node2); denied: b/deny-all');
+  });
+
+  it('says nothing of nodes when the run did not record them', () => {
+    for (const out of [
+      renderText(base, palette(false), { tables: 'always' }),
+      renderJunit(base),
+      renderHtml(base),
+      renderMarkdown(base),
+    ]) {
+      expect(out).to.not.match(/across nodes|on one node/);
+    }
+  });
+});

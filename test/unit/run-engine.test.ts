@@ -26,7 +26,7 @@ import type {
   ProbeSettings,
 } from '../../src/engine/live-cluster.js';
 import type { NodeFacts } from '../../src/cluster/index.js';
-import { TopologyPool } from '../../src/engine/pool.js';
+import { TopologyPool, topologyKey } from '../../src/engine/pool.js';
 import { liveClusterPolicy, livePolicy, namespaceMap } from '../../src/engine/names.js';
 import { canaryScenario, enforcementCanary } from '../../src/engine/preflight.js';
 import { runScenario } from '../../src/engine/run.js';
@@ -746,6 +746,12 @@ describe('engine run (fake cluster)', () => {
     const n = fake.calls.length;
     await runScenario(other, fake, { image: 'img', runId: 'o', pool });
     expect(fake.calls.slice(n).filter((c) => c.startsWith('create-namespace'))).to.have.length(2);
+
+    // Pinning a pod to a node makes another topology: a deployment placed otherwise is not reused.
+    const pinnedPods = BASE_WORLD.pods.map((p, i) => (i === 0 ? { ...p, nodeName: 'node2' } : p));
+    expect(
+      topologyKey(scenario({ initial: { ...BASE_WORLD, pods: pinnedPods } }), ['x', 'y']),
+    ).to.not.equal(topologyKey(scenario(), ['x', 'y']));
 
     // A scenario that deletes a pod is not given back: its namespaces are deleted.
     const deleting = scenario({
