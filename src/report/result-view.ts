@@ -168,7 +168,8 @@ export function heldLine(h: HeldJson): string {
     h.freshModelled === undefined
       ? ''
       : `; a fresh connection after the step: the spec says ${h.freshModelled}`;
-  return `${h.probe} ${h.from} -> ${h.to}: ${parts.join(', ')} (${h.class})${fresh}`;
+  const cls = h.observed === undefined ? '' : ` (${h.class})`;
+  return `${h.probe} ${h.from} -> ${h.to}: ${parts.join(', ')}${cls}${fresh}`;
 }
 
 /** Held-connection classes a reader must look at. */
