@@ -26,8 +26,17 @@ import * as lab from '../test/lab/lab.js';
  * method on the same pods and the same matrix: one exec per probe, 15 concurrent workers, once
  * under default-deny and once under allow-all. Prints one line per measure and the ratios;
  * recorded in docs/BENCHMARKS.md. BENCH_RUNS (default 3) repeats the engine's scenario.
+ *
+ * Then the exposure window: how long after the API server accepted a policy the first probe
+ * round sees it enforced, over BENCH_EXPOSURE_REPS (default 20; 0 skips) repetitions of a
+ * default-deny step (a deny-all ingress policy on y) and an allow-list step (x/a admitted to y
+ * on 80/TCP), each followed by a reset: x/a, x/b → y/a, y/b on 80/TCP, settling only the changed
+ * cells (rounds of a few probes: the window is measured to within one short round). On one node
+ * (every pod on the first node), and across nodes (x on one node, y on another) when the cluster
+ * has two schedulable nodes.
  */
 const runs = Number(process.env.BENCH_RUNS ?? 3);
+const exposureReps = Number(process.env.BENCH_EXPOSURE_REPS ?? 20);
 const NAMESPACES = ['x', 'y', 'z'];
 const PODS = ['a', 'b', 'c'];
 const PORTS = [80, 81];
@@ -215,4 +224,120 @@ try {
   await Promise.all(
     NAMESPACES.map((ns) => cluster.deleteNamespace(`${ns}-${lastRunId}`, { wait: true })),
   );
+}
+
+// The exposure window, on one node and across nodes.
+function exposureScenario(nodeOf: (namespace: string) => string | undefined): Scenario {
+  const base: World = {
+    namespaces: [
+      { name: 'x', labels: {} },
+      { name: 'y', labels: {} },
+    ],
+    pods: ['x', 'y'].flatMap((namespace) => {
+      const node = nodeOf(namespace);
+      return ['a', 'b'].map((name): PodInfo => ({
+        namespace,
+        name,
+        labels: { pod: name },
+        ips: [],
+        ports: [{ containerPort: 80, protocol: 'TCP', name: 'http' }],
+        hostNetwork: false,
+        ...(node === undefined ? {} : { nodeName: node }),
+      }));
+    }),
+    externals: [],
+    policies: [],
+  };
+  const deny = policy('y', 'deny-all', { podSelector: {}, policyTypes: ['Ingress'] });
+  const allowList = policy('y', 'from-x-a', {
+    podSelector: {},
+    policyTypes: ['Ingress'],
+    ingress: [
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'x' } },
+            podSelector: { matchLabels: { pod: 'a' } },
+          },
+        ],
+        ports: [{ port: 80, protocol: 'TCP' }],
+      },
+    ],
+  });
+  const steps: ScenarioStep[] = [];
+  for (let rep = 0; rep < exposureReps; rep++) {
+    const step = (name: string, actions: ScenarioStep['actions'], policies: ScenarioPolicy[]) =>
+      steps.push({
+        index: steps.length,
+        name: `${name} ${String(rep + 1)}`,
+        actions,
+        world: { ...base, policies: policies.map((p) => p.info) },
+        location: LOC,
+      });
+    step('default-deny', [{ kind: 'apply', policies: [deny] }], [deny]);
+    step('allow-list', [{ kind: 'apply', policies: [allowList] }], [deny, allowList]);
+    step(
+      'reset',
+      [
+        { kind: 'delete-policy', namespace: 'y', name: 'deny-all' },
+        { kind: 'delete-policy', namespace: 'y', name: 'from-x-a' },
+      ],
+      [],
+    );
+  }
+  return {
+    file: '<bench>',
+    name: 'exposure window',
+    options: DEFAULT_MODEL_OPTIONS,
+    initial: base,
+    policies: [],
+    steps,
+    knownDeviations: [],
+  };
+}
+
+const quantile = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
+
+if (exposureReps > 0) {
+  const nodes = (await cluster.listNodes()).filter((n) => n.schedulable).map((n) => n.name);
+  const first = nodes[0];
+  const placements: { label: string; nodeOf: (ns: string) => string | undefined }[] = [
+    { label: 'one node', nodeOf: () => first },
+  ];
+  const second = nodes[1];
+  if (second !== undefined)
+    placements.push({
+      label: 'across nodes',
+      nodeOf: (ns) => (ns === 'x' ? first : second),
+    });
+  else console.log('exposure across nodes: the cluster has one schedulable node; not measured');
+  for (const { label, nodeOf } of placements) {
+    const result = await runScenario(exposureScenario(nodeOf), backend, {
+      image,
+      concurrency: 4,
+      settleScope: 'changed',
+    });
+    const windows = new Map<string, number[]>();
+    let off = 0;
+    let unsettled = 0;
+    for (const step of result.steps) {
+      const kind = step.name.replace(/ \d+$/, '');
+      off += step.counts.byClass['cluster-deviates'] + step.counts.byClass['probe-error'];
+      const settle = step.live?.settle;
+      if (settle?.settled === false) unsettled++;
+      if (settle?.exposureMs !== undefined)
+        windows.set(kind, [...(windows.get(kind) ?? []), settle.exposureMs]);
+    }
+    for (const kind of ['default-deny', 'allow-list']) {
+      const xs = windows.get(kind) ?? [];
+      console.log(
+        `SUMMARY exposure window ${label}, ${kind} (${String(xs.length)} repetitions, ms from the API accepting the policy to the end of the first round that shows it): ` +
+          `min ${String(quantile(xs, 0))}, median ${String(quantile(xs, 0.5))}, p90 ${String(quantile(xs, 0.9))}, max ${String(Math.max(...xs))}`,
+      );
+    }
+    console.log(
+      `exposure ${label}: ${String(off)} cells off the model, ${String(unsettled)} steps not settled within the bound`,
+    );
+  }
 }
