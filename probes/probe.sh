@@ -229,7 +229,10 @@ if [[ ${1:-} == --hold ]]; then
           continue
         fi
         result=$(exchange "${HOLD_FD[$id]}" "${HOLD_PROTO[$id]}" "$timeout" 2>&1)
-        held "$id" "${result%% *}" "$start" "${result#* }"
+        case ${result%% *} in
+          open | reset | dropped | probe-error) held "$id" "${result%% *}" "$start" "${result#* }" ;;
+          *) held "$id" probe-error "$start" "the exchange failed: $result" ;;
+        esac
         ;;
       *)
         line=${line//[$'\t\r']/ }
