@@ -8,6 +8,7 @@ export {
 } from './cluster.js';
 export { ClusterError, type ClusterErrorDetails } from './errors.js';
 export type {
+  ClusterObjectManifest,
   ContainerPort,
   ContainerSpec,
   DaemonSetFacts,
@@ -21,7 +22,16 @@ export type {
   NodeFacts,
   PodInfo,
   PodSpecInput,
+  ServedResource,
 } from './types.js';
+export {
+  applyClusterObject,
+  deleteClusterObject,
+  listClusterObjects,
+  servedResources,
+  type ListedObject,
+  type ResourceRef,
+} from './custom.js';
 export { applyNetworkPolicy, deletePod, FIELD_MANAGER } from './apply.js';
 export { formatPermission, missingPermissions, type Permission } from './access.js';
 export { findNamespace, listNamespaces } from './namespaces.js';

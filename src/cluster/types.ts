@@ -104,3 +104,24 @@ export interface NetworkPolicyManifest {
   metadata: { name: string; namespace?: string; labels?: Labels };
   spec: Readonly<Record<string, unknown>>;
 }
+
+/**
+ * A cluster-scoped object as plain JSON (a ClusterNetworkPolicy, AdminNetworkPolicy or
+ * BaselineAdminNetworkPolicy): what src/cluster/custom.ts applies.
+ */
+export interface ClusterObjectManifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Labels };
+  spec: Readonly<Record<string, unknown>>;
+}
+
+/** One resource an API group serves, from API discovery. */
+export interface ServedResource {
+  group: string;
+  version: string;
+  kind: string;
+  /** The resource name (plural), as in the URL. */
+  plural: string;
+  namespaced: boolean;
+}

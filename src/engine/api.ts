@@ -9,7 +9,7 @@ import type { Scenario } from '../dsl/types.js';
 import { checkScenario } from './check.js';
 import { clusterBackend } from './live-cluster.js';
 import { clusterFacts } from './facts.js';
-import { checkAccess, enforcementCanary } from './preflight.js';
+import { checkAccess, checkClusterPolicySupport, enforcementCanary } from './preflight.js';
 import type { ScenarioResult } from './results.js';
 import { runScenario, type RunEvent } from './run.js';
 
@@ -66,8 +66,8 @@ export async function check(scenarioOrPath: Scenario | string): Promise<Scenario
 }
 
 /**
- * Runs a scenario on a live cluster, as `polygraph run` does: checks access, runs the
- * enforcement canary (unless `skipCanary`), then creates the namespaces, probe pods and policies,
+ * Runs a scenario on a live cluster, as `polygraph run` does: checks access (and, for cluster
+ * policies, that the cluster serves their API), runs the enforcement canary (unless `skipCanary`), then creates the namespaces, probe pods and policies,
  * probes every cell of every step, compares expected, modelled and observed, and removes what it
  * created. Throws a ClusterError when the cluster cannot be used (no access, no enforcement).
  */
@@ -89,6 +89,9 @@ export async function run(
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
   };
   await checkAccess(cluster);
+  const support = await checkClusterPolicySupport(cluster, [scenario]);
+  for (const warning of support.warnings)
+    options.onEvent?.({ kind: 'phase', scenario: scenario.name, message: `warning: ${warning}` });
   const plugin = options.plugin ?? (await clusterFacts(cluster)).networkPlugin;
   if (options.skipCanary !== true) await enforcementCanary(live, common);
   const externals =

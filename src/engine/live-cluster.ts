@@ -4,11 +4,14 @@
  * the engine's logic, never the proof: behaviour on Kubernetes is proven on the lab).
  */
 import {
+  applyClusterObject,
   applyNetworkPolicy,
+  deleteClusterObject,
   deletePod,
   findNamespace,
   waitPodsReady,
   type Cluster,
+  type ClusterObjectManifest,
   type Labels,
   type NetworkPolicyManifest,
   type NodeFacts,
@@ -16,6 +19,8 @@ import {
   type PodSpecInput,
 } from '../cluster/index.js';
 import type { JobResult, RunnableJob } from '../domain/job.js';
+import { CLUSTER_POLICY_GROUP, CLUSTER_POLICY_RESOURCES } from '../model/cluster-validate.js';
+import type { ClusterPolicyKind } from '../model/types.js';
 import { holdCommand, runProbeBatch, sessionCommand, type ProbeSource } from '../probe/batch.js';
 import { HoldSession, type HeldClient } from '../probe/hold.js';
 import { ClusterRunner, type LivePod } from '../probe/cluster-runner.js';
@@ -32,6 +37,23 @@ export interface ProbeSettings {
    * client on that host (e.g. `ip netns exec ext1`). Jobs from them run there, not in a pod.
    */
   readonly hosts?: ReadonlyMap<string, readonly string[]>;
+}
+
+/** A cluster policy on the cluster: its kind, API version (group/version) and live name. */
+export interface ClusterPolicyRef {
+  readonly kind: ClusterPolicyKind;
+  readonly apiVersion: string;
+  readonly name: string;
+}
+
+/** Where a cluster policy of this kind and API version lives. */
+function resourceOf(kind: ClusterPolicyKind, apiVersion: string) {
+  return {
+    kind,
+    group: CLUSTER_POLICY_GROUP,
+    version: apiVersion.slice(apiVersion.indexOf('/') + 1),
+    plural: CLUSTER_POLICY_RESOURCES[kind],
+  };
 }
 
 export interface LiveCluster {
@@ -56,6 +78,10 @@ export interface LiveCluster {
   deletePod(namespace: string, name: string): Promise<void>;
   applyPolicy(policy: NetworkPolicyManifest): Promise<void>;
   deletePolicy(namespace: string, name: string): Promise<void>;
+  /** Server-side apply of a cluster policy (already bound to the run: names.ts). */
+  applyClusterPolicy(policy: ClusterObjectManifest): Promise<void>;
+  /** Delete a cluster policy; absent already is fine. */
+  deleteClusterPolicy(policy: ClusterPolicyRef): Promise<void>;
   /**
    * Probe jobs (keys as in the scenario) from the pods of `targets` (and the hosts of
    * `settings.hosts`) to the addresses of `targets`; results in job order. Each source pod probes
@@ -110,6 +136,16 @@ export function clusterBackend(cluster: Cluster): LiveCluster {
     applyPolicy: (policy) =>
       applyNetworkPolicy(cluster, policy.metadata.namespace ?? 'default', policy),
     deletePolicy: (namespace, name) => cluster.deleteNetworkPolicy(namespace, name),
+    applyClusterPolicy: (policy) =>
+      applyClusterObject(
+        cluster,
+        resourceOf(policy.kind as ClusterPolicyKind, policy.apiVersion),
+        policy,
+        // The cluster's one BaselineAdminNetworkPolicy is never taken over from another manager.
+        { force: policy.kind !== 'BaselineAdminNetworkPolicy' },
+      ),
+    deleteClusterPolicy: (policy) =>
+      deleteClusterObject(cluster, resourceOf(policy.kind, policy.apiVersion), policy.name),
     probe: (jobs, targets, settings, signal) =>
       new ClusterRunner(
         targets,

@@ -9,7 +9,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { UsageError } from '../domain/errors.js';
-import type { NetworkPolicyManifest } from '../cluster/index.js';
+import type { ClusterObjectManifest, NetworkPolicyManifest } from '../cluster/index.js';
+import { BASELINE_ADMIN_NAME } from '../model/cluster-validate.js';
 import { NAMESPACE_NAME_LABEL, type Labels } from '../model/types.js';
 
 /** Labels on every namespace polygraph creates: what `polygraph clean` looks for. */
@@ -99,6 +100,15 @@ function mapPeers(rules: Json, key: 'from' | 'to', live: (ns: string) => string)
   });
 }
 
+/** Scenario namespace → live name; a name the map does not hold is mapped the same way. */
+function liveName(
+  names: ReadonlyMap<string, string>,
+  runId: string,
+  mode: NamespaceNames,
+): (ns: string) => string {
+  return (ns) => names.get(ns) ?? (mode === 'exact' ? ns : `${ns}-${runId}`);
+}
+
 /**
  * The policy as sent to the cluster: in its live namespace, namespaceSelectors on
  * `kubernetes.io/metadata.name` naming live namespaces. A name the map does not hold (a
@@ -111,7 +121,7 @@ export function livePolicy(
   runId: string,
   mode: NamespaceNames,
 ): NetworkPolicyManifest {
-  const live = (ns: string): string => names.get(ns) ?? (mode === 'exact' ? ns : `${ns}-${runId}`);
+  const live = liveName(names, runId, mode);
   const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
   const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : 'default';
   const spec = isRecord(manifest.spec) ? manifest.spec : {};
@@ -125,6 +135,105 @@ export function livePolicy(
       ...spec,
       ...(spec.ingress === undefined ? {} : { ingress: mapPeers(spec.ingress, 'from', live) }),
       ...(spec.egress === undefined ? {} : { egress: mapPeers(spec.egress, 'to', live) }),
+    },
+  };
+}
+
+/** A selector of namespaces, also requiring one of the run's namespaces (ANDed). */
+function bindSelector(selector: Json, runNamespaces: readonly string[]): Json {
+  const base = isRecord(selector) ? selector : {};
+  const expressions: Json[] = Array.isArray(base.matchExpressions) ? base.matchExpressions : [];
+  return {
+    ...base,
+    matchExpressions: [
+      ...expressions,
+      { key: NAMESPACE_NAME_LABEL, operator: 'In', values: [...runNamespaces] },
+    ],
+  };
+}
+
+/** `namespaces` and `pods` peers with their namespace names mapped to the live ones. */
+function mapClusterPeers(rules: Json, key: 'from' | 'to', live: (ns: string) => string): Json {
+  if (!Array.isArray(rules)) return rules;
+  return rules.map((rule: Json) => {
+    if (!isRecord(rule) || !Array.isArray(rule[key])) return rule;
+    return {
+      ...rule,
+      [key]: rule[key].map((peer: Json) => {
+        if (!isRecord(peer)) return peer;
+        if (peer.namespaces !== undefined)
+          return { ...peer, namespaces: mapSelector(peer.namespaces, live) };
+        if (isRecord(peer.pods) && peer.pods.namespaceSelector !== undefined)
+          return {
+            ...peer,
+            pods: {
+              ...peer.pods,
+              namespaceSelector: mapSelector(peer.pods.namespaceSelector, live),
+            },
+          };
+        return peer;
+      }),
+    };
+  });
+}
+
+/**
+ * A cluster policy (ClusterNetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy) as sent
+ * to the cluster. A cluster-scoped policy would act on every namespace its subject selects, so it
+ * is bound to the run: its subject's namespace selector (for a `pods` subject without one: a new
+ * one) also requires `kubernetes.io/metadata.name In [the run's namespaces]`. Peers are left as
+ * written (their namespace names mapped like a NetworkPolicy's): a peer only widens or narrows
+ * what the bound subjects may reach, so it cannot act on anything outside the run, and among the
+ * run's pods it matches exactly what the scenario's peer matches. The name gets the run id
+ * (`NAME-<run id>`), except a BaselineAdminNetworkPolicy's, which must be `default`; the labels
+ * get the run's (what `polygraph clean` finds).
+ */
+export function liveClusterPolicy(
+  manifest: Readonly<Record<string, unknown>>,
+  names: ReadonlyMap<string, string>,
+  runId: string,
+  mode: NamespaceNames,
+): ClusterObjectManifest {
+  const live = liveName(names, runId, mode);
+  const runNamespaces = [...new Set(names.values())].sort();
+  const kind = typeof manifest.kind === 'string' ? manifest.kind : '';
+  const apiVersion = typeof manifest.apiVersion === 'string' ? manifest.apiVersion : '';
+  const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
+  const written = typeof metadata.name === 'string' ? metadata.name : '';
+  const name = kind === 'BaselineAdminNetworkPolicy' ? BASELINE_ADMIN_NAME : `${written}-${runId}`;
+  if (name.length > 253)
+    throw new UsageError(
+      `${kind} "${written}" is too long for the run suffix (${String(name.length)} characters, at most 253): shorten its name`,
+    );
+  const labels = isRecord(metadata.labels) ? (metadata.labels as Labels) : {};
+  const spec = isRecord(manifest.spec) ? manifest.spec : {};
+  const subject = isRecord(spec.subject) ? spec.subject : {};
+  const boundSubject = isRecord(subject.pods)
+    ? {
+        ...subject,
+        pods: {
+          ...subject.pods,
+          namespaceSelector: bindSelector(
+            mapSelector(subject.pods.namespaceSelector ?? {}, live),
+            runNamespaces,
+          ),
+        },
+      }
+    : {
+        ...subject,
+        namespaces: bindSelector(mapSelector(subject.namespaces, live), runNamespaces),
+      };
+  return {
+    apiVersion,
+    kind,
+    metadata: { name, labels: { ...labels, ...ownershipLabels(runId) } },
+    spec: {
+      ...spec,
+      subject: boundSubject,
+      ...(spec.ingress === undefined
+        ? {}
+        : { ingress: mapClusterPeers(spec.ingress, 'from', live) }),
+      ...(spec.egress === undefined ? {} : { egress: mapClusterPeers(spec.egress, 'to', live) }),
     },
   };
 }

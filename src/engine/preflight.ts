@@ -10,15 +10,29 @@
 import {
   ClusterError,
   formatPermission,
+  listClusterObjects,
   missingPermissions,
+  servedResources,
   type Cluster,
   type Permission,
+  type ServedResource,
 } from '../cluster/index.js';
-import type { Scenario, ScenarioPolicy } from '../dsl/types.js';
+import type { Scenario, ScenarioClusterPolicy, ScenarioPolicy } from '../dsl/types.js';
+import {
+  BASELINE_ADMIN_NAME,
+  CLUSTER_POLICY_GROUP,
+  CLUSTER_POLICY_RESOURCES,
+} from '../model/cluster-validate.js';
 import { IssueSink } from '../model/raw.js';
-import { DEFAULT_MODEL_OPTIONS, type PodInfo, type World } from '../model/types.js';
+import {
+  DEFAULT_MODEL_OPTIONS,
+  type ClusterPolicyKind,
+  type PodInfo,
+  type World,
+} from '../model/types.js';
 import { readNetworkPolicy } from '../model/validate.js';
 import type { LiveCluster } from './live-cluster.js';
+import { MANAGED_BY, MANAGED_BY_LABEL } from './names.js';
 import { runScenario, type RunOptions } from './run.js';
 
 /** What a run does on the cluster (namespaced verbs are asked cluster-wide: namespaces are new). */
@@ -156,4 +170,131 @@ export async function enforcementCanary(
       },
     );
   return { enforcedAfterMs: settle.exposureMs ?? 0 };
+}
+
+/** Every cluster policy a scenario applies: the top-level ones and those of its steps. */
+export function scenarioClusterPolicies(scenario: Scenario): ScenarioClusterPolicy[] {
+  return [
+    ...(scenario.clusterPolicies ?? []),
+    ...scenario.steps
+      .flatMap((s) => s.actions)
+      .flatMap((a) => (a.kind === 'apply' ? (a.clusterPolicies ?? []) : [])),
+  ];
+}
+
+/** Where the CRDs come from, per kind (the files of sigs.k8s.io/network-policy-api). */
+const CRD_SOURCE = 'https://raw.githubusercontent.com/kubernetes-sigs/network-policy-api';
+const INSTALL_HINT =
+  'install the CRDs of sigs.k8s.io/network-policy-api — ClusterNetworkPolicy (v1alpha2, v1beta1): ' +
+  `kubectl apply --server-side -f ${CRD_SOURCE}/v0.3.0/config/crd/experimental/policy.networking.k8s.io_clusternetworkpolicies.yaml; ` +
+  `AdminNetworkPolicy and BaselineAdminNetworkPolicy (v1alpha1): the two files of ${CRD_SOURCE}/v0.1.7/config/crd/experimental/ — ` +
+  'and a network plugin that enforces them (docs/RUN.md, "Cluster policies")';
+
+export interface ClusterPolicySupport {
+  /** What the run should say before it starts (policies already in the cluster, unlistable kinds). */
+  readonly warnings: readonly string[];
+}
+
+function describeServed(served: readonly ServedResource[]): string {
+  if (served.length === 0)
+    return `it serves nothing of ${CLUSTER_POLICY_GROUP} (none of its CRDs is installed)`;
+  return `of ${CLUSTER_POLICY_GROUP} it serves ${served.map((r) => `${r.version} ${r.kind}`).join(', ')} only`;
+}
+
+/** Tier and priority of a listed policy, for messages. */
+function placeOf(kind: string, spec: Readonly<Record<string, unknown>>): string {
+  if (kind === 'BaselineAdminNetworkPolicy') return 'Baseline tier';
+  const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '?');
+  const tier = kind === 'AdminNetworkPolicy' ? 'Admin' : text(spec.tier);
+  return `${tier} tier, priority ${text(spec.priority)}`;
+}
+
+/**
+ * Before a run of scenarios with cluster policies, nothing created yet: the API server must serve
+ * every group/version/kind they use (API discovery), and the user may apply, delete and list
+ * them. Otherwise a ClusterError (exit 3) names what is missing, what the cluster does serve of
+ * the group, and how to install the CRDs. Then the cluster policies already in the cluster are
+ * listed (read-only): they act on the run's pods too (an Admin one with a lower priority number
+ * before the scenario's), so each is returned as a warning; a BaselineAdminNetworkPolicy (one per
+ * cluster, named `default`) that polygraph did not create stops a scenario that has its own.
+ * Scenarios without cluster policies cost nothing here.
+ */
+export async function checkClusterPolicySupport(
+  cluster: Cluster,
+  scenarios: readonly Scenario[],
+): Promise<ClusterPolicySupport> {
+  const needed = new Map<string, { kind: ClusterPolicyKind; version: string; file: string }>();
+  for (const scenario of scenarios)
+    for (const { info } of scenarioClusterPolicies(scenario)) {
+      const version = info.apiVersion.slice(info.apiVersion.indexOf('/') + 1);
+      const key = `${version} ${info.kind}`;
+      if (!needed.has(key)) needed.set(key, { kind: info.kind, version, file: scenario.file });
+    }
+  if (needed.size === 0) return { warnings: [] };
+  const served = await servedResources(cluster, CLUSTER_POLICY_GROUP);
+  const where = { verb: 'check the API of', kind: 'cluster', name: cluster.server };
+  const missing = [...needed.values()].filter(
+    (n) => !served.some((r) => r.version === n.version && r.kind === n.kind),
+  );
+  if (missing.length > 0)
+    throw new ClusterError(
+      `this cluster does not serve ${missing.map((m) => `${m.kind} ${CLUSTER_POLICY_GROUP}/${m.version} (${m.file} uses it)`).join(', ')}; ${describeServed(served)}`,
+      { ...where, hint: INSTALL_HINT },
+    );
+  const kinds = [...new Set([...needed.values()].map((n) => n.kind))];
+  const wanted: Permission[] = kinds.flatMap((kind) =>
+    ['patch', 'delete', 'list'].map((verb) => ({
+      verb,
+      resource: CLUSTER_POLICY_RESOURCES[kind],
+      group: CLUSTER_POLICY_GROUP,
+    })),
+  );
+  const denied = await missingPermissions(cluster, wanted);
+  if (denied.length > 0)
+    throw new ClusterError(
+      `the kubeconfig's user lacks ${String(denied.length)} permission${denied.length === 1 ? '' : 's'} a run of cluster policies needs: ${denied.map(formatPermission).join('; ')}`,
+      {
+        ...where,
+        verb: 'check permissions on',
+        hint: 'grant them (a ClusterRole bound to the user), or use a kubeconfig with more rights',
+      },
+    );
+  // What is already there, by kind (one served version each: the group's preferred comes first).
+  const warnings: string[] = [];
+  const listed = new Set<string>();
+  for (const resource of served) {
+    if (listed.has(resource.kind)) continue;
+    listed.add(resource.kind);
+    let objects;
+    try {
+      objects = await listClusterObjects(cluster, resource);
+    } catch (error) {
+      if (!(error instanceof ClusterError)) throw error;
+      warnings.push(
+        `could not list the ${resource.kind}s already in the cluster (${error.message}): any of them acts on the run's pods too`,
+      );
+      continue;
+    }
+    const foreign = objects.filter((o) => o.labels[MANAGED_BY_LABEL] !== MANAGED_BY);
+    if (
+      resource.kind === 'BaselineAdminNetworkPolicy' &&
+      foreign.some((o) => o.name === BASELINE_ADMIN_NAME) &&
+      kinds.includes('BaselineAdminNetworkPolicy')
+    )
+      throw new ClusterError(
+        `the cluster already has its BaselineAdminNetworkPolicy "${BASELINE_ADMIN_NAME}" (one per cluster, by its CRD), which polygraph did not create and will not replace`,
+        {
+          ...where,
+          verb: 'apply',
+          kind: 'BaselineAdminNetworkPolicy',
+          name: BASELINE_ADMIN_NAME,
+          hint: 'run the scenario on a cluster without one, or without its BaselineAdminNetworkPolicy',
+        },
+      );
+    if (foreign.length > 0)
+      warnings.push(
+        `the cluster already holds ${String(foreign.length)} ${resource.kind}${foreign.length === 1 ? '' : 's'} (${foreign.map((o) => `${o.name}: ${placeOf(resource.kind, o.spec)}`).join('; ')}): those whose subjects select the run's pods act on them too — an Admin one with a lower priority number before the scenario's — and the model does not know them`,
+      );
+  }
+  return { warnings };
 }

@@ -18,6 +18,7 @@ import type {
   HeldConnection,
   KnownDeviation,
   Scenario,
+  ScenarioClusterPolicy,
   ScenarioStep,
 } from '../dsl/types.js';
 import { NetworkModel } from '../model/engine.js';
@@ -28,9 +29,10 @@ import type { HeldClient, HoldReport } from '../probe/hold.js';
 import { freshModelled } from './check.js';
 import { ModelRunner } from '../probe/model-runner.js';
 import { PROBE_CONTAINER, scenarioProbePod } from '../probe/probe-pod.js';
-import type { LiveCluster, ProbeSettings } from './live-cluster.js';
+import type { ClusterPolicyRef, LiveCluster, ProbeSettings } from './live-cluster.js';
 import { topologyKey, type TopologyPool } from './pool.js';
 import {
+  liveClusterPolicy,
   liveNamespaceLabels,
   livePolicy,
   MANAGED_BY,
@@ -180,6 +182,8 @@ class LiveState {
   readonly created: string[] = [];
   /** Policies applied and not deleted, as `live namespace/name`. */
   readonly applied = new Set<string>();
+  /** Cluster policies applied (bound to the run), by `Kind/live name`. */
+  readonly appliedCluster = new Map<string, ClusterPolicyRef>();
   /** Pods were created or deleted by the steps: the topology is not the deployed one any more. */
   topologyChanged = false;
 }
@@ -341,8 +345,39 @@ export async function runScenario(
     state.applied.add(`${policy.metadata.namespace ?? ''}/${policy.metadata.name}`);
   }
 
-  /** Back to the deployed topology: the scenario's policies deleted, its label changes undone. */
+  async function applyClusterPolicy(policy: ScenarioClusterPolicy): Promise<void> {
+    const live = liveClusterPolicy(policy.manifest, names, runId, mode);
+    await cluster.applyClusterPolicy(live);
+    state.appliedCluster.set(`${live.kind}/${live.metadata.name}`, {
+      kind: policy.info.kind,
+      apiVersion: live.apiVersion,
+      name: live.metadata.name,
+    });
+  }
+
+  /**
+   * Deletes the cluster policies the run applied (they are not in its namespaces): every one is
+   * tried; the first failure is thrown after.
+   */
+  async function deleteClusterPolicies(): Promise<void> {
+    let failed: Error | undefined;
+    for (const [key, ref] of state.appliedCluster) {
+      try {
+        await cluster.deleteClusterPolicy(ref);
+        state.appliedCluster.delete(key);
+      } catch (error) {
+        failed ??= error instanceof Error ? error : new InternalError(String(error));
+      }
+    }
+    if (failed !== undefined) throw failed;
+  }
+
+  /**
+   * Back to the deployed topology: the scenario's policies (cluster policies too) deleted, its
+   * label changes undone.
+   */
   async function resetTopology(): Promise<void> {
+    await deleteClusterPolicies();
     for (const key of state.applied) {
       const slash = key.indexOf('/');
       await cluster.deletePolicy(key.slice(0, slash), key.slice(slash + 1));
@@ -369,6 +404,7 @@ export async function runScenario(
     switch (action.kind) {
       case 'apply':
         for (const p of action.policies) await applyPolicy(p.manifest);
+        for (const p of action.clusterPolicies ?? []) await applyClusterPolicy(p);
         return;
       case 'delete-policy':
         await cluster.deletePolicy(live(action.namespace), action.name);
@@ -904,7 +940,7 @@ export async function runScenario(
       await createPods(scenario.initial.pods);
       // What the cluster shows before any policy: the settle baseline of the first step.
       {
-        const world = modelWorld({ ...scenario.initial, policies: [] });
+        const world = modelWorld({ ...scenario.initial, policies: [], clusterPolicies: [] });
         const plan = planJobs(world, scenario.probes);
         const runnable = plan.jobs.filter(
           (j): j is Extract<PlannedJob, { kind: 'runnable' }> => j.kind === 'runnable',
@@ -920,11 +956,11 @@ export async function runScenario(
         );
       }
     }
-    if (scenario.policies.length > 0) {
-      phase(
-        `applying ${String(scenario.policies.length)} ${scenario.policies.length === 1 ? 'policy' : 'policies'}`,
-      );
+    const topLevel = scenario.policies.length + (scenario.clusterPolicies ?? []).length;
+    if (topLevel > 0) {
+      phase(`applying ${String(topLevel)} ${topLevel === 1 ? 'policy' : 'policies'}`);
       for (const p of scenario.policies) await applyPolicy(p.manifest);
+      for (const p of scenario.clusterPolicies ?? []) await applyClusterPolicy(p);
     }
     lastActionAt = now();
     for (const step of scenario.steps) steps.push(await runStep(step));
@@ -944,7 +980,8 @@ export async function runScenario(
     // closes them when it deletes the deployment.
     if (!toPool && state.pods.size > 0) await cluster.closeProbes([...state.pods.values()]);
     if (options.keep === true) {
-      kept = `kubectl delete namespace -l ${RUN_LABEL}=${runId}   (or: polygraph clean)`;
+      const kinds = [...new Set([...state.appliedCluster.values()].map((r) => r.kind))];
+      kept = `kubectl delete namespace${kinds.map((k) => `,${k.toLowerCase()}`).join('')} -l ${RUN_LABEL}=${runId}   (or: polygraph clean)`;
       emit({ kind: 'cleanup', scenario: scenario.name, namespaces: state.created, kept });
     } else if (toPool) {
       try {
@@ -961,14 +998,20 @@ export async function runScenario(
       } catch (error) {
         failure = error;
         await cluster.closeProbes([...state.pods.values()]);
+        await deleteClusterPolicies().catch(() => undefined);
         await Promise.all(state.created.map((ns) => cluster.deleteNamespace(ns, false))).catch(
           () => undefined,
         );
         if (reused !== undefined) pool.discard(reused);
       }
-    } else if (state.created.length > 0) {
+    } else if (state.created.length > 0 || state.appliedCluster.size > 0) {
       emit({ kind: 'cleanup', scenario: scenario.name, namespaces: state.created });
       if (reused !== undefined) pool?.discard(reused);
+      try {
+        await deleteClusterPolicies();
+      } catch (error) {
+        failure ??= error;
+      }
       try {
         await Promise.all(
           state.created.map((ns) => cluster.deleteNamespace(ns, options.waitForCleanup ?? true)),

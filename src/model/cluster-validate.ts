@@ -41,6 +41,16 @@ export const CLUSTER_POLICY_VERSIONS: Readonly<Record<ClusterPolicyKind, readonl
   BaselineAdminNetworkPolicy: ['v1alpha1'],
 };
 
+/** The resource (plural) of each kind, as in its CRD and the API's URLs. */
+export const CLUSTER_POLICY_RESOURCES: Readonly<Record<ClusterPolicyKind, string>> = {
+  ClusterNetworkPolicy: 'clusternetworkpolicies',
+  AdminNetworkPolicy: 'adminnetworkpolicies',
+  BaselineAdminNetworkPolicy: 'baselineadminnetworkpolicies',
+};
+
+/** The one name a BaselineAdminNetworkPolicy may have (its CRD's rule): a cluster holds one. */
+export const BASELINE_ADMIN_NAME = 'default';
+
 /** The CRD's DomainName pattern. */
 const DOMAIN_NAME =
   /^(\*\.)?([a-zA-Z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\.)+[a-zA-Z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\.?$/;
@@ -502,7 +512,11 @@ export function readClusterPolicy(
     );
   }
   const meta = readObjectMeta(object.metadata, sink, '', { namespaced: false });
-  if (kind === 'BaselineAdminNetworkPolicy' && meta.name !== undefined && meta.name !== 'default')
+  if (
+    kind === 'BaselineAdminNetworkPolicy' &&
+    meta.name !== undefined &&
+    meta.name !== BASELINE_ADMIN_NAME
+  )
     sink.add(
       'metadata.name',
       `Only one baseline admin network policy with metadata.name="default" can be created in the cluster (got "${meta.name}")`,

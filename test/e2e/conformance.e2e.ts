@@ -15,7 +15,8 @@
  * hand-chosen, the cluster's are not), `selfTraffic: policy` (a pod reaches itself over its
  * loopback on every common plugin), hostNetwork pods (never created: their probes would run on
  * the node), pods pinned to nodes the cluster does not have, and scenarios whose every probe is
- * SCTP (the lab kernel has none).
+ * SCTP (the lab kernel has none), and on a plugin that does not enforce cluster policies (the
+ * lab's kube-router; POLYGRAPH_CLUSTER_POLICIES=on|off overrides) the scenarios that have them.
  * POLYGRAPH_SCENARIOS (a regular expression on the path) selects files; POLYGRAPH_PARALLEL (default
  * 3) sets how many scenarios run at once. Cells of SCTP
  * probes, of external hosts and of nodes are reported as skipped, with the reason.
@@ -56,9 +57,24 @@ function log(message: string): void {
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
 /** Why the live cluster cannot run this scenario as written, if it cannot. */
+/**
+ * Whether the plugin under test enforces the cluster policies of policy.networking.k8s.io:
+ * POLYGRAPH_CLUSTER_POLICIES=on|off says so; by default only kube-router (the lab's) is known not
+ * to, and its scenarios with cluster policies are left out — a run would show the cluster deviating
+ * (test/e2e/cluster-policy.e2e.ts proves that it does). Any other plugin runs them (a cluster that
+ * does not serve their API then fails them with its exit-3 message).
+ */
+export function enforcesClusterPolicies(plugin: string): boolean {
+  const value = process.env.POLYGRAPH_CLUSTER_POLICIES;
+  if (value === 'on') return true;
+  if (value === 'off') return false;
+  return plugin !== 'kube-router';
+}
+
 export function leftOut(
   scenario: Scenario,
   clusterNodes: readonly string[] = [],
+  plugin: string = PLUGIN,
 ): string | undefined {
   const worlds = [scenario.initial, ...scenario.steps.map((s) => s.world)];
   const pinned = [
@@ -72,8 +88,15 @@ export function leftOut(
     ),
   );
   if (hasIpBlock) return 'ipBlock (its pod IPs are hand-chosen; the cluster picks its own)';
-  if (worlds.some((w) => (w.clusterPolicies ?? []).length > 0))
-    return 'cluster policies (polygraph run does not apply them yet; kube-router does not enforce them)';
+  const addressed = worlds
+    .flatMap((w) => w.clusterPolicies ?? [])
+    .flatMap((p) => [...p.ingress, ...p.egress])
+    .flatMap((r) => r.peers)
+    .find((peer) => peer.kind === 'networks' || peer.kind === 'nodes');
+  if (addressed !== undefined)
+    return `cluster policy ${addressed.kind} peers (its addresses and nodes are hand-chosen; the cluster has its own)`;
+  if (!enforcesClusterPolicies(plugin) && worlds.some((w) => (w.clusterPolicies ?? []).length > 0))
+    return `${plugin} does not enforce cluster policies (ClusterNetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy)`;
   if (scenario.options.selfTraffic === 'policy')
     return 'selfTraffic: policy (a pod reaches itself over its loopback on the lab)';
   const host = worlds.flatMap((w) => w.pods).find((p) => p.hostNetwork);

@@ -5,7 +5,15 @@
  * there are complete. The Go module and build caches live under `CACHE/go` so that clearing CACHE
  * gives a truly cold build (modules are downloaded with -modcacherw so `rm -rf` can remove them).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import {
   APT_PACKAGES,
@@ -14,9 +22,11 @@ import {
   KUBE_ROUTER_MODULE,
   KUBE_ROUTER_VERSION,
   KUBERNETES_VERSION,
+  NETWORK_POLICY_API_MODULE,
+  NETWORK_POLICY_API_VERSION,
 } from './config.js';
 import { execa } from 'execa';
-import { log, run } from './util.js';
+import { LabError, log, run } from './util.js';
 
 export const KUBERNETES_COMMANDS = [
   'kube-apiserver',
@@ -195,4 +205,22 @@ export async function buildKubeRouter(): Promise<boolean> {
   );
   writeFileSync(join(kubeRouterDir, STAMP), `${KUBE_ROUTER_VERSION}\n`);
   return true;
+}
+
+/**
+ * The CRD files of sigs.k8s.io/network-policy-api (experimental channel), from the module cache
+ * (downloaded once through the module proxy, like the other modules of the lab).
+ */
+export async function networkPolicyApiCrds(): Promise<string[]> {
+  const info = await downloadModule(NETWORK_POLICY_API_MODULE, NETWORK_POLICY_API_VERSION);
+  const dir = join(info.Dir, 'config', 'crd', 'experimental');
+  const files = readdirSync(dir)
+    .filter((f) => f.startsWith('policy.networking.k8s.io_') && f.endsWith('.yaml'))
+    .sort()
+    .map((f) => join(dir, f));
+  if (files.length === 0)
+    throw new LabError(
+      `no CRD in ${dir} (${NETWORK_POLICY_API_MODULE}@${NETWORK_POLICY_API_VERSION})`,
+    );
+  return files;
 }

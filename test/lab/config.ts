@@ -12,6 +12,12 @@ import { fileURLToPath } from 'node:url';
 export const KUBERNETES_VERSION = 'v1.32.4';
 export const KUBE_ROUTER_VERSION = 'v2.1.0';
 export const KUBE_ROUTER_MODULE = 'github.com/cloudnativelabs/kube-router/v2';
+/**
+ * The cluster policy CRDs (ClusterNetworkPolicy v1alpha2 and v1beta1, experimental channel: the
+ * channel the model reads) come from this module; kube-router does not enforce them.
+ */
+export const NETWORK_POLICY_API_MODULE = 'sigs.k8s.io/network-policy-api';
+export const NETWORK_POLICY_API_VERSION = 'v0.3.0';
 
 /** Repository root (test/lab/../..). */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

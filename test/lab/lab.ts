@@ -16,6 +16,7 @@ import {
   ensurePackages,
   kubeRouterBin,
   kubernetesBin,
+  networkPolicyApiCrds,
 } from './build.js';
 import {
   API_PORT,
@@ -33,6 +34,8 @@ import {
   LAB_CGROUP,
   LAB_DIR,
   LOG_DIR,
+  NETWORK_POLICY_API_MODULE,
+  NETWORK_POLICY_API_VERSION,
   PKI_DIR,
   RUN_DIR,
   SERVICE_CIDR,
@@ -394,6 +397,64 @@ function kubeletConfig(): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// cluster policy CRDs
+
+const CLUSTER_POLICY_GROUP = 'policy.networking.k8s.io';
+
+interface CrdList {
+  items?: {
+    metadata?: { name?: string; annotations?: Record<string, string> };
+    spec?: { group?: string; versions?: { name: string; served: boolean }[] };
+    status?: { conditions?: { type: string; status: string }[] };
+  }[];
+}
+
+/** The Established CRDs of policy.networking.k8s.io, each with its served versions and bundle. */
+async function clusterPolicyCrds(): Promise<string[]> {
+  const [code, body] = await apiGet('/apis/apiextensions.k8s.io/v1/customresourcedefinitions');
+  if (code !== 200) return [];
+  return ((JSON.parse(body) as CrdList).items ?? [])
+    .filter(
+      (c) =>
+        c.spec?.group === CLUSTER_POLICY_GROUP &&
+        c.status?.conditions?.some((k) => k.type === 'Established' && k.status === 'True') === true,
+    )
+    .map((c) => {
+      const versions = (c.spec?.versions ?? []).filter((v) => v.served).map((v) => v.name);
+      const a = c.metadata?.annotations ?? {};
+      return `${c.metadata?.name ?? '?'} (${versions.join(', ')}; ${a['policy.networking.k8s.io/channel'] ?? '?'} ${a['policy.networking.k8s.io/bundle-version'] ?? '?'})`;
+    });
+}
+
+/**
+ * Installs the CRDs of sigs.k8s.io/network-policy-api from the module cache (server-side apply:
+ * idempotent) and waits until the API server serves them. The lab's kube-router does not enforce
+ * them: a run of a cluster policy scenario here shows the cluster deviating.
+ */
+async function installClusterPolicyCrds(): Promise<void> {
+  const files = await networkPolicyApiCrds();
+  const kubectl = kubernetesBin('kubectl');
+  const kubeconfig = `--kubeconfig=${kubeconfigFile('admin')}`;
+  await run(kubectl, [
+    kubeconfig,
+    'apply',
+    '--server-side',
+    '--field-manager=polygraph-lab',
+    ...files.flatMap((f) => ['-f', f]),
+  ]);
+  await run(kubectl, [
+    kubeconfig,
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    ...files.flatMap((f) => ['-f', f]),
+  ]);
+  log(
+    `${NETWORK_POLICY_API_MODULE}@${NETWORK_POLICY_API_VERSION}: ${(await clusterPolicyCrds()).join(', ')}`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
 // status
 
 export interface ComponentStatus {
@@ -412,6 +473,11 @@ export interface LabStatus {
   hostGuard: boolean;
   /** 'off': kube-router deliberately not running, none of its rules or sets left. */
   enforcement: 'on' | 'off';
+  /**
+   * The cluster policy CRDs installed and Established, as `name (versions; channel, bundle)`;
+   * kube-router does not enforce them.
+   */
+  clusterPolicyCrds: string[];
   /**
    * Everything alive, node Ready, both guards in place, and either kube-router synced (enforcement
    * on) or none of it running or left (enforcement off).
@@ -433,6 +499,7 @@ export async function status(): Promise<LabStatus> {
   const hostGuard = await hostGuardInstalled().catch(() => false);
   const enforcement = enforcementOn() ? 'on' : 'off';
   const others = components.filter((c) => c.name !== 'kube-router').every((c) => c.alive);
+  const crds = ready ? await clusterPolicyCrds().catch(() => []) : [];
   const enforcementAsWanted =
     enforcement === 'on' ? synced : !kubeRouterAlive && (await kubeRouterStateLeft()).length === 0;
   return {
@@ -442,7 +509,8 @@ export async function status(): Promise<LabStatus> {
     guard,
     hostGuard,
     enforcement,
-    up: others && ready && enforcementAsWanted && guard && hostGuard,
+    clusterPolicyCrds: crds,
+    up: others && ready && enforcementAsWanted && guard && hostGuard && crds.length > 0,
   };
 }
 
@@ -462,6 +530,11 @@ export function formatStatus(s: LabStatus): string {
     off
       ? '  enforcement: OFF (kube-router not running: NetworkPolicies are accepted but not enforced)'
       : `  enforcement: on (kube-router synced: ${s.kubeRouterSynced ? 'yes' : 'no'})`,
+  );
+  lines.push(
+    s.clusterPolicyCrds.length > 0
+      ? `  cluster policy CRDs (not enforced by kube-router): ${s.clusterPolicyCrds.join(', ')}`
+      : '  cluster policy CRDs: MISSING',
   );
   lines.push(
     `  guard (mangle FORWARD ${CLUSTER_CIDR} → uplink DROP): ${s.guard ? 'in place' : 'MISSING'}`,
@@ -654,6 +727,8 @@ async function start(enforcement: boolean): Promise<LabStatus> {
       90_000,
     ),
   );
+
+  await phase('cluster policy CRDs', installClusterPolicyCrds);
 
   await phase('kube-controller-manager and kube-scheduler', async () => {
     await Promise.all([

@@ -28,7 +28,14 @@ async function httpish(): Promise<{ server: Server; port: number; mode: { now: M
   const server = createServer((socket) => {
     sockets.push(socket);
     socket.on('error', () => undefined);
-    socket.on('data', () => {
+    // A request may come in several segments (bash's printf writes in pieces): answer each
+    // complete one, once.
+    let pending = '';
+    socket.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('latin1');
+      const end = pending.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      pending = pending.slice(end + 4);
       switch (mode.now) {
         case 'answer':
           socket.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\nX-Any: thing\r\n\r\nhost');

@@ -4,7 +4,12 @@
  * only; the lab proves the behaviour on Kubernetes (test/e2e/conformance.e2e.ts, run.e2e.ts).
  */
 import { expect } from 'chai';
-import type { Labels, NetworkPolicyManifest, PodSpecInput } from '../../src/cluster/index.js';
+import type {
+  ClusterObjectManifest,
+  Labels,
+  NetworkPolicyManifest,
+  PodSpecInput,
+} from '../../src/cluster/index.js';
 import { ClusterError } from '../../src/cluster/index.js';
 import type { JobResult, Outcome, RunnableJob } from '../../src/domain/job.js';
 import { parsePattern, type Pattern } from '../../src/domain/pattern.js';
@@ -12,20 +17,26 @@ import type {
   Action,
   HeldConnection,
   Scenario,
+  ScenarioClusterPolicy,
   ScenarioPolicy,
   ScenarioStep,
 } from '../../src/dsl/types.js';
 import { failing } from '../../src/engine/results.js';
-import type { LiveCluster, ProbeSettings } from '../../src/engine/live-cluster.js';
+import type {
+  ClusterPolicyRef,
+  LiveCluster,
+  ProbeSettings,
+} from '../../src/engine/live-cluster.js';
 import type { NodeFacts } from '../../src/cluster/index.js';
 import { TopologyPool } from '../../src/engine/pool.js';
-import { livePolicy, namespaceMap } from '../../src/engine/names.js';
+import { liveClusterPolicy, livePolicy, namespaceMap } from '../../src/engine/names.js';
 import { canaryScenario, enforcementCanary } from '../../src/engine/preflight.js';
 import { runScenario } from '../../src/engine/run.js';
 import { scenarioProbePod } from '../../src/probe/probe-pod.js';
 import type { HeldClient } from '../../src/probe/hold.js';
 import { NetworkModel } from '../../src/model/engine.js';
 import { IssueSink } from '../../src/model/raw.js';
+import { isClusterPolicyKind, readClusterPolicy } from '../../src/model/cluster-validate.js';
 import {
   DEFAULT_MODEL_OPTIONS,
   type NetworkPolicyInfo,
@@ -157,6 +168,8 @@ class FakeCluster implements LiveCluster {
   readonly calls: Call[] = [];
   readonly namespaces = new Map<string, Labels>();
   readonly policies = new Map<string, NetworkPolicyManifest>();
+  /** Cluster policies by `Kind/name`, as received. */
+  readonly clusterPolicies = new Map<string, ClusterObjectManifest>();
   probeRounds = 0;
   /** Probe rounds after a policy change during which the old state still shows. */
   lag = 0;
@@ -251,6 +264,16 @@ class FakeCluster implements LiveCluster {
     this.stale = this.lag;
     return Promise.resolve();
   }
+  applyClusterPolicy(p: ClusterObjectManifest): Promise<void> {
+    this.record(`apply-cluster ${p.kind}/${p.metadata.name}`);
+    this.clusterPolicies.set(`${p.kind}/${p.metadata.name}`, p);
+    return Promise.resolve();
+  }
+  deleteClusterPolicy(ref: ClusterPolicyRef): Promise<void> {
+    this.record(`delete-cluster ${ref.kind}/${ref.name}`);
+    this.clusterPolicies.delete(`${ref.kind}/${ref.name}`);
+    return Promise.resolve();
+  }
   /** Pods with an open probe session ("ns/pod"). */
   readonly sessions = new Set<string>();
   openProbes(pods: readonly LivePod[]): Promise<void> {
@@ -331,7 +354,22 @@ class FakeCluster implements LiveCluster {
       if (info === undefined) throw new Error('fake: bad policy');
       return info;
     });
-    const model = new NetworkModel({ ...this.world, policies: infos });
+    // Cluster policies as received (bound to the live namespaces), read back with scenario names.
+    const clusterInfos = [...this.clusterPolicies.values()].map((m) => {
+      const object = JSON.parse(unsuffix(JSON.stringify(m))) as Record<string, unknown>;
+      const sink = new IssueSink();
+      const info = isClusterPolicyKind(m.kind)
+        ? readClusterPolicy(object, m.kind, sink)
+        : undefined;
+      if (info === undefined)
+        throw new Error(`fake: bad cluster policy ${JSON.stringify(sink.issues)}`);
+      return info;
+    });
+    const model = new NetworkModel({
+      ...this.world,
+      policies: infos,
+      ...(clusterInfos.length > 0 ? { clusterPolicies: clusterInfos } : {}),
+    });
     return Promise.resolve(
       jobs.map(({ job, port }) => {
         const key = `${job.from}>${job.to}/${job.probe.protocol}`;
@@ -1050,5 +1088,323 @@ describe('engine run (fake cluster)', () => {
       scenarioProbePod({ namespace: 'x', name: 'b', labels: {}, image: 'img', ports: [] })
         .containers[0]?.args,
     ).to.deep.equal(['pause']);
+  });
+});
+
+function clusterPolicy(manifest: Record<string, unknown>): ScenarioClusterPolicy {
+  const sink = new IssueSink();
+  const kind = manifest.kind;
+  const info = isClusterPolicyKind(kind) ? readClusterPolicy(manifest, kind, sink) : undefined;
+  if (info === undefined) throw new Error(JSON.stringify(sink.issues));
+  return { info, manifest, location: LOC };
+}
+
+/** Admin tier: nothing from namespace y reaches namespace x. */
+const DENY_Y_TO_X = clusterPolicy({
+  apiVersion: 'policy.networking.k8s.io/v1beta1',
+  kind: 'ClusterNetworkPolicy',
+  metadata: { name: 'deny-y-to-x', labels: { owner: 'sec' } },
+  spec: {
+    tier: 'Admin',
+    priority: 10,
+    subject: { namespaces: { matchLabels: { 'kubernetes.io/metadata.name': 'x' } } },
+    ingress: [
+      {
+        name: 'no-y',
+        action: 'Deny',
+        from: [{ namespaces: { matchLabels: { 'kubernetes.io/metadata.name': 'y' } } }],
+      },
+    ],
+  },
+});
+
+/** Step 0 no policy (every cell allowed); step 1 applies DENY_Y_TO_X: y/b → x/a denied. */
+function clusterScenario(): Scenario {
+  const rule = (from: string, to: string, verdict: 'allow' | 'deny') => ({
+    cells: {
+      from: parsePattern(from) as Pattern,
+      to: parsePattern(to) as Pattern,
+      text: `from ${from} to ${to}`,
+    },
+    verdict,
+    location: LOC,
+  });
+  const world = { ...BASE_WORLD, policies: [] };
+  return {
+    file: 'cnp.yaml',
+    name: 'cnp',
+    options: DEFAULT_MODEL_OPTIONS,
+    initial: world,
+    policies: [],
+    steps: [
+      {
+        index: 0,
+        name: 'none',
+        actions: [],
+        world,
+        expect: { default: 'allow', rules: [], tables: [] },
+        location: LOC,
+      },
+      {
+        index: 1,
+        name: 'deny y to x',
+        actions: [{ kind: 'apply', policies: [], clusterPolicies: [DENY_Y_TO_X] }],
+        world: { ...world, clusterPolicies: [DENY_Y_TO_X.info] },
+        expect: { default: 'allow', rules: [rule('y/b', 'x/a', 'deny')], tables: [] },
+        location: LOC,
+      },
+    ],
+    knownDeviations: [],
+  };
+}
+
+describe('engine run with cluster policies (fake cluster)', () => {
+  it('sends a cluster policy bound to the run: subject limited to its namespaces, names mapped, run name and labels', () => {
+    const names = namespaceMap(['x', 'y'], 'c1', 'suffix');
+    expect(liveClusterPolicy(DENY_Y_TO_X.manifest, names, 'c1', 'suffix')).to.deep.equal({
+      apiVersion: 'policy.networking.k8s.io/v1beta1',
+      kind: 'ClusterNetworkPolicy',
+      metadata: {
+        name: 'deny-y-to-x-c1',
+        labels: {
+          owner: 'sec',
+          'app.kubernetes.io/managed-by': 'polygraph',
+          'polygraph.dev/run': 'c1',
+        },
+      },
+      spec: {
+        tier: 'Admin',
+        priority: 10,
+        subject: {
+          namespaces: {
+            matchLabels: { 'kubernetes.io/metadata.name': 'x-c1' },
+            matchExpressions: [
+              { key: 'kubernetes.io/metadata.name', operator: 'In', values: ['x-c1', 'y-c1'] },
+            ],
+          },
+        },
+        ingress: [
+          {
+            name: 'no-y',
+            action: 'Deny',
+            from: [{ namespaces: { matchLabels: { 'kubernetes.io/metadata.name': 'y-c1' } } }],
+          },
+        ],
+      },
+    });
+    // A pods subject without a namespaceSelector (every namespace) gets one; a pods peer's
+    // namespace names are mapped and the peer is not bound; a Baseline v1alpha1 keeps `default`.
+    const banp = {
+      apiVersion: 'policy.networking.k8s.io/v1alpha1',
+      kind: 'BaselineAdminNetworkPolicy',
+      metadata: { name: 'default' },
+      spec: {
+        subject: {
+          pods: {
+            podSelector: { matchLabels: { app: 'a' } },
+            namespaceSelector: {
+              matchExpressions: [
+                { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['y'] },
+              ],
+            },
+          },
+        },
+        egress: [
+          {
+            action: 'Deny',
+            to: [
+              {
+                pods: {
+                  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'y' } },
+                  podSelector: {},
+                },
+              },
+              { networks: ['10.0.0.0/8'] },
+            ],
+          },
+        ],
+      },
+    };
+    const live = liveClusterPolicy(banp, names, 'c1', 'suffix');
+    expect(live.metadata.name).to.equal('default');
+    expect(live.spec).to.deep.equal({
+      subject: {
+        pods: {
+          podSelector: { matchLabels: { app: 'a' } },
+          namespaceSelector: {
+            matchExpressions: [
+              { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['y-c1'] },
+              { key: 'kubernetes.io/metadata.name', operator: 'In', values: ['x-c1', 'y-c1'] },
+            ],
+          },
+        },
+      },
+      egress: [
+        {
+          action: 'Deny',
+          to: [
+            {
+              pods: {
+                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'y-c1' } },
+                podSelector: {},
+              },
+            },
+            { networks: ['10.0.0.0/8'] },
+          ],
+        },
+      ],
+    });
+    const anyNamespace = liveClusterPolicy(
+      {
+        ...DENY_Y_TO_X.manifest,
+        spec: { tier: 'Baseline', priority: 1, subject: { pods: { podSelector: {} } } },
+      },
+      names,
+      'c1',
+      'suffix',
+    );
+    expect(anyNamespace.spec.subject).to.deep.equal({
+      pods: {
+        podSelector: {},
+        namespaceSelector: {
+          matchExpressions: [
+            { key: 'kubernetes.io/metadata.name', operator: 'In', values: ['x-c1', 'y-c1'] },
+          ],
+        },
+      },
+    });
+  });
+
+  it('applies a step’s cluster policy, probes its verdicts, and deletes it before the namespaces', async () => {
+    const fake = new FakeCluster('c1');
+    const result = await runScenario(clusterScenario(), fake, { image: 'img', runId: 'c1' });
+    const applyAt = fake.calls.indexOf('apply-cluster ClusterNetworkPolicy/deny-y-to-x-c1');
+    expect(applyAt).to.be.greaterThan(fake.calls.findIndex((c) => c.startsWith('wait ')));
+    const tail = fake.calls.slice(-3);
+    expect(tail).to.deep.equal([
+      'delete-cluster ClusterNetworkPolicy/deny-y-to-x-c1',
+      'delete-namespace x-c1',
+      'delete-namespace y-c1',
+    ]);
+    expect(fake.clusterPolicies.size).to.equal(0);
+    const cells = (i: number) =>
+      (result.steps[i]?.cells ?? [])
+        .filter((c) => c.from === 'y/b' && c.to === 'x/a')
+        .map((c) => [c.probe.protocol, c.modelled, c.observed, c.class]);
+    expect(cells(0)).to.deep.equal([
+      ['TCP', 'allow', 'allowed', 'agree'],
+      ['UDP', 'allow', 'allowed', 'agree'],
+    ]);
+    expect(cells(1)).to.deep.equal([
+      ['TCP', 'deny', 'refused', 'agree'],
+      ['UDP', 'deny', 'refused', 'agree'],
+    ]);
+  });
+
+  it('a cluster that accepts cluster policies but does not enforce them deviates, never passes', async () => {
+    const fake = new FakeCluster('c2');
+    fake.override = (key) => (key.startsWith('y/b>x/a/') ? 'allowed' : undefined);
+    const result = await runScenario(clusterScenario(), fake, {
+      image: 'img',
+      runId: 'c2',
+      settleTimeoutMs: 0,
+      retries: 0,
+    });
+    const failing = result.steps
+      .flatMap((s) => s.cells.map((c) => ({ step: s.name, ...c })))
+      .filter((c) => c.class !== 'agree')
+      .map((c) => [
+        c.step,
+        c.from,
+        c.to,
+        c.probe.protocol,
+        c.expected,
+        c.modelled,
+        c.observed,
+        c.class,
+      ]);
+    expect(failing).to.deep.equal([
+      ['deny y to x', 'y/b', 'x/a', 'TCP', 'deny', 'deny', 'allowed', 'cluster-deviates'],
+      ['deny y to x', 'y/b', 'x/a', 'UDP', 'deny', 'deny', 'allowed', 'cluster-deviates'],
+    ]);
+  });
+
+  it('a cluster policy that cannot be deleted does not stop the cleanup of the others and of the namespaces', async () => {
+    const other = clusterPolicy({
+      ...DENY_Y_TO_X.manifest,
+      metadata: { name: 'also-deny-y-to-x' },
+    });
+    const two = clusterScenario();
+    const withTwo: Scenario = {
+      ...two,
+      clusterPolicies: [DENY_Y_TO_X, other],
+      initial: { ...two.initial, clusterPolicies: [DENY_Y_TO_X.info, other.info] },
+      steps: [],
+    };
+    const fake = new FakeCluster('c6');
+    fake.failOn = 'delete-cluster ClusterNetworkPolicy/deny-y-to-x-c6';
+    let error: unknown;
+    try {
+      await runScenario(withTwo, fake, { image: 'img', runId: 'c6' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(ClusterError);
+    expect(fake.calls.slice(-4)).to.deep.equal([
+      'delete-cluster ClusterNetworkPolicy/deny-y-to-x-c6',
+      'delete-cluster ClusterNetworkPolicy/also-deny-y-to-x-c6',
+      'delete-namespace x-c6',
+      'delete-namespace y-c6',
+    ]);
+    expect([...fake.clusterPolicies.keys()]).to.deep.equal(['ClusterNetworkPolicy/deny-y-to-x-c6']);
+  });
+
+  it('deletes cluster policies when interrupted, on a pool reset, and keeps them (with the command) under keep', async () => {
+    const aborted = new FakeCluster('c3');
+    const controller = new AbortController();
+    aborted.onProbe = () => {
+      if (aborted.clusterPolicies.size > 0) controller.abort(new Error('interrupted'));
+    };
+    let error: unknown;
+    // A third step, so that a probe comes after the abort.
+    const three = clusterScenario();
+    const last = three.steps[1];
+    if (last === undefined) throw new Error('no step');
+    const withThird: Scenario = {
+      ...three,
+      steps: [...three.steps, { ...last, index: 2, name: 'again', actions: [] }],
+    };
+    try {
+      await runScenario(withThird, aborted, {
+        image: 'img',
+        runId: 'c3',
+        signal: controller.signal,
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as Error).message).to.equal('interrupted');
+    expect(aborted.calls).to.include('delete-cluster ClusterNetworkPolicy/deny-y-to-x-c3');
+    expect(aborted.clusterPolicies.size).to.equal(0);
+    expect(aborted.namespaces.size).to.equal(0);
+
+    const pool = new TopologyPool();
+    const pooled = new FakeCluster('c4');
+    await runScenario(clusterScenario(), pooled, { image: 'img', runId: 'c4', pool });
+    expect(pooled.calls).to.include('delete-cluster ClusterNetworkPolicy/deny-y-to-x-c4');
+    expect(pooled.calls.filter((c) => c.startsWith('delete-namespace'))).to.deep.equal([]);
+    expect(pooled.clusterPolicies.size).to.equal(0);
+    await pool.close(pooled);
+
+    const kept = new FakeCluster('c5');
+    const result = await runScenario(clusterScenario(), kept, {
+      image: 'img',
+      runId: 'c5',
+      keep: true,
+    });
+    expect(kept.clusterPolicies.size).to.equal(1);
+    expect(result.live?.kept).to.equal(
+      'kubectl delete namespace,clusternetworkpolicy -l polygraph.dev/run=c5   (or: polygraph clean)',
+    );
   });
 });

@@ -1,10 +1,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Cluster, ClusterError } from '../../cluster/index.js';
+import { Cluster } from '../../cluster/index.js';
 import { InterruptedError, UsageError } from '../../domain/errors.js';
 import { DEFAULT_PROBE_IMAGE } from '../../engine/api.js';
 import { clusterBackend } from '../../engine/live-cluster.js';
 import { clusterFacts } from '../../engine/facts.js';
-import { checkAccess, enforcementCanary } from '../../engine/preflight.js';
+import {
+  checkAccess,
+  checkClusterPolicySupport,
+  enforcementCanary,
+} from '../../engine/preflight.js';
 import type { ScenarioResult } from '../../engine/results.js';
 import { runScenario } from '../../engine/run.js';
 import { progressReporter } from '../../report/progress.js';
@@ -13,33 +17,7 @@ import type { Io } from '../io.js';
 import { collect, externalArg, externalExecArg } from '../options.js';
 import { addResultOptions, checkTargets, emitResults } from '../reports.js';
 import type { CommandResult } from '../result.js';
-import type { Scenario } from '../../dsl/types.js';
 import { loadScenarios } from '../scenario-files.js';
-
-/**
- * A live run cannot apply cluster policies yet: rather than run a scenario without them (which
- * would compare the cluster against policies it never received), refuse it before touching the
- * cluster (exit 3). `check` models them.
- */
-function refuseClusterPolicies(scenarios: readonly Scenario[]): void {
-  for (const scenario of scenarios) {
-    const first =
-      scenario.clusterPolicies?.[0] ??
-      scenario.steps
-        .flatMap((s) => s.actions)
-        .flatMap((a) => (a.kind === 'apply' ? (a.clusterPolicies ?? []) : []))[0];
-    if (first)
-      throw new ClusterError(
-        `${scenario.file} holds cluster policies (ClusterNetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy), which polygraph run does not apply to a cluster yet`,
-        {
-          verb: 'apply',
-          kind: first.info.kind,
-          name: first.info.name,
-          hint: 'polygraph check models them offline; run the scenario with check, or without them',
-        },
-      );
-  }
-}
 
 /** The public, pinned probe image (servers and the probe client: bash, netcat-openbsd). */
 export const DEFAULT_IMAGE = DEFAULT_PROBE_IMAGE;
@@ -104,7 +82,8 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
       .summary('run scenarios on a live cluster: expected vs model vs observed')
       .description(
         'Creates the namespaces (with a run suffix) and a probe pod per scenario pod, applies the\n' +
-          'policies, and per step: performs the actions, settles by probing, probes every cell from\n' +
+          "policies (cluster policies bound to the run's namespaces, where the cluster serves their\n" +
+          'CRDs), and per step: performs the actions, settles by probing, probes every cell from\n' +
           'inside the pods (one long-lived probe session per source pod) and decides the same cells\n' +
           'with the model. Connections a step holds (hold:) are opened before its actions and used\n' +
           "again after them: open, reset or dropped, against the step's expect.\n" +
@@ -176,7 +155,6 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
           `--external-exec ${e.name}=… needs the host's address too: add --external ${e.name}=IP (ipBlock rules decide by the source's address)`,
         );
     const scenarios = await loadScenarios(paths);
-    refuseClusterPolicies(scenarios);
     const progress = progressReporter({
       line: (t) => {
         io.err(t);
@@ -201,6 +179,8 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
     const startedAt = new Date();
     try {
       const version = await checkAccess(cluster);
+      const support = await checkClusterPolicySupport(cluster, scenarios);
+      for (const warning of support.warnings) io.err(`warning: ${warning}`);
       const facts = await clusterFacts(cluster);
       const plugin = flags.plugin ?? facts.networkPlugin;
       progress.message(
