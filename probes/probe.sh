@@ -137,6 +137,8 @@ run_jobs() {
 # "open|reset|dropped <detail>".
 exchange() {
   local fd=$1 proto=$2 timeout=$3 line length=0 body err
+  # Whatever already waits on the connection is not this exchange's answer: discard it first.
+  while read -r -t 0 <&"$fd" 2>/dev/null; do read -r -N 1 -t 1 line <&"$fd" 2>/dev/null || break; done
   if [[ $proto == UDP ]]; then
     if ! err=$({ printf 'polygraph\n' >&"$fd"; } 2>&1); then
       echo "reset could not send: ${err##*: }"
