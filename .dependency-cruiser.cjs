@@ -15,7 +15,8 @@ const layers = {
   kind: ['domain'],
   probe: ['domain', 'model', 'plan', 'cluster'],
   engine: ['domain', 'model', 'manifest', 'dsl', 'plan', 'compare', 'cluster', 'probe'],
-  report: ['domain', 'model', 'manifest', 'dsl', 'plan', 'compare', 'engine'],
+  fuzz: ['domain', 'model', 'manifest', 'dsl', 'plan', 'compare', 'cluster', 'probe', 'engine'],
+  report: ['domain', 'model', 'manifest', 'dsl', 'plan', 'compare', 'engine', 'fuzz'],
   cli: [
     'domain',
     'model',
@@ -26,6 +27,7 @@ const layers = {
     'cluster',
     'probe',
     'engine',
+    'fuzz',
     'report',
     'kind',
   ],

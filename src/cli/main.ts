@@ -13,6 +13,7 @@ import { clusterCommand } from './commands/cluster.js';
 import { initCommand } from './commands/init.js';
 import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
+import { fuzzCommand } from './commands/fuzz.js';
 import type { CommandResult } from './result.js';
 import { explainCommand, modelCommand } from './model-command.js';
 import { processIo, type Io } from './io.js';
@@ -37,6 +38,8 @@ export function exitCode(ending: Ending, io: Io): ExitCode {
       case 'check':
       case 'run':
         return result.results.some((r) => failing(r.counts) > 0) ? EXIT.mismatch : EXIT.ok;
+      case 'fuzz':
+        return result.differing + result.flaky > 0 ? EXIT.mismatch : EXIT.ok;
       case 'diff':
         return result.changed ? EXIT.mismatch : EXIT.ok;
       case 'report':
@@ -118,6 +121,7 @@ export function program(io: Io, done: (result: CommandResult) => void = () => un
     checkCommand(io, done),
     initCommand(io, done),
     runCommand(io, done),
+    fuzzCommand(io, done),
     cleanCommand(io, done),
     reportCommand(io, done),
     clusterCommand(io, done),

@@ -17,5 +17,7 @@ export type CommandResult =
     }
   /** A live run: the same results, with observed outcomes. */
   | { readonly kind: 'run'; readonly results: readonly ScenarioResult[] }
+  /** `fuzz`: cells that differed from the spec, and flaky ones. */
+  | { readonly kind: 'fuzz'; readonly differing: number; readonly flaky: number }
   /** `diff`: whether a cell opened or closed, or an endpoint appeared or disappeared. */
   | { readonly kind: 'diff'; readonly changed: boolean };

@@ -22,6 +22,7 @@ import { NetworkModel } from '../model/engine.js';
 import {
   DEFAULT_MODEL_OPTIONS,
   NAMESPACE_NAME_LABEL,
+  type ClusterPolicyInfo,
   type ContainerPort,
   type ExternalInfo,
   type NamespaceInfo,
@@ -750,6 +751,57 @@ export class Resolver {
         out.push({ kind: 'delete-policy', ...ref });
       }
       return { ...world, policies };
+    }
+    if ('deleteClusterPolicy' in action) {
+      const refs = Array.isArray(action.deleteClusterPolicy)
+        ? action.deleteClusterPolicy.map((r, j) => ({ r, p: [...path, 'deleteClusterPolicy', j] }))
+        : [{ r: action.deleteClusterPolicy, p: [...path, 'deleteClusterPolicy'] }];
+      let cluster: readonly ClusterPolicyInfo[] = world.clusterPolicies ?? [];
+      for (const { r, p } of refs) {
+        if (r === undefined) continue;
+        const slash = r.indexOf('/');
+        const kind = slash < 0 ? undefined : r.slice(0, slash);
+        const name = slash < 0 ? r : r.slice(slash + 1);
+        const known = cluster.map((x) => `${x.kind}/${x.name}`);
+        const found = cluster.filter(
+          (x) => x.name === name && (kind === undefined || x.kind === kind),
+        );
+        if (found.length === 0) {
+          const otherKinds = cluster.filter((x) => x.name === name).map((x) => x.kind);
+          this.at(
+            p,
+            cluster.length === 0
+              ? `no cluster policy ${r} at this point: none has been applied`
+              : otherKinds.length > 0
+                ? `no cluster policy ${r} at this point: ${name} is a ${otherKinds.join(' and a ')} (write ${otherKinds.map((k) => `${k}/${name}`).join(' or ')})`
+                : `no cluster policy ${r} at this point${suggestion(r, slash < 0 ? cluster.map((x) => x.name) : known)} (applied: ${known.join(', ')})`,
+          );
+          continue;
+        }
+        if (found.length > 1) {
+          this.at(
+            p,
+            `${r} names ${String(found.length)} cluster policies (${found.map((x) => `${x.kind}/${x.name}`).join(', ')}): write KIND/NAME`,
+          );
+          continue;
+        }
+        const [info] = found;
+        if (info === undefined) continue;
+        cluster = cluster.filter((x) => x !== info);
+        out.push({
+          kind: 'delete-cluster-policy',
+          policyKind: info.kind,
+          apiVersion: info.apiVersion,
+          name: info.name,
+        });
+      }
+      // A world without cluster policies has none of the key, as one that never had any.
+      const next: { -readonly [K in keyof World]: World[K] } = {
+        ...world,
+        clusterPolicies: cluster,
+      };
+      if (cluster.length === 0) delete next.clusterPolicies;
+      return next;
     }
     if ('label' in action) {
       const { pod, namespace } = action.label;

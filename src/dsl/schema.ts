@@ -169,6 +169,15 @@ const ACTION = z.union([
     .describe('delete NetworkPolicies by namespace/name'),
   z
     .strictObject({
+      deleteClusterPolicy: z
+        .union([z.string(), z.array(z.string())])
+        .describe(
+          'KIND/NAME (ClusterNetworkPolicy/NAME, AdminNetworkPolicy/NAME, BaselineAdminNetworkPolicy/default), or NAME when one cluster policy has it; or a list of them',
+        ),
+    })
+    .describe('delete cluster policies applied earlier'),
+  z
+    .strictObject({
       label: z.strictObject({
         pod: POD_REF.optional(),
         namespace: z.string().optional(),

@@ -9,6 +9,7 @@ import type { ProbePort } from '../domain/probe.js';
 import type { Pattern } from '../domain/pattern.js';
 import type {
   ClusterPolicyInfo,
+  ClusterPolicyKind,
   ModelOptions,
   NetworkPolicyInfo,
   PodInfo,
@@ -44,6 +45,13 @@ export type Action =
       readonly clusterPolicies?: readonly ScenarioClusterPolicy[];
     }
   | { readonly kind: 'delete-policy'; readonly namespace: string; readonly name: string }
+  /** A cluster policy applied earlier, by kind and name (as written in the scenario). */
+  | {
+      readonly kind: 'delete-cluster-policy';
+      readonly policyKind: ClusterPolicyKind;
+      readonly apiVersion: string;
+      readonly name: string;
+    }
   /** Labels merged into the pod's; a null value removes the label. */
   | {
       readonly kind: 'label-pod';

@@ -8,8 +8,7 @@ import { loadScenario } from '../dsl/load.js';
 import type { Scenario } from '../dsl/types.js';
 import { checkScenario } from './check.js';
 import { clusterBackend } from './live-cluster.js';
-import { clusterFacts } from './facts.js';
-import { checkAccess, checkClusterPolicySupport, enforcementCanary } from './preflight.js';
+import { enforcementCanary, preflightRun } from './preflight.js';
 import type { ScenarioResult } from './results.js';
 import { runScenario, type RunEvent } from './run.js';
 
@@ -88,11 +87,9 @@ export async function run(
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
   };
-  await checkAccess(cluster);
-  const support = await checkClusterPolicySupport(cluster, [scenario]);
-  for (const warning of support.warnings)
+  const { plugin, warnings } = await preflightRun(cluster, [scenario], options.plugin);
+  for (const warning of warnings)
     options.onEvent?.({ kind: 'phase', scenario: scenario.name, message: `warning: ${warning}` });
-  const plugin = options.plugin ?? (await clusterFacts(cluster)).networkPlugin;
   if (options.skipCanary !== true) await enforcementCanary(live, common);
   const externals =
     options.externals instanceof Map

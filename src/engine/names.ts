@@ -139,6 +139,14 @@ export function livePolicy(
   };
 }
 
+/**
+ * The name of a cluster policy on the cluster: `NAME-<run id>`, except a
+ * BaselineAdminNetworkPolicy's, which its CRD requires to be `default`.
+ */
+export function liveClusterPolicyName(kind: string, name: string, runId: string): string {
+  return kind === 'BaselineAdminNetworkPolicy' ? BASELINE_ADMIN_NAME : `${name}-${runId}`;
+}
+
 /** A selector of namespaces, also requiring one of the run's namespaces (ANDed). */
 function bindSelector(selector: Json, runNamespaces: readonly string[]): Json {
   const base = isRecord(selector) ? selector : {};
@@ -200,7 +208,7 @@ export function liveClusterPolicy(
   const apiVersion = typeof manifest.apiVersion === 'string' ? manifest.apiVersion : '';
   const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
   const written = typeof metadata.name === 'string' ? metadata.name : '';
-  const name = kind === 'BaselineAdminNetworkPolicy' ? BASELINE_ADMIN_NAME : `${written}-${runId}`;
+  const name = liveClusterPolicyName(kind, written, runId);
   if (name.length > 253)
     throw new UsageError(
       `${kind} "${written}" is too long for the run suffix (${String(name.length)} characters, at most 253): shorten its name`,

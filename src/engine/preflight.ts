@@ -31,6 +31,7 @@ import {
   type World,
 } from '../model/types.js';
 import { readNetworkPolicy } from '../model/validate.js';
+import { clusterFacts, type ClusterFacts } from './facts.js';
 import type { LiveCluster } from './live-cluster.js';
 import { MANAGED_BY, MANAGED_BY_LABEL } from './names.js';
 import { runScenario, type RunOptions } from './run.js';
@@ -297,4 +298,31 @@ export async function checkClusterPolicySupport(
       );
   }
   return { warnings };
+}
+
+/** What a run knows of its cluster before it starts: what the result and the defaults need. */
+export interface RunPreflight {
+  /** The API server's Kubernetes version. */
+  readonly version: string;
+  readonly facts: ClusterFacts;
+  /** The network plugin named by the user, else the one detected from its DaemonSet, if any. */
+  readonly plugin: string | undefined;
+  /** What to tell the user before the run (cluster policies already in the cluster, …). */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Everything a run (the CLI's and the library's alike) checks and learns before it creates
+ * anything, except the enforcement canary: access, cluster-policy support, the cluster's facts,
+ * and the plugin whose known deviations apply — the one named, else the one detected.
+ */
+export async function preflightRun(
+  cluster: Cluster,
+  scenarios: readonly Scenario[],
+  plugin: string | undefined,
+): Promise<RunPreflight> {
+  const version = await checkAccess(cluster);
+  const { warnings } = await checkClusterPolicySupport(cluster, scenarios);
+  const facts = await clusterFacts(cluster);
+  return { version, facts, plugin: plugin ?? facts.networkPlugin, warnings };
 }

@@ -33,6 +33,7 @@ import type { ClusterPolicyRef, LiveCluster, ProbeSettings } from './live-cluste
 import { topologyKey, type TopologyPool } from './pool.js';
 import {
   liveClusterPolicy,
+  liveClusterPolicyName,
   liveNamespaceLabels,
   livePolicy,
   MANAGED_BY,
@@ -410,6 +411,16 @@ export async function runScenario(
         await cluster.deletePolicy(live(action.namespace), action.name);
         state.applied.delete(`${live(action.namespace)}/${action.name}`);
         return;
+      case 'delete-cluster-policy': {
+        const name = liveClusterPolicyName(action.policyKind, action.name, runId);
+        await cluster.deleteClusterPolicy({
+          kind: action.policyKind,
+          apiVersion: action.apiVersion,
+          name,
+        });
+        state.appliedCluster.delete(`${action.policyKind}/${name}`);
+        return;
+      }
       case 'label-pod': {
         const key = `${action.namespace}/${action.name}`;
         const labels = merge(state.podLabels.get(key) ?? {}, action.labels);

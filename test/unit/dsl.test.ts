@@ -200,6 +200,65 @@ expect: { default: allow }
     ]);
   });
 
+  it('deletes cluster policies by KIND/NAME or a NAME only one has, and reports what it cannot find or tell apart', async () => {
+    const cnp = (name: string, tier: string) => `
+          - apiVersion: policy.networking.k8s.io/v1beta1
+            kind: ClusterNetworkPolicy
+            metadata: { name: ${name} }
+            spec: { tier: ${tier}, priority: 5, subject: { namespaces: {} }, ingress: [{ action: Deny, from: [{ namespaces: {} }] }] }`;
+    const anp = `
+          - apiVersion: policy.networking.k8s.io/v1alpha1
+            kind: AdminNetworkPolicy
+            metadata: { name: gate }
+            spec: { priority: 6, subject: { namespaces: {} }, ingress: [{ action: Deny, from: [{ namespaces: {} }] }] }`;
+    const text = (deletes: string) => `apiVersion: polygraph.dev/v1alpha1
+kind: Scenario
+metadata: { name: cluster deletes }
+topology: { namespaces: { x: { pods: { a: { ports: [80] } } } } }
+probes: [80]
+steps:
+  - name: apply
+    actions:
+      - apply:${cnp('gate', 'Admin')}${cnp('floor', 'Baseline')}${anp}
+  - name: delete
+    actions:
+${deletes}
+`;
+    const scenario = await parseScenario(
+      text('      - deleteClusterPolicy: [ClusterNetworkPolicy/gate, floor]'),
+      'dir/s.yaml',
+      readFile,
+    );
+    expect(scenario.steps[1]?.actions).to.deep.equal([
+      {
+        kind: 'delete-cluster-policy',
+        policyKind: 'ClusterNetworkPolicy',
+        apiVersion: 'policy.networking.k8s.io/v1beta1',
+        name: 'gate',
+      },
+      {
+        kind: 'delete-cluster-policy',
+        policyKind: 'ClusterNetworkPolicy',
+        apiVersion: 'policy.networking.k8s.io/v1beta1',
+        name: 'floor',
+      },
+    ]);
+    expect(
+      scenario.steps[1]?.world.clusterPolicies?.map((p) => `${p.kind}/${p.name}`),
+    ).to.deep.equal(['AdminNetworkPolicy/gate']);
+    expect(
+      await issues(
+        text(
+          '      - deleteClusterPolicy: [gate, ClusterNetworkPolicy/flor, AdminNetworkPolicy/floor]',
+        ),
+      ),
+    ).to.deep.equal([
+      'dir/s.yaml:24:31: steps[1].actions[0].deleteClusterPolicy[0]: gate names 2 cluster policies (ClusterNetworkPolicy/gate, AdminNetworkPolicy/gate): write KIND/NAME',
+      'dir/s.yaml:24:37: steps[1].actions[0].deleteClusterPolicy[1]: no cluster policy ClusterNetworkPolicy/flor at this point; did you mean ClusterNetworkPolicy/floor? (applied: ClusterNetworkPolicy/gate, ClusterNetworkPolicy/floor, AdminNetworkPolicy/gate)',
+      'dir/s.yaml:24:64: steps[1].actions[0].deleteClusterPolicy[2]: no cluster policy AdminNetworkPolicy/floor at this point: floor is a ClusterNetworkPolicy (write ClusterNetworkPolicy/floor)',
+    ]);
+  });
+
   it('reads text that is not YAML text as one clear issue', async () => {
     expect(await issues('\0\u0001binary')).to.deep.equal([
       'dir/s.yaml:1:1: not a text file (expected YAML)',

@@ -1301,6 +1301,46 @@ describe('engine run with cluster policies (fake cluster)', () => {
     ]);
   });
 
+  it('a step that deletes a cluster policy deletes the live one at once, and the cleanup does not again', async () => {
+    const base = clusterScenario();
+    const world = base.initial;
+    const deleting: Scenario = {
+      ...base,
+      steps: [
+        ...base.steps,
+        {
+          index: 2,
+          name: 'delete it',
+          actions: [
+            {
+              kind: 'delete-cluster-policy',
+              policyKind: 'ClusterNetworkPolicy',
+              apiVersion: 'policy.networking.k8s.io/v1beta1',
+              name: 'deny-y-to-x',
+            },
+          ],
+          world,
+          expect: { default: 'allow', rules: [], tables: [] },
+          location: LOC,
+        },
+      ],
+    };
+    const fake = new FakeCluster('c9');
+    const result = await runScenario(deleting, fake, { image: 'img', runId: 'c9' });
+    const deletes = fake.calls.filter((c) => c.startsWith('delete-cluster'));
+    expect(deletes).to.deep.equal(['delete-cluster ClusterNetworkPolicy/deny-y-to-x-c9']);
+    expect(fake.calls.indexOf(deletes[0] ?? '')).to.be.lessThan(
+      fake.calls.indexOf('delete-namespace x-c9') - 1,
+    );
+    const cells = (result.steps[2]?.cells ?? [])
+      .filter((c) => c.from === 'y/b' && c.to === 'x/a')
+      .map((c) => [c.probe.protocol, c.modelled, c.observed, c.class]);
+    expect(cells).to.deep.equal([
+      ['TCP', 'allow', 'allowed', 'agree'],
+      ['UDP', 'allow', 'allowed', 'agree'],
+    ]);
+  });
+
   it('a cluster that accepts cluster policies but does not enforce them deviates, never passes', async () => {
     const fake = new FakeCluster('c2');
     fake.override = (key) => (key.startsWith('y/b>x/a/') ? 'allowed' : undefined);

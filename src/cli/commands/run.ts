@@ -3,12 +3,7 @@ import { Cluster } from '../../cluster/index.js';
 import { InterruptedError, UsageError } from '../../domain/errors.js';
 import { DEFAULT_PROBE_IMAGE } from '../../engine/api.js';
 import { clusterBackend } from '../../engine/live-cluster.js';
-import { clusterFacts } from '../../engine/facts.js';
-import {
-  checkAccess,
-  checkClusterPolicySupport,
-  enforcementCanary,
-} from '../../engine/preflight.js';
+import { enforcementCanary, preflightRun } from '../../engine/preflight.js';
 import type { ScenarioResult } from '../../engine/results.js';
 import { runScenario } from '../../engine/run.js';
 import { progressReporter } from '../../report/progress.js';
@@ -178,11 +173,12 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
     };
     const startedAt = new Date();
     try {
-      const version = await checkAccess(cluster);
-      const support = await checkClusterPolicySupport(cluster, scenarios);
-      for (const warning of support.warnings) io.err(`warning: ${warning}`);
-      const facts = await clusterFacts(cluster);
-      const plugin = flags.plugin ?? facts.networkPlugin;
+      const { version, facts, plugin, warnings } = await preflightRun(
+        cluster,
+        scenarios,
+        flags.plugin,
+      );
+      for (const warning of warnings) io.err(`warning: ${warning}`);
       progress.message(
         `cluster ${cluster.server}, Kubernetes ${version}${facts.nodes === undefined ? '' : `, ${String(facts.nodes)} node${facts.nodes === 1 ? '' : 's'}`}${facts.networkPlugin === undefined ? '' : `, network plugin ${facts.networkPlugin} (detected)`}`,
       );
