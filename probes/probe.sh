@@ -13,6 +13,7 @@
 # Usage:  bash probe.sh JOB...          or   bash probe.sh < jobs
 #         bash -c "$(cat probe.sh)" probe.sh JOB...   (when the script is not in the image)
 #         bash probe.sh --session        (a probe session: rounds of jobs on stdin, see below)
+#         bash probe.sh --hold           (held connections: commands on stdin, see below)
 # JOB:    "<id>,<host>,<port>,<TCP|UDP>,<timeout-seconds>"   (on stdin: one per line, commas or
 #         blanks between fields). <id> is any token without blanks or commas, echoed back.
 #
@@ -25,6 +26,18 @@
 # answers with their PROBE lines and "END <token> <number of jobs>"; the next round is read only
 # after that. A line that is not a round is answered "ERROR <what was read>". Ends at the end of
 # its input.
+#
+# Hold mode (held connections of a step, opened before its actions and tested after them):
+# prints READY, then reads one command per line and answers each with one line:
+#   OPEN <id> <host> <port> <TCP|UDP> <timeout>  →  HELD <id> open|probe-error <ms> <detail>
+#   TEST <id> <timeout>                          →  HELD <id> open|reset|dropped|probe-error <ms> <detail>
+# OPEN connects and makes one exchange on the new connection (a hold that cannot even open is a
+# probe-error); TEST makes one more exchange on the same connection. TCP: one HTTP/1.1 request on
+# a keep-alive connection (the destination serves HTTP on that port: agnhost serve-hostname in
+# HTTP mode); the response → open; a reset or a broken pipe or the peer closing it → reset;
+# nothing within the timeout → dropped. UDP: one datagram from the same socket (the same
+# conntrack entry); a reply → open; an error on the socket (an ICMP unreachable) → reset; no
+# reply → dropped. Connections end with the client, at the end of its input.
 #
 # <outcome> is one of
 #   allowed      TCP: connected. UDP: the server's reply arrived.
@@ -118,6 +131,119 @@ run_jobs() {
   done
   wait
 }
+
+# One exchange on held connection fd $1 (TCP: an HTTP request and its whole response; UDP: a
+# datagram and its reply), within $3 seconds. Run in a subshell with stderr on stdout: prints
+# "open|reset|dropped <detail>".
+exchange() {
+  local fd=$1 proto=$2 timeout=$3 line length=0 body err
+  # Whatever already waits on the connection is not this exchange's answer: discard it first.
+  while read -r -t 0 <&"$fd" 2>/dev/null; do read -r -N 1 -t 1 line <&"$fd" 2>/dev/null || break; done
+  if [[ $proto == UDP ]]; then
+    if ! err=$({ printf 'polygraph\n' >&"$fd"; } 2>&1); then
+      echo "reset could not send: ${err##*: }"
+      return
+    fi
+    local start=${EPOCHREALTIME//[.,]/}
+    read -r -t "$timeout" -N 1 line <&"$fd" 2>/dev/null
+    local rc=$? end=${EPOCHREALTIME//[.,]/}
+    if [[ $rc -eq 0 ]]; then
+      echo "open a reply arrived"
+    elif [[ $rc -gt 128 || $(((end - start) / 1000)) -ge $((timeout * 800)) ]]; then
+      echo "dropped no reply within ${timeout}s"
+    else
+      echo "reset no reply; the socket reported an error (an ICMP unreachable)"
+    fi
+    return
+  fi
+  if ! err=$({ printf 'GET / HTTP/1.1\r\nHost: polygraph\r\n\r\n' >&"$fd"; } 2>&1); then
+    echo "reset could not send: ${err##*: }"
+    return
+  fi
+  err=$({ IFS= read -r -t "$timeout" line <&"$fd" && printf 'LINE%s' "$line"; } 2>&1)
+  local rc=$?
+  if [[ $rc -gt 128 ]]; then
+    echo "dropped no response within ${timeout}s"
+    return
+  fi
+  if [[ $rc -ne 0 ]]; then
+    if [[ -n $err ]]; then echo "reset ${err##*: }"; else echo "reset the peer closed the connection"; fi
+    return
+  fi
+  if [[ $err != LINEHTTP/* ]]; then
+    echo "probe-error not an HTTP response: ${err#LINE}"
+    return
+  fi
+  while IFS= read -r -t "$timeout" line <&"$fd"; do
+    line=${line%$'\r'}
+    [[ -z $line ]] && break
+    [[ ${line,,} == content-length:* ]] && length=${line#*: }
+  done
+  [[ $length =~ ^[0-9]+$ && $length -gt 0 ]] && read -r -t "$timeout" -N "$length" body <&"$fd"
+  echo "open a response arrived"
+}
+
+if [[ ${1:-} == --hold ]]; then
+  trap '' PIPE
+  declare -A HOLD_FD HOLD_PROTO
+  held() { # id outcome start detail
+    local end=${EPOCHREALTIME//[.,]/} detail=${4//[$'\t\r\n']/ }
+    printf 'HELD\t%s\t%s\t%s\t%s\n' "$1" "$2" $(((end - $3) / 1000)) "${detail:0:200}"
+  }
+  printf 'READY\n'
+  while IFS= read -r line; do
+    read -r cmd id host port proto timeout extra <<<"$line"
+    start=${EPOCHREALTIME//[.,]/}
+    case ${cmd:-} in
+      OPEN)
+        if [[ -z ${timeout:-} || -n ${extra:-} || ! $port =~ ^[0-9]+$ || ! $timeout =~ ^[0-9]+$ ]]; then
+          held "${id:-?}" probe-error "$start" "invalid OPEN '$line'"
+          continue
+        fi
+        proto=${proto^^}
+        if [[ $proto == TCP ]]; then
+          # bash's blocking connect waits out a dropped SYN for minutes: netcat, bounded, first.
+          if ! out=$("$NC" -n -z -w "$timeout" "$host" "$port" 2>&1); then
+            held "$id" probe-error "$start" "could not open: ${out:-no connection within ${timeout}s}"
+            continue
+          fi
+        elif [[ $proto != UDP ]]; then
+          held "$id" probe-error "$start" "unsupported protocol '$proto' (TCP or UDP)"
+          continue
+        fi
+        if ! { exec {fd}<>"/dev/${proto,,}/$host/$port"; } 2>/dev/null; then
+          held "$id" probe-error "$start" "could not open a $proto socket to $host:$port"
+          continue
+        fi
+        HOLD_FD[$id]=$fd
+        HOLD_PROTO[$id]=$proto
+        result=$(exchange "$fd" "$proto" "$timeout" 2>&1)
+        if [[ $result == open* ]]; then
+          held "$id" open "$start" "opened; ${result#open }"
+        else
+          held "$id" probe-error "$start" "opened, but the first exchange failed: $result"
+        fi
+        ;;
+      TEST)
+        timeout=$host
+        if [[ -z ${HOLD_FD[$id]:-} || ! ${timeout:-} =~ ^[0-9]+$ ]]; then
+          held "${id:-?}" probe-error "$start" "invalid TEST '$line' (no such held connection?)"
+          continue
+        fi
+        result=$(exchange "${HOLD_FD[$id]}" "${HOLD_PROTO[$id]}" "$timeout" 2>&1)
+        case ${result%% *} in
+          open | reset | dropped | probe-error) held "$id" "${result%% *}" "$start" "${result#* }" ;;
+          *) held "$id" probe-error "$start" "the exchange failed: $result" ;;
+        esac
+        ;;
+      *)
+        line=${line//[$'\t\r']/ }
+        printf 'ERROR\t%s\n' "${line:0:200}"
+        ;;
+    esac
+  done
+  exit 0
+fi
 
 if [[ ${1:-} == --session ]]; then
   printf 'READY\n'

@@ -6,3 +6,4 @@ export * from './probe.js';
 export * from './protocol.js';
 export * from './suggest.js';
 export * from './job.js';
+export * from './hold.js';

@@ -42,6 +42,7 @@ import { readPolicies, readSource, type ReadFile } from './sources.js';
 import type {
   Action,
   CellSelector,
+  HeldConnection,
   Expectation,
   ExpectationRule,
   ExpectationTable,
@@ -62,6 +63,7 @@ type PortShape = NonNullable<NonNullable<PodShape['ports']>[number]>;
 type PolicySourceShape = NonNullable<NonNullable<Shape['policies']>[number]>;
 type StepShape = NonNullable<NonNullable<Shape['steps']>[number]>;
 type ActionShape = NonNullable<NonNullable<StepShape['actions']>[number]>;
+type HoldShape = NonNullable<NonNullable<StepShape['hold']>[number]>;
 type ExpectShape = NonNullable<Shape['expect']>;
 type DeviationShape = NonNullable<NonNullable<Shape['knownDeviations']>[number]>;
 
@@ -293,7 +295,9 @@ export class Resolver {
         );
       else names.set(step.name, path);
       const actions: Action[] = [];
+      const before = world;
       world = await this.actions(step.actions ?? [], [...path, 'actions'], world, actions);
+      const holds = this.holds(step.hold ?? [], [...path, 'hold'], before, world);
       const context = this.stepContext(
         world,
         shape.steps === undefined ? '' : ` in step "${step.name}"`,
@@ -310,6 +314,7 @@ export class Resolver {
         actions,
         world,
         ...(expectation ? { expect: expectation } : {}),
+        ...(holds.length > 0 ? { holds } : {}),
         location: this.locate(path),
       });
     }
@@ -888,6 +893,125 @@ export class Resolver {
       out.push({ kind: 'delete-pod', ...ref });
     }
     return { ...world, pods };
+  }
+
+  // ---- held connections ------------------------------------------------------------------
+
+  /**
+   * A step's held connections: both ends pods of the world before the step's actions (when the
+   * connection is opened) and after them (when it is used again), a TCP or UDP port the
+   * destination serves before the step, no connection declared twice.
+   */
+  private holds(
+    shapes: readonly (HoldShape | undefined)[],
+    path: Path,
+    before: World,
+    after: World,
+  ): HeldConnection[] {
+    const holds: HeldConnection[] = [];
+    const seen = new Map<string, Path>();
+    shapes.forEach((shape, i) => {
+      if (shape === undefined) return;
+      const here = [...path, i];
+      let fields: { from: string; to: string; port: string; expect?: HeldConnection['expect'] };
+      if (typeof shape === 'string') {
+        const match = /^\s*from\s+(\S+)\s+to\s+(\S+)\s+on\s+(\S+)\s*$/.exec(shape);
+        if (match === null) return; // the shape phase reported it
+        fields = { from: match[1] ?? '', to: match[2] ?? '', port: match[3] ?? '' };
+      } else {
+        fields = {
+          from: shape.from,
+          to: shape.to,
+          port: String(shape.port),
+          ...(shape.expect === undefined ? {} : { expect: shape.expect }),
+        };
+      }
+      const fieldPath = (name: string): Path =>
+        typeof shape === 'string' ? here : [...here, name];
+      let ok = true;
+      const ends: string[] = [];
+      for (const side of ['from', 'to'] as const) {
+        const text = fields[side];
+        const ref = parseRef(text, 'POD');
+        if (typeof ref === 'string') {
+          this.at(fieldPath(side), `${side}: ${ref} (a held connection is between two pods)`);
+          ok = false;
+          continue;
+        }
+        const key = podRefKey(ref);
+        ends.push(key);
+        if (!before.pods.some((p) => podRefKey(p) === key)) {
+          this.at(
+            fieldPath(side),
+            `${side}: no pod ${key} before this step's actions, when the connection is opened${suggestion(key, before.pods.map(podRefKey))}`,
+          );
+          ok = false;
+        } else if (!after.pods.some((p) => podRefKey(p) === key)) {
+          this.at(
+            fieldPath(side),
+            `${side}: this step's actions delete ${key}; a held connection is used again after them, so both pods must still exist`,
+          );
+          ok = false;
+        } else if (before.pods.find((p) => podRefKey(p) === key)?.hostNetwork === true) {
+          this.at(
+            fieldPath(side),
+            `${side}: ${key} is a hostNetwork pod: polygraph does not create those, so it cannot hold a connection`,
+          );
+          ok = false;
+        }
+      }
+      const probe = parseProbe(fields.port);
+      if (typeof probe === 'string') {
+        this.at(fieldPath('port'), `port: ${probe}`);
+        return;
+      }
+      if (probe.protocol === 'SCTP') {
+        this.at(
+          fieldPath('port'),
+          `port: ${formatProbe(probe)}: a held connection is TCP or UDP (the probe client has no SCTP, and the lab's kernel cannot carry it)`,
+        );
+        return;
+      }
+      const [fromKey, toKey] = ends;
+      if (!ok || fromKey === undefined || toKey === undefined) return;
+      const destination = before.pods.find((p) => podRefKey(p) === toKey);
+      const served = destination?.ports.find(
+        (p) =>
+          p.protocol === probe.protocol &&
+          (typeof probe.port === 'number' ? p.containerPort === probe.port : p.name === probe.port),
+      );
+      if (served === undefined) {
+        const offered = (destination?.ports ?? [])
+          .filter((p) => p.protocol === 'TCP' || p.protocol === 'UDP')
+          .map(
+            (p) =>
+              `${String(p.containerPort)}/${p.protocol}${p.name === undefined ? '' : ` (${p.name})`}`,
+          );
+        this.at(
+          fieldPath('port'),
+          `port: ${toKey} does not serve ${formatProbe(probe)} before this step; it serves ${offered.length === 0 ? 'no TCP or UDP port' : offered.join(', ')}`,
+        );
+        return;
+      }
+      const text = `from ${fromKey} to ${toKey} on ${formatProbe(probe)}`;
+      const earlier = seen.get(text);
+      if (earlier !== undefined) {
+        this.at(here, `${text} is held twice (also ${formatPath(earlier)})`);
+        return;
+      }
+      seen.set(text, here);
+      holds.push({
+        from: fromKey,
+        to: toKey,
+        probe,
+        port: served.containerPort,
+        protocol: probe.protocol,
+        ...(fields.expect === undefined ? {} : { expect: fields.expect }),
+        text,
+        location: this.locate(here),
+      });
+    });
+    return holds;
   }
 
   // ---- expectations ----------------------------------------------------------------------

@@ -199,9 +199,43 @@ const ACTION = z.union([
     .describe('delete probe pods'),
 ]);
 
+export const HOLD_KEY_PATTERN = /^\s*from\s+\S+\s+to\s+\S+\s+on\s+\S+\s*$/;
+
+const HOLD = z
+  .union([
+    z
+      .string()
+      .regex(HOLD_KEY_PATTERN, {
+        error: 'a held connection "from NS/POD to NS/POD on PORT/PROTOCOL"',
+      })
+      .describe('"from NS/POD to NS/POD on PORT/PROTOCOL": held, observed, no expectation'),
+    z
+      .strictObject({
+        from: POD_REF.describe('the source pod, NAMESPACE/POD (the client runs there)'),
+        to: POD_REF.describe('the destination pod, NAMESPACE/POD'),
+        port: z
+          .union([z.int().min(1).max(65535), z.string()])
+          .describe('PORT[/PROTOCOL] or NAME[/PROTOCOL] the destination serves; TCP or UDP'),
+        expect: z
+          .enum(['open', 'reset', 'dropped'])
+          .optional()
+          .describe(
+            'what the connection does after the step: open (still answers), reset (ended: RST, or an ICMP error on UDP), dropped (no answer)',
+          ),
+      })
+      .describe('a held connection with its expected outcome'),
+  ])
+  .describe(
+    "a connection opened before the step's actions and used again after them (docs/SCENARIOS.md)",
+  );
+
 const STEP = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
+  hold: z
+    .array(HOLD)
+    .optional()
+    .describe("connections opened before the step's actions and tested after them"),
   actions: z.array(ACTION).optional(),
   expect: EXPECTATION.optional(),
 });
@@ -257,6 +291,7 @@ export type PodFile = z.infer<typeof POD>;
 export type ServedPortFile = z.infer<typeof SERVED_PORT>;
 export type PolicySourceFile = z.infer<typeof POLICY_SOURCE>;
 export type DeviationFile = z.infer<typeof DEVIATION>;
+export type HoldFile = z.infer<typeof HOLD>;
 
 /** The published JSON Schema (draft 2020-12). */
 export function scenarioJsonSchema(): Record<string, unknown> {

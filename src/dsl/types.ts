@@ -3,6 +3,7 @@
  * of every step computed. This is what plan/, the engine and the reporters consume; nothing here
  * refers back to YAML except the source locations kept for messages.
  */
+import type { HoldOutcome } from '../domain/hold.js';
 import type { SourceLocation } from '../domain/issue.js';
 import type { ProbePort } from '../domain/probe.js';
 import type { Pattern } from '../domain/pattern.js';
@@ -116,6 +117,27 @@ export interface KnownDeviation {
   readonly location: SourceLocation;
 }
 
+/**
+ * A connection held across a step: opened (and used once) before the step's actions, used again
+ * after them. Both ends are pods of the world before the step and of the world after it.
+ */
+export interface HeldConnection {
+  /** Source pod key `ns/pod` (the client runs there). */
+  readonly from: string;
+  /** Destination pod key `ns/pod`. */
+  readonly to: string;
+  /** As written (a number or a name), with its protocol. */
+  readonly probe: ProbePort;
+  /** The destination port, resolved on the destination before the step. */
+  readonly port: number;
+  readonly protocol: 'TCP' | 'UDP';
+  /** What the user states the plugin does to it; absent: observed only. */
+  readonly expect?: HoldOutcome;
+  /** `from A to B on P`, for messages. */
+  readonly text: string;
+  readonly location: SourceLocation;
+}
+
 export interface ScenarioStep {
   /** 0-based position. */
   readonly index: number;
@@ -126,6 +148,8 @@ export interface ScenarioStep {
   readonly world: World;
   /** Absent: the step states no expectation (every cell unchecked). */
   readonly expect?: Expectation;
+  /** Connections held across the step (absent: none). */
+  readonly holds?: readonly HeldConnection[];
   readonly location: SourceLocation;
 }
 

@@ -5,15 +5,17 @@
 import { InternalError } from '../domain/errors.js';
 import type { JobResult } from '../domain/job.js';
 import { classify } from '../compare/classify.js';
+import { classifyHold } from '../compare/hold.js';
 import { expectedVerdict } from '../compare/expectation.js';
-import type { Scenario, ScenarioStep } from '../dsl/types.js';
+import type { HeldConnection, Scenario, ScenarioStep } from '../dsl/types.js';
 import { NetworkModel } from '../model/engine.js';
 import { planJobs, type PlanEndpoint } from '../plan/plan.js';
 import { ModelRunner } from '../probe/model-runner.js';
 import {
   addCounts,
-  countCells,
+  countStep,
   type CellResult,
+  type HeldResult,
   type ScenarioResult,
   type StepResult,
 } from './results.js';
@@ -62,14 +64,50 @@ export async function checkStep(scenario: Scenario, step: ScenarioStep): Promise
       explanation: result.detail,
     };
   });
+  const held = step.holds?.map((h) => heldOffline(h, cells));
   return {
     index: step.index,
     name: step.name,
     probes: plan.probes,
     endpoints: plan.endpoints.map((e) => e.key),
     cells,
-    counts: countCells(cells),
+    ...(held === undefined ? {} : { held }),
+    counts: countStep(cells, held),
   };
+}
+
+/**
+ * A held connection offline: not checkable (it needs a cluster), with the model's verdict for a
+ * fresh connection of the same flow after the step as context, from the step's cells.
+ */
+export function heldOffline(
+  hold: HeldConnection,
+  cells: readonly CellResult[],
+  fresh = freshModelled(hold, cells),
+): HeldResult {
+  return {
+    from: hold.from,
+    to: hold.to,
+    probe: hold.probe,
+    port: hold.port,
+    ...(hold.expect === undefined ? {} : { expected: hold.expect }),
+    ...(fresh === undefined ? {} : { freshModelled: fresh }),
+    class: classifyHold(hold.expect, undefined),
+  };
+}
+
+/** The model's verdict for a fresh connection of a held flow, when the step's cells have it. */
+export function freshModelled(
+  hold: HeldConnection,
+  cells: readonly CellResult[],
+): CellResult['modelled'] | undefined {
+  return cells.find(
+    (c) =>
+      c.from === hold.from &&
+      c.to === hold.to &&
+      c.probe.protocol === hold.protocol &&
+      (c.port === hold.port || c.probe.port === hold.probe.port),
+  )?.modelled;
 }
 
 export async function checkScenario(scenario: Scenario): Promise<ScenarioResult> {

@@ -21,7 +21,8 @@ import {
 import type { JobResult, RunnableJob } from '../domain/job.js';
 import { CLUSTER_POLICY_GROUP, CLUSTER_POLICY_RESOURCES } from '../model/cluster-validate.js';
 import type { ClusterPolicyKind } from '../model/types.js';
-import { runProbeBatch, sessionCommand, type ProbeSource } from '../probe/batch.js';
+import { holdCommand, runProbeBatch, sessionCommand, type ProbeSource } from '../probe/batch.js';
+import { HoldSession, type HeldClient } from '../probe/hold.js';
 import { ClusterRunner, type LivePod } from '../probe/cluster-runner.js';
 import { hostBatch } from '../probe/host-runner.js';
 import { ProbeSessions } from '../probe/session.js';
@@ -96,6 +97,11 @@ export interface LiveCluster {
   openProbes(pods: readonly LivePod[]): Promise<void>;
   /** Closes the probe sessions of these pods (before they are deleted); never rejects. */
   closeProbes(pods: readonly LivePod[]): Promise<void>;
+  /**
+   * A client for the connections a step holds from this pod (probe/hold.ts); nothing runs until
+   * its first `open`. The caller closes it.
+   */
+  holdFrom(pod: LivePod): HeldClient;
 }
 
 const sourceOf = (pod: LivePod): ProbeSource => ({
@@ -158,5 +164,9 @@ export function clusterBackend(cluster: Cluster): LiveCluster {
       sessions.close(pods.map(sourceOf));
       return Promise.resolve();
     },
+    holdFrom: (pod) =>
+      new HoldSession(sourceOf(pod), holdCommand(), (source, command, onOutput) =>
+        cluster.openExec(source.namespace, source.pod, source.container, command, { onOutput }),
+      ),
   };
 }

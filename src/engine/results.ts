@@ -11,6 +11,8 @@ import {
   type Decided,
 } from '../compare/classify.js';
 import type { ExpectedVerdict } from '../dsl/types.js';
+import type { HoldObserved, HoldOutcome } from '../domain/hold.js';
+import { HOLD_CLASSES, type HoldClass } from '../compare/hold.js';
 
 export interface CellResult {
   readonly from: string;
@@ -31,6 +33,32 @@ export interface CellResult {
   readonly class: CellClass;
   /** The model's reason (which policy and rule decided), or why the cell is unresolvable. */
   readonly explanation: string;
+}
+
+/**
+ * A connection held across a step (dsl HeldConnection): opened before the step's actions, tested
+ * after them. Shown apart from the cells: it has no spec verdict.
+ */
+export interface HeldResult {
+  readonly from: string;
+  readonly to: string;
+  readonly probe: ProbePort;
+  /** The destination port. */
+  readonly port: number;
+  /** What the step expects of it (the user's statement about the plugin). */
+  readonly expected?: HoldOutcome;
+  /**
+   * For context only: the model's verdict for a fresh connection of the same flow after the step
+   * (a held connection has no spec verdict).
+   */
+  readonly freshModelled?: Decided | 'unresolvable';
+  /** Live runs: what it did when used again after the step. */
+  readonly observed?: HoldObserved;
+  /** What the client reported, opening and testing it. */
+  readonly observedDetail?: string;
+  /** Live runs: how long it was held, from its opening exchange to its test. */
+  readonly heldMs?: number;
+  readonly class: HoldClass;
 }
 
 /** How a step went on a live cluster. */
@@ -72,9 +100,13 @@ export interface ScenarioLive {
 
 export type ClassCounts = Readonly<Record<CellClass, number>>;
 
+export type HoldCounts = Readonly<Record<HoldClass, number>>;
+
 export interface Counts {
   readonly cells: number;
   readonly byClass: ClassCounts;
+  /** Held connections per class (absent: none). */
+  readonly held?: { readonly connections: number; readonly byClass: HoldCounts };
 }
 
 export interface StepResult {
@@ -84,6 +116,8 @@ export interface StepResult {
   /** Endpoint keys, in matrix order (rows and columns). */
   readonly endpoints: readonly string[];
   readonly cells: readonly CellResult[];
+  /** Connections held across the step (absent: none declared). */
+  readonly held?: readonly HeldResult[];
   readonly counts: Counts;
   /** On a live run. */
   readonly live?: StepLive;
@@ -108,17 +142,42 @@ export function countCells(cells: readonly { readonly class: CellClass }[]): Cou
   return { cells: cells.length, byClass };
 }
 
+/** The counts of a step: its cells, and its held connections when it declares any. */
+export function countStep(
+  cells: readonly { readonly class: CellClass }[],
+  held: readonly { readonly class: HoldClass }[] | undefined,
+): Counts {
+  const counts = countCells(cells);
+  if (held === undefined || held.length === 0) return counts;
+  const byClass = Object.fromEntries(HOLD_CLASSES.map((c) => [c, 0])) as Record<HoldClass, number>;
+  for (const h of held) byClass[h.class]++;
+  return { ...counts, held: { connections: held.length, byClass } };
+}
+
 export function addCounts(all: readonly Counts[]): Counts {
   const byClass = emptyClassCounts();
+  const heldByClass = Object.fromEntries(HOLD_CLASSES.map((c) => [c, 0])) as Record<
+    HoldClass,
+    number
+  >;
   let cells = 0;
+  let connections = 0;
   for (const c of all) {
     cells += c.cells;
     for (const k of CELL_CLASSES) byClass[k] += c.byClass[k];
+    if (c.held === undefined) continue;
+    connections += c.held.connections;
+    for (const k of HOLD_CLASSES) heldByClass[k] += c.held.byClass[k];
   }
-  return { cells, byClass };
+  return connections === 0
+    ? { cells, byClass }
+    : { cells, byClass, held: { connections, byClass: heldByClass } };
 }
 
-/** Cells whose class fails a check or a run. */
+/** Cells whose class fails a check or a run, plus held connections that disagree. */
 export function failing(counts: Counts): number {
-  return FAILING_CLASSES.reduce((sum, c) => sum + counts.byClass[c], 0);
+  return (
+    FAILING_CLASSES.reduce((sum, c) => sum + counts.byClass[c], 0) +
+    (counts.held?.byClass.disagree ?? 0)
+  );
 }

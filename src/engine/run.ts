@@ -8,12 +8,14 @@
  */
 import { ClusterError, type Labels, type PodInfo as LivePodInfo } from '../cluster/index.js';
 import { classify, type Decided } from '../compare/classify.js';
+import { classifyHold } from '../compare/hold.js';
 import { expectedVerdict, selects } from '../compare/expectation.js';
 import { InternalError, UsageError } from '../domain/errors.js';
 import { outcomeVerdict, type JobResult, type Outcome, type RunnableJob } from '../domain/job.js';
 import { formatProbe } from '../domain/probe.js';
 import type {
   Action,
+  HeldConnection,
   KnownDeviation,
   Scenario,
   ScenarioClusterPolicy,
@@ -23,6 +25,8 @@ import { NetworkModel } from '../model/engine.js';
 import { NAMESPACE_NAME_LABEL, type PodInfo, type World } from '../model/types.js';
 import { planJobs, type PlanEndpoint, type PlannedJob } from '../plan/plan.js';
 import type { LivePod } from '../probe/cluster-runner.js';
+import type { HeldClient, HoldReport } from '../probe/hold.js';
+import { freshModelled } from './check.js';
 import { ModelRunner } from '../probe/model-runner.js';
 import { PROBE_CONTAINER, scenarioProbePod } from '../probe/probe-pod.js';
 import type { ClusterPolicyRef, LiveCluster, ProbeSettings } from './live-cluster.js';
@@ -41,8 +45,9 @@ import {
 } from './names.js';
 import {
   addCounts,
-  countCells,
+  countStep,
   type CellResult,
+  type HeldResult,
   type ScenarioResult,
   type StepLive,
   type StepResult,
@@ -538,6 +543,7 @@ export async function runScenario(
       index: step.index,
       total: scenario.steps.length,
     });
+    const holding = await openHolds(step);
     for (const action of step.actions) {
       await perform(action);
       lastActionAt = now();
@@ -727,6 +733,7 @@ export async function runScenario(
         explanation: `${c.explanation}${deviationNote}`,
       };
     });
+    const held = holding === undefined ? undefined : await testHolds(holding, cells);
     const liveInfo: StepLive = {
       probes: stats.probes,
       probeMs: Math.round(stats.probeMs),
@@ -739,9 +746,157 @@ export async function runScenario(
       probes: plan.probes,
       endpoints: plan.endpoints.map((e) => e.key),
       cells,
-      counts: countCells(cells),
+      ...(held === undefined ? {} : { held }),
+      counts: countStep(cells, held),
       live: liveInfo,
     };
+  }
+
+  /** Hold clients of the step in progress; whatever is left is closed at the end of the run. */
+  const holdClients = new Set<HeldClient>();
+  /** Bound of each exchange on a held connection: a reply on an open one takes milliseconds. */
+  const holdTimeoutSeconds = Math.max(2, settings.timeoutSeconds);
+
+  interface Holding {
+    readonly hold: HeldConnection;
+    readonly id: string;
+    readonly client?: HeldClient;
+    /** How opening went: `open`, or why the connection decides nothing. */
+    readonly opened: HoldReport | { readonly skipped: string };
+    readonly openedAt: number;
+  }
+
+  /**
+   * Opens the step's held connections (before its actions), one hold client per source pod,
+   * each connection with one exchange. A connection that cannot open is a probe-error, never an
+   * outcome.
+   */
+  async function openHolds(step: ScenarioStep): Promise<Holding[] | undefined> {
+    const holds = step.holds ?? [];
+    if (holds.length === 0) return undefined;
+    signal?.throwIfAborted();
+    phase(
+      `step ${step.name}: holding ${String(holds.length)} connection${holds.length === 1 ? '' : 's'} across the actions`,
+    );
+    const bySource = new Map<string, { hold: HeldConnection; id: string; host: string }[]>();
+    const skipped: Holding[] = [];
+    holds.forEach((hold, i) => {
+      const id = `h${String(i)}`;
+      const from = state.pods.get(hold.from);
+      const to = state.pods.get(hold.to);
+      const why =
+        from === undefined
+          ? (state.absent.get(hold.from) ?? `${hold.from} has no live pod`)
+          : to === undefined
+            ? (state.absent.get(hold.to) ?? `${hold.to} has no live pod`)
+            : to.ip === undefined || to.ip === ''
+              ? `${hold.to} has no IP`
+              : undefined;
+      if (why !== undefined || to?.ip === undefined) {
+        skipped.push({ hold, id, opened: { skipped: why ?? '' }, openedAt: now() });
+        return;
+      }
+      bySource.set(hold.from, [...(bySource.get(hold.from) ?? []), { hold, id, host: to.ip }]);
+    });
+    const opened = await Promise.all(
+      [...bySource].map(async ([from, list]) => {
+        const pod = state.pods.get(from);
+        if (pod === undefined) throw new InternalError(`held connection from unknown pod ${from}`);
+        const client = cluster.holdFrom(pod);
+        holdClients.add(client);
+        const reports = await client.open(
+          list.map(({ hold, id, host }) => ({
+            id,
+            host,
+            port: hold.port,
+            protocol: hold.protocol,
+            timeoutSeconds: holdTimeoutSeconds,
+          })),
+        );
+        const at = now();
+        return list.map(({ hold, id }, k): Holding => ({
+          hold,
+          id,
+          client,
+          opened: reports[k] ?? {
+            id,
+            outcome: 'probe-error',
+            elapsedMs: 0,
+            detail: 'the hold client returned no report for this connection',
+          },
+          openedAt: at,
+        }));
+      }),
+    );
+    return [...skipped, ...opened.flat()].sort(
+      (a, b) => holds.indexOf(a.hold) - holds.indexOf(b.hold),
+    );
+  }
+
+  /**
+   * Uses every opened connection again (after the step settled and its table was probed), then
+   * closes the step's hold clients.
+   */
+  async function testHolds(
+    holding: readonly Holding[],
+    cells: readonly CellResult[],
+  ): Promise<HeldResult[]> {
+    signal?.throwIfAborted();
+    const clients = [...new Set(holding.flatMap((h) => h.client ?? []))];
+    const tested = new Map<string, { report: HoldReport; at: number }>();
+    try {
+      await Promise.all(
+        clients.map(async (client) => {
+          const ids = holding
+            .filter(
+              (h) => h.client === client && 'outcome' in h.opened && h.opened.outcome === 'open',
+            )
+            .map((h) => h.id);
+          const reports = await client.test(ids, holdTimeoutSeconds);
+          const at = now();
+          for (const report of reports) tested.set(report.id, { report, at });
+        }),
+      );
+    } finally {
+      for (const client of clients) {
+        client.close();
+        holdClients.delete(client);
+      }
+    }
+    return holding.map(({ hold, id, opened, openedAt }): HeldResult => {
+      const fresh = freshModelled(hold, cells);
+      const base = {
+        from: hold.from,
+        to: hold.to,
+        probe: hold.probe,
+        port: hold.port,
+        ...(hold.expect === undefined ? {} : { expected: hold.expect }),
+        ...(fresh === undefined ? {} : { freshModelled: fresh }),
+      };
+      if ('skipped' in opened)
+        return {
+          ...base,
+          observed: 'skipped',
+          observedDetail: opened.skipped,
+          class: classifyHold(hold.expect, 'skipped'),
+        };
+      if (opened.outcome !== 'open')
+        return {
+          ...base,
+          observed: 'probe-error',
+          observedDetail: `could not hold it: ${opened.detail}`,
+          class: classifyHold(hold.expect, 'probe-error'),
+        };
+      const test = tested.get(id);
+      const observed = test?.report.outcome ?? 'probe-error';
+      return {
+        ...base,
+        observed,
+        observedDetail: `${opened.detail} (${String(opened.elapsedMs)} ms); after the step: ${test === undefined ? 'no report from the hold client' : `${test.report.detail} (${String(test.report.elapsedMs)} ms)`}`,
+        ...(test === undefined ? {} : { heldMs: Math.round(test.at - openedAt) }),
+        class: classifyHold(hold.expect, observed),
+      };
+    });
   }
 
   let failure: unknown;
@@ -823,6 +978,8 @@ export async function runScenario(
   } catch (error) {
     failure = error;
   } finally {
+    for (const client of holdClients) client.close();
+    holdClients.clear();
     const toPool =
       options.keep !== true &&
       pool !== undefined &&

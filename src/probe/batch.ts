@@ -38,6 +38,11 @@ export function sessionCommand(): string[] {
   return ['bash', '-c', compactScript(), 'probe.sh', '--session'];
 }
 
+/** The command of the held connections of a step: the client in hold mode (hold.ts). */
+export function holdCommand(): string[] {
+  return ['bash', '-c', compactScript(), 'probe.sh', '--hold'];
+}
+
 export interface ProbeSource {
   namespace: string;
   pod: string;

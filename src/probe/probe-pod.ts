@@ -72,9 +72,11 @@ export interface ScenarioPodRequest {
 
 /**
  * A probe pod standing for a scenario pod: it declares every port of the scenario pod as
- * written (on the container `probe`), and serves each port number on each of its TCP and UDP
- * declarations with agnhost serve-hostname (a UDP server replies, so a reply proves delivery):
- * the lowest port in the container `probe` itself, every other in a container `serve-<port>`. A
+ * written (on the container `probe`), and serves each of its TCP and UDP declarations with agnhost
+ * serve-hostname: TCP in HTTP mode (keep-alive, so a held connection answers more than once), UDP
+ * with `--udp` (a reply proves delivery). The first server (lowest port, TCP before UDP) runs in
+ * the container `probe` itself, every other in `serve-<port>` (`serve-<port>-udp` for the UDP
+ * server of a port that is also served on TCP). A
  * pod that serves nothing runs `agnhost pause` in `probe`. The probe client runs in `probe`
  * (exec). SCTP ports are declared (policies can match them by name) but not served: the probe
  * client has no SCTP probe, so SCTP cells are skipped.
@@ -86,19 +88,23 @@ export function scenarioProbePod(request: ScenarioPodRequest): PodSpecInput {
     set.add(p.protocol);
     byPort.set(p.containerPort, set);
   }
+  // TCP in serve-hostname's HTTP mode (keep-alive: a held connection answers more than once),
+  // UDP by a second process (serve-hostname cannot serve HTTP and UDP at once).
   const served = [...byPort]
-    .filter(([, protocols]) => protocols.has('TCP') || protocols.has('UDP'))
     .sort(([a], [b]) => a - b)
-    .map(([port, protocols]) => ({
-      port,
-      args: [
-        'serve-hostname',
-        ...(protocols.has('TCP') ? ['--tcp'] : []),
-        ...(protocols.has('UDP') ? ['--udp'] : []),
-        '--http=false',
-        `--port=${String(port)}`,
-      ],
-    }));
+    .flatMap(([port, protocols]) => [
+      ...(protocols.has('TCP')
+        ? [{ name: `serve-${String(port)}`, args: ['serve-hostname', `--port=${String(port)}`] }]
+        : []),
+      ...(protocols.has('UDP')
+        ? [
+            {
+              name: protocols.has('TCP') ? `serve-${String(port)}-udp` : `serve-${String(port)}`,
+              args: ['serve-hostname', '--udp', '--http=false', `--port=${String(port)}`],
+            },
+          ]
+        : []),
+    ]);
   const [first, ...rest] = served;
   return {
     namespace: request.namespace,
@@ -119,7 +125,7 @@ export function scenarioProbePod(request: ScenarioPodRequest): PodSpecInput {
         })),
       },
       ...rest.map((s) => ({
-        name: `serve-${String(s.port)}`,
+        name: s.name,
         image: request.image,
         command: ['/agnhost'],
         args: s.args,

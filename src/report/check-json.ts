@@ -4,7 +4,14 @@
  */
 import { formatProbe } from '../domain/probe.js';
 import type { CellClass } from '../compare/classify.js';
-import type { CellResult, Counts, ScenarioResult, StepResult } from '../engine/results.js';
+import type {
+  CellResult,
+  Counts,
+  HeldResult,
+  ScenarioResult,
+  StepResult,
+} from '../engine/results.js';
+import type { HoldClass } from '../compare/hold.js';
 import { addCounts, failing } from '../engine/results.js';
 import type { Outcome } from '../domain/job.js';
 import {
@@ -12,6 +19,7 @@ import {
   type CellJson,
   type ClusterJson,
   type CountsJson,
+  type HeldJson,
   type ResultDocument,
   type StepJson,
   type TableJson,
@@ -63,7 +71,26 @@ function counts(c: Counts): CountsJson {
   const classes: Partial<Record<CellClass, number>> = {};
   for (const [k, n] of Object.entries(c.byClass) as [CellClass, number][])
     if (n > 0) classes[k] = n;
-  return { cells: c.cells, classes };
+  if (c.held === undefined) return { cells: c.cells, classes };
+  const held: Partial<Record<HoldClass, number>> = {};
+  for (const [k, n] of Object.entries(c.held.byClass) as [HoldClass, number][])
+    if (n > 0) held[k] = n;
+  return { cells: c.cells, classes, held: { connections: c.held.connections, classes: held } };
+}
+
+function heldJson(h: HeldResult): HeldJson {
+  return {
+    from: h.from,
+    to: h.to,
+    probe: formatProbe(h.probe),
+    port: h.port,
+    ...(h.expected === undefined ? {} : { expected: h.expected }),
+    ...(h.freshModelled === undefined ? {} : { freshModelled: h.freshModelled }),
+    ...(h.observed === undefined ? {} : { observed: h.observed }),
+    class: h.class,
+    ...(h.observedDetail === undefined ? {} : { detail: h.observedDetail }),
+    ...(h.heldMs === undefined ? {} : { heldMs: h.heldMs }),
+  };
 }
 
 function tables(step: StepResult): StepJson['tables'] {
@@ -173,6 +200,7 @@ export function resultDocument(
           probes: s.probes.map(formatProbe),
           tables: tables(s),
           cells: s.cells.filter((c) => all || !QUIET.includes(c.class)).map(cell),
+          ...(s.held === undefined ? {} : { held: s.held.map(heldJson) }),
           ...(timing ? { timing } : {}),
           ...(s.live === undefined ? {} : { live: { ...s.live, settle: { ...s.live.settle } } }),
         };

@@ -8,18 +8,61 @@
  */
 import { z } from 'zod';
 import { CELL_CLASSES } from '../compare/classify.js';
+import { HOLD_CLASSES } from '../compare/hold.js';
+import { HOLD_OUTCOMES } from '../domain/hold.js';
 
 export const RESULT_API_VERSION = 'polygraph.dev/v1alpha1';
 
 const CLASS = z.enum(CELL_CLASSES).describe('the comparison class of a cell (docs/REPORTS.md)');
 const COUNT = z.int().min(0);
 
+const HOLD_CLASS = z
+  .enum(HOLD_CLASSES)
+  .describe('the comparison class of a held connection (docs/REPORTS.md)');
+
 const COUNTS_SHAPE = {
   cells: COUNT.describe('cells compared'),
   classes: z
     .partialRecord(CLASS, COUNT)
     .describe('cells per comparison class; classes with no cell are left out'),
+  held: z
+    .strictObject({
+      connections: COUNT,
+      classes: z.partialRecord(HOLD_CLASS, COUNT),
+    })
+    .optional()
+    .describe('held connections per class, when some step holds any (apart from the cells)'),
 };
+
+const HELD = z
+  .strictObject({
+    from: z.string(),
+    to: z.string(),
+    probe: z.string().describe('PORT/PROTOCOL as declared'),
+    port: z.int().min(1).max(65535).describe('the destination port'),
+    expected: z
+      .enum(HOLD_OUTCOMES)
+      .optional()
+      .describe("the step's statement about the plugin: open, reset or dropped"),
+    freshModelled: z
+      .enum(['allow', 'deny', 'unresolvable'])
+      .optional()
+      .describe(
+        "context only: the model's verdict for a fresh connection of the same flow after the step (the spec has none for an established one)",
+      ),
+    observed: z
+      .enum([...HOLD_OUTCOMES, 'probe-error', 'skipped'])
+      .optional()
+      .describe('live runs: what the connection did when used again after the step'),
+    class: HOLD_CLASS,
+    detail: z.string().optional().describe('what the hold client reported (live runs)'),
+    heldMs: z
+      .number()
+      .min(0)
+      .optional()
+      .describe('live runs: from its opening exchange to its test'),
+  })
+  .describe("a connection opened before the step's actions and used again after them");
 
 const OUTCOME = z
   .enum(['allowed', 'denied', 'refused', 'dropped', 'probe-error', 'skipped', 'unresolved-port'])
@@ -118,6 +161,10 @@ const STEP = z.strictObject({
     .describe(
       'the cells worth reading (every class but agree, unchecked and unresolvable); every cell when the document says `listedCells: all`',
     ),
+  held: z
+    .array(HELD)
+    .optional()
+    .describe('connections held across the step, every one (absent: the step holds none)'),
   timing: TIMING.optional(),
   live: STEP_LIVE.optional(),
 });
@@ -160,7 +207,9 @@ export const RESULT_DOCUMENT = z
   .strictObject({
     apiVersion: z.literal(RESULT_API_VERSION),
     kind: z.enum(['CheckResult', 'RunResult']),
-    passed: z.boolean().describe('no cell of a failing class'),
+    passed: z
+      .boolean()
+      .describe('no cell of a failing class and no held connection that disagrees'),
     summary: z.strictObject({ scenarios: COUNT, steps: COUNT, ...COUNTS_SHAPE }),
     listedCells: z
       .enum(['notable', 'all'])
@@ -183,6 +232,7 @@ export type ScenarioJson = ResultDocument['scenarios'][number];
 export type StepJson = ScenarioJson['steps'][number];
 export type TableJson = StepJson['tables'][string];
 export type CellJson = StepJson['cells'][number];
+export type HeldJson = NonNullable<StepJson['held']>[number];
 export type CountsJson = StepJson['summary'];
 export type ClusterJson = NonNullable<ResultDocument['cluster']>;
 

@@ -154,6 +154,17 @@ function cellsTable(step: StepJson, nodes: Readonly<Record<string, string>> | un
   return `<details open><summary>${plural(cells.length, 'cell')} to read</summary><table class="cells"><thead><tr><th>probe</th><th>from</th><th>to</th><th>expected</th><th>model</th>${live ? '<th>observed</th>' : ''}<th>class</th><th>why</th></tr></thead><tbody>${rows.join('')}</tbody></table></details>`;
 }
 
+/** Held connections, apart from the matrices (they have no spec verdict). */
+function heldTable(step: StepJson): string {
+  const held = step.held ?? [];
+  if (held.length === 0) return '';
+  const rows = held.map(
+    (h) =>
+      `<tr class="held ${escapeHtml(h.class)}"><td><code>${escapeHtml(h.probe)}</code></td><td><code>${escapeHtml(h.from)}</code></td><td><code>${escapeHtml(h.to)}</code></td><td>${escapeHtml(h.expected ?? '—')}</td><td>${escapeHtml(h.observed ?? 'not checkable offline')}</td><td>${escapeHtml(h.class)}</td><td>${escapeHtml(h.freshModelled ?? '—')}</td><td>${escapeHtml(h.detail ?? '')}</td></tr>`,
+  );
+  return `<details open><summary>${plural(held.length, 'held connection')}: opened before the actions, used again after them</summary><table class="cells held"><thead><tr><th>probe</th><th>from</th><th>to</th><th>expected</th><th>observed</th><th>class</th><th>fresh connection (spec)</th><th>client</th></tr></thead><tbody>${rows.join('')}</tbody></table></details>`;
+}
+
 function stepSection(
   step: StepJson,
   s: number,
@@ -170,7 +181,7 @@ function stepSection(
         `<figure><figcaption>${escapeHtml(grid.probe)}</figcaption>${matrixSvg(grid, `m${String(s)}-${String(step.index)}-${String(p)}`)}</figure>`,
     )
     .join('\n');
-  return `<section class="step"><h3>Step ${String(step.index + 1)}/${String(total)} ${escapeHtml(step.name)}</h3><p>${escapeHtml(facts.join('; '))}</p>${legend(step)}<div class="matrices">${matrices}</div>${cellsTable(step, nodes)}</section>`;
+  return `<section class="step"><h3>Step ${String(step.index + 1)}/${String(total)} ${escapeHtml(step.name)}</h3><p>${escapeHtml(facts.join('; '))}</p>${legend(step)}<div class="matrices">${matrices}</div>${cellsTable(step, nodes)}${heldTable(step)}</section>`;
 }
 
 function scenarioSection(scenario: ScenarioJson, s: number): string {
@@ -204,6 +215,7 @@ figure{margin:0}figcaption{font-weight:600;font-family:ui-monospace,"DejaVu Sans
 table.cells{border-collapse:collapse;margin:6px 0 8px;font-size:13px}
 table.cells th,table.cells td{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
 table.cells th{background:#f6f7f9}
+table.held tr.disagree td{background:#fde8ea}table.held tr.agree td{background:#eaf6ef}
 details summary{cursor:pointer;color:var(--muted);margin-top:6px}
 .detail{color:var(--muted)}
 #tip{position:fixed;z-index:10;max-width:460px;background:#1d232b;color:#fff;padding:8px 10px;border-radius:6px;font-size:13px;box-shadow:0 4px 16px rgba(0,0,0,.25);pointer-events:none}

@@ -6,7 +6,15 @@
 import { create } from 'xmlbuilder2';
 import type { CellClass } from '../compare/classify.js';
 import type { ResultDocument, StepJson } from './document.js';
-import { formatCounts, isFailing, plural, stepGrids, TITLE, type CellView } from './result-view.js';
+import {
+  formatCounts,
+  heldLine,
+  isFailing,
+  plural,
+  stepGrids,
+  TITLE,
+  type CellView,
+} from './result-view.js';
 
 /** Ant's timestamp shape (no zone; UTC), which every JUnit reader accepts. */
 function antTimestamp(iso: string): string {
@@ -34,11 +42,44 @@ interface Case {
   readonly name: string;
   readonly time: string;
   readonly failing: readonly CellView[];
+  /** A held connection that disagrees: the failure's message and text. */
+  readonly heldFailure?: string;
   readonly skipped?: string;
   readonly out: string;
 }
 
+/** One test case per held connection: it fails when it disagrees with the step's expectation. */
+function heldCases(step: StepJson, steps: number): Case[] {
+  return (step.held ?? []).map((h) => {
+    const line = heldLine(h);
+    const out = [line, ...(h.detail === undefined ? [] : [`  client: ${h.detail}`])].join('\n');
+    const name = `step ${String(step.index + 1)}/${String(steps)} ${step.name}: held ${h.probe} ${h.from} -> ${h.to}`;
+    const skipped =
+      h.class === 'probe-error' || h.class === 'skipped'
+        ? `${h.class}: ${h.detail ?? 'no detail'}`
+        : h.class === 'not-checkable-offline'
+          ? 'a held connection is not checkable offline: it needs a cluster (polygraph run)'
+          : undefined;
+    return {
+      name,
+      time: seconds(0),
+      failing: [],
+      ...(h.class === 'disagree' ? { heldFailure: out } : {}),
+      ...(skipped === undefined ? {} : { skipped }),
+      out,
+    };
+  });
+}
+
 function stepCases(
+  step: StepJson,
+  steps: number,
+  nodes: Readonly<Record<string, string>> | undefined,
+): Case[] {
+  return [...gridCases(step, steps, nodes), ...heldCases(step, steps)];
+}
+
+function gridCases(
   step: StepJson,
   steps: number,
   nodes: Readonly<Record<string, string>> | undefined,
@@ -91,8 +132,10 @@ export function renderJunit(doc: ResultDocument): string {
   });
   const count = (cases: readonly Case[]) => ({
     tests: cases.length,
-    failures: cases.filter((c) => c.failing.length > 0).length,
-    skipped: cases.filter((c) => c.failing.length === 0 && c.skipped !== undefined).length,
+    failures: cases.filter((c) => c.failing.length > 0 || c.heldFailure !== undefined).length,
+    skipped: cases.filter(
+      (c) => c.failing.length === 0 && c.heldFailure === undefined && c.skipped !== undefined,
+    ).length,
   });
   const all = count(suites.flatMap((s) => s.cases));
   const stamp = doc.startedAt ?? doc.generatedAt;
@@ -141,6 +184,11 @@ export function renderJunit(doc: ResultDocument): string {
           message: `${plural(c.failing.length, 'cell')} disagree: ${classes.map((k) => TITLE[k]).join('; ')}`,
           type: classes.join(','),
         }).txt(c.failing.flatMap(cellLines).join('\n'));
+      } else if (c.heldFailure !== undefined) {
+        tc.ele('failure', {
+          message: 'the held connection disagrees with the expectation',
+          type: 'held-disagree',
+        }).txt(c.heldFailure);
       } else if (c.skipped !== undefined) tc.ele('skipped', { message: c.skipped });
       tc.ele('system-out').txt(c.out);
     }

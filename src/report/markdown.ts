@@ -94,6 +94,31 @@ export function renderMarkdown(doc: ResultDocument): string {
         ]),
       );
     }
+    const held = scenario.steps.flatMap((step) =>
+      (step.held ?? []).map((h) => ({ step: `${String(step.index + 1)}. ${step.name}`, h })),
+    );
+    if (held.length > 0) {
+      lines.push(
+        '',
+        `**${plural(held.length, 'held connection')}** (opened before a step's actions, used again after them):`,
+        '',
+        row(['step', 'probe', 'from', 'to', 'expected', 'observed', 'class', 'detail']),
+        row(['---', '---', '---', '---', '---', '---', '---', '---']),
+      );
+      for (const { step, h } of held)
+        lines.push(
+          row([
+            escapeMarkdown(step),
+            code(h.probe),
+            code(h.from),
+            code(h.to),
+            h.expected ?? '—',
+            h.observed ?? '—',
+            h.class,
+            escapeMarkdown(h.detail ?? ''),
+          ]),
+        );
+    }
     const notable: { step: string; cell: CellJson }[] = [];
     for (const cls of SHOWN)
       for (const step of scenario.steps)

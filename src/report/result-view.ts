@@ -4,9 +4,10 @@
  * over them. What every reporter walks; nothing here is text of one format.
  */
 import { CELL_CLASSES, FAILING_CLASSES, type CellClass } from '../compare/classify.js';
+import { HOLD_CLASSES } from '../compare/hold.js';
 import type { Outcome } from '../domain/job.js';
 import { CLASS_MARK, OUTCOME_MARK, VERDICT_MARK } from './check-json.js';
-import type { CellJson, CountsJson, StepJson } from './document.js';
+import type { CellJson, CountsJson, HeldJson, StepJson } from './document.js';
 
 export type Verdict = 'allow' | 'deny' | 'unresolvable';
 
@@ -154,14 +155,52 @@ export function classCounts(summary: CountsJson): [CellClass, number][] {
   );
 }
 
+/** Failing cells plus held connections that disagree. */
 export function failingCount(summary: CountsJson): number {
-  return FAILING_CLASSES.reduce((n, c) => n + (summary.classes[c] ?? 0), 0);
+  return (
+    FAILING_CLASSES.reduce((n, c) => n + (summary.classes[c] ?? 0), 0) +
+    (summary.held?.classes.disagree ?? 0)
+  );
 }
 
-/** "45 cells: 40 agree, 5 unresolvable" — only the classes that occur, agree first. */
+/**
+ * "45 cells: 40 agree, 5 unresolvable" — only the classes that occur, agree first; then the held
+ * connections, "; 4 held connections: 3 agree, 1 disagree", when there are any.
+ */
 export function formatCounts(summary: CountsJson): string {
   const parts = classCounts(summary).map(([c, n]) => `${String(n)} ${c}`);
-  return `${String(summary.cells)} cell${summary.cells === 1 ? '' : 's'}${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`;
+  const cells = `${String(summary.cells)} cell${summary.cells === 1 ? '' : 's'}${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`;
+  const held = summary.held;
+  if (held === undefined) return cells;
+  const heldParts = HOLD_CLASSES.flatMap((c) => {
+    const n = held.classes[c] ?? 0;
+    return n > 0 ? [`${String(n)} ${c}`] : [];
+  });
+  return `${cells}; ${plural(held.connections, 'held connection')}${heldParts.length > 0 ? `: ${heldParts.join(', ')}` : ''}`;
+}
+
+/**
+ * A held connection in one line: "80/TCP x/a -> y/b held: expected open, observed reset
+ * (disagree); a fresh connection now: deny".
+ */
+export function heldLine(h: HeldJson): string {
+  const parts = [`expected ${h.expected ?? 'nothing'}`];
+  parts.push(
+    h.observed === undefined
+      ? 'not checkable offline (it needs a cluster)'
+      : `observed ${h.observed}${h.heldMs === undefined ? '' : ` after ${(h.heldMs / 1000).toFixed(1)} s`}`,
+  );
+  const fresh =
+    h.freshModelled === undefined
+      ? ''
+      : `; a fresh connection after the step: the spec says ${h.freshModelled}`;
+  const cls = h.observed === undefined ? '' : ` (${h.class})`;
+  return `${h.probe} ${h.from} -> ${h.to}: ${parts.join(', ')}${cls}${fresh}`;
+}
+
+/** Held-connection classes a reader must look at. */
+export function heldNotable(h: HeldJson): boolean {
+  return h.class === 'disagree' || h.class === 'probe-error' || h.class === 'skipped';
 }
 
 export function plural(n: number, word: string): string {

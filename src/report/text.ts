@@ -9,6 +9,7 @@ import type { Palette } from './style.js';
 import {
   failingCount,
   formatCounts,
+  heldLine,
   isFailing,
   plural,
   SHOWN,
@@ -178,6 +179,26 @@ function skippedLines(step: StepJson): string[] {
   ];
 }
 
+/** Held connections, apart from the cells: every one, since a step declares few. */
+function heldLines(step: StepJson, colors: Palette): string[] {
+  const held = step.held ?? [];
+  if (held.length === 0) return [];
+  const lines = [
+    `    held connections (${String(held.length)}; opened before the actions, used again after them):`,
+  ];
+  for (const h of held) {
+    const mark =
+      h.class === 'agree'
+        ? colors.allow('✓')
+        : h.class === 'disagree'
+          ? colors.deny('✗')
+          : colors.dim('-');
+    lines.push(`    ${mark} ${h.class === 'disagree' ? colors.bold(heldLine(h)) : heldLine(h)}`);
+    if (h.detail !== undefined) lines.push(`        ${colors.dim(`client: ${h.detail}`)}`);
+  }
+  return lines;
+}
+
 function renderStep(
   step: StepJson,
   total: number,
@@ -197,6 +218,7 @@ function renderStep(
     for (const cell of cells) lines.push(...cellLine(cell, colors, nodes));
   }
   lines.push(...skippedLines(step));
+  lines.push(...heldLines(step, colors));
   if (options.tables === 'never') return { lines, tables: false, live: false };
   const grids = stepGrids(step, nodes).filter(
     (g) => options.tables === 'always' || g.cells.some((c) => SHOWN.includes(c.class)),

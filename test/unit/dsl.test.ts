@@ -4,6 +4,8 @@ import { formatIssue } from '../../src/domain/issue.js';
 import { parseScenario } from '../../src/dsl/load.js';
 import { parseCellSelector } from '../../src/dsl/resolve.js';
 import type { ReadFile } from '../../src/dsl/sources.js';
+import { checkScenario } from '../../src/engine/check.js';
+import { failing } from '../../src/engine/results.js';
 
 const files: Record<string, string> = {
   'dir/policies/deny.yaml': `apiVersion: networking.k8s.io/v1
@@ -277,5 +279,78 @@ describe('scenarios: rule keys', () => {
     expect(parseCellSelector('on 80 to x/y')).to.equal(
       '"to" must come before "on" (the order is from, to, on)',
     );
+  });
+});
+
+describe('scenarios: held connections', () => {
+  const HOLDING = `apiVersion: polygraph.dev/v1alpha1
+kind: Scenario
+metadata: { name: held }
+topology:
+  namespaces:
+    x:
+      pods:
+        a: { ports: [80, '80/UDP', { port: 81, name: web }, '82/SCTP'] }
+        b: { ports: [80] }
+steps:
+  - name: deny
+    hold:
+      - from x/b to x/a on 80/UDP
+      - { from: x/b, to: x/a, port: web, expect: open }
+      - { from: x/a, to: x/b, port: 80, expect: dropped }
+    actions:
+      - deletePod: x/c
+`;
+  const ok = HOLDING.replace('    actions:\n      - deletePod: x/c\n', '');
+
+  it('resolves each held connection: pods, the port on the destination (names too), the expectation', async () => {
+    const scenario = await parseScenario(ok, 'dir/s.yaml', readFile);
+    expect(
+      scenario.steps[0]?.holds?.map((h) => [h.text, h.port, h.protocol, h.expect, h.location.line]),
+    ).to.deep.equal([
+      ['from x/b to x/a on 80/UDP', 80, 'UDP', undefined, 13],
+      ['from x/b to x/a on web/TCP', 81, 'TCP', 'open', 14],
+      ['from x/a to x/b on 80/TCP', 80, 'TCP', 'dropped', 15],
+    ]);
+  });
+
+  it('reports every bad declaration with its place: unknown pod, unserved port, SCTP, a deleted pod, a duplicate, a bad expectation', async () => {
+    const text = HOLDING.replace(
+      '      - { from: x/a, to: x/b, port: 80, expect: dropped }\n',
+      [
+        '      - { from: x/a, to: x/bb, port: 80 }',
+        '      - { from: x/a, to: x/b, port: 81/UDP }',
+        '      - { from: x/b, to: x/a, port: 82/SCTP }',
+        '      - { from: x/a, to: x/c, port: 80 }',
+        '      - from x/b to x/a on 80/UDP',
+        '      - { from: x/a, to: x/b, port: 80, expect: closed }',
+        '      - to x/a on 80',
+        '',
+      ].join('\n'),
+    ).replace('b: { ports: [80] }', 'b: { ports: [80] }\n        c: { ports: [80] }');
+    const found = await issues(text);
+    expect(found).to.deep.equal([
+      "dir/s.yaml:16:22: steps[0].hold[2].to: to: no pod x/bb before this step's actions, when the connection is opened; did you mean x/b?",
+      'dir/s.yaml:17:31: steps[0].hold[3].port: port: x/b does not serve 81/UDP before this step; it serves 80/TCP',
+      "dir/s.yaml:18:31: steps[0].hold[4].port: port: 82/SCTP: a held connection is TCP or UDP (the probe client has no SCTP, and the lab's kernel cannot carry it)",
+      "dir/s.yaml:19:22: steps[0].hold[5].to: to: this step's actions delete x/c; a held connection is used again after them, so both pods must still exist",
+      'dir/s.yaml:20:9: steps[0].hold[6]: from x/b to x/a on 80/UDP is held twice (also steps[0].hold[0])',
+      'dir/s.yaml:21:41: steps[0].hold[7].expect: expected one of open, reset, dropped, got the string "closed"',
+      'dir/s.yaml:22:9: steps[0].hold[8]: expected a held connection "from NS/POD to NS/POD on PORT/PROTOCOL", got the string "to x/a on 80"',
+    ]);
+  });
+
+  it("check reports held connections as not checkable offline, with the model's fresh verdict as context", async () => {
+    const scenario = await parseScenario(ok, 'dir/s.yaml', readFile);
+    const result = await checkScenario(scenario);
+    expect(result.steps[0]?.held?.map((h) => [h.class, h.expected, h.freshModelled])).to.deep.equal(
+      [
+        ['not-checkable-offline', undefined, 'allow'],
+        ['not-checkable-offline', 'open', 'allow'],
+        ['not-checkable-offline', 'dropped', 'allow'],
+      ],
+    );
+    expect(result.counts.held?.byClass['not-checkable-offline']).to.equal(3);
+    expect(failing(result.counts)).to.equal(0);
   });
 });

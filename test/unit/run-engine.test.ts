@@ -15,11 +15,13 @@ import type { JobResult, Outcome, RunnableJob } from '../../src/domain/job.js';
 import { parsePattern, type Pattern } from '../../src/domain/pattern.js';
 import type {
   Action,
+  HeldConnection,
   Scenario,
   ScenarioClusterPolicy,
   ScenarioPolicy,
   ScenarioStep,
 } from '../../src/dsl/types.js';
+import { failing } from '../../src/engine/results.js';
 import type {
   ClusterPolicyRef,
   LiveCluster,
@@ -31,6 +33,7 @@ import { liveClusterPolicy, livePolicy, namespaceMap } from '../../src/engine/na
 import { canaryScenario, enforcementCanary } from '../../src/engine/preflight.js';
 import { runScenario } from '../../src/engine/run.js';
 import { scenarioProbePod } from '../../src/probe/probe-pod.js';
+import type { HeldClient } from '../../src/probe/hold.js';
 import { NetworkModel } from '../../src/model/engine.js';
 import { IssueSink } from '../../src/model/raw.js';
 import { isClusterPolicyKind, readClusterPolicy } from '../../src/model/cluster-validate.js';
@@ -282,6 +285,43 @@ class FakeCluster implements LiveCluster {
     for (const p of pods) this.sessions.delete(`${p.namespace}/${p.name}`);
     this.calls.push(`close-probes ${pods.map((p) => `${p.namespace}/${p.name}`).join(',')}`);
     return Promise.resolve();
+  }
+  /** What each held connection does: its opening report and its test outcome, by host:port. */
+  holdOpen: (id: string) => 'open' | 'probe-error' = () => 'open';
+  holdTest: (id: string) => 'open' | 'reset' | 'dropped' = () => 'open';
+  /** Hold clients not closed yet. */
+  readonly openHoldClients = new Set<string>();
+  holdFrom(pod: LivePod): HeldClient {
+    const name = `${pod.namespace}/${pod.name}`;
+    let closed = false;
+    return {
+      open: (requests) => {
+        this.calls.push(
+          `hold-open ${name} ${requests.map((r) => `${r.id}:${r.host}:${String(r.port)}/${r.protocol}`).join(',')}`,
+        );
+        this.openHoldClients.add(name);
+        return Promise.resolve(
+          requests.map((r) => ({
+            id: r.id,
+            outcome: this.holdOpen(r.id),
+            elapsedMs: 1,
+            detail: 'fake open',
+          })),
+        );
+      },
+      test: (ids) => {
+        this.calls.push(`hold-test ${name} ${ids.join(',')}`);
+        return Promise.resolve(
+          ids.map((id) => ({ id, outcome: this.holdTest(id), elapsedMs: 1, detail: 'fake test' })),
+        );
+      },
+      close: () => {
+        if (closed) return;
+        closed = true;
+        this.openHoldClients.delete(name);
+        this.calls.push(`hold-close ${name}`);
+      },
+    };
   }
   /** Source pods probed while their session was not open. */
   readonly probedWithoutSession: string[] = [];
@@ -807,6 +847,112 @@ describe('engine run (fake cluster)', () => {
     expect(result.live?.kept).to.include('polygraph.dev/run=k');
   });
 
+  it('holds connections across a step: opened before its actions, tested after its table, closed; classified against the expectation apart from the cells', async () => {
+    const held = (
+      from: string,
+      to: string,
+      protocol: 'TCP' | 'UDP',
+      expectOutcome?: 'open' | 'reset' | 'dropped',
+    ): HeldConnection => ({
+      from,
+      to,
+      probe: { port: 80, protocol },
+      port: 80,
+      protocol,
+      ...(expectOutcome === undefined ? {} : { expect: expectOutcome }),
+      text: `from ${from} to ${to} on 80/${protocol}`,
+      location: LOC,
+    });
+    const base = scenario();
+    const allowY = base.steps[1];
+    if (allowY === undefined) throw new Error('no step');
+    const holding: Scenario = {
+      ...base,
+      steps: [
+        base.steps[0] as ScenarioStep,
+        {
+          ...allowY,
+          holds: [
+            held('y/b', 'x/a', 'TCP', 'open'),
+            held('y/b', 'x/a', 'UDP', 'dropped'),
+            held('x/a', 'y/b', 'TCP'),
+            held('x/a', 'y/b', 'UDP', 'reset'),
+          ],
+        },
+      ],
+    };
+    const fake = new FakeCluster('r');
+    fake.holdTest = (id) => (id === 'h3' ? 'reset' : 'open');
+    fake.holdOpen = (id) => (id === 'h2' ? 'probe-error' : 'open');
+    const result = await runScenario(holding, fake, { image: 'img', runId: 'r' });
+    const calls = fake.calls.filter((c) => /^(hold-|apply x-r\/from-y)/.test(c));
+    expect(calls).to.deep.equal([
+      'hold-open y-r/b h0:10.244.0.30:80/TCP,h1:10.244.0.30:80/UDP',
+      'hold-open x-r/a h2:10.244.0.30:80/TCP,h3:10.244.0.30:80/UDP',
+      'apply x-r/from-y',
+      'hold-test y-r/b h0,h1',
+      'hold-test x-r/a h3',
+      'hold-close y-r/b',
+      'hold-close x-r/a',
+    ]);
+    expect(fake.openHoldClients.size).to.equal(0);
+    const last = result.steps[1];
+    expect(
+      last?.held?.map((h) => [h.from, h.to, h.probe.protocol, h.observed, h.class]),
+    ).to.deep.equal([
+      ['y/b', 'x/a', 'TCP', 'open', 'agree'],
+      ['y/b', 'x/a', 'UDP', 'open', 'disagree'],
+      ['x/a', 'y/b', 'TCP', 'probe-error', 'probe-error'],
+      ['x/a', 'y/b', 'UDP', 'reset', 'agree'],
+    ]);
+    // The model's verdict for a fresh connection after the step, as context: y → x is allowed.
+    expect(last?.held?.[0]?.freshModelled).to.equal('allow');
+    expect(last?.counts.held?.byClass.disagree).to.equal(1);
+    expect(failing(result.counts)).to.equal(1);
+    expect(result.steps[0]?.held).to.equal(undefined);
+  });
+
+  it('closes the hold clients of a step when the run is aborted during it', async () => {
+    const base = scenario();
+    const second = base.steps[1] as ScenarioStep;
+    const holding: Scenario = {
+      ...base,
+      steps: [
+        base.steps[0] as ScenarioStep,
+        {
+          ...second,
+          holds: [
+            {
+              from: 'y/b',
+              to: 'x/a',
+              probe: { port: 80, protocol: 'TCP' },
+              port: 80,
+              protocol: 'TCP',
+              text: 'from y/b to x/a on 80/TCP',
+              location: LOC,
+            },
+          ],
+        },
+      ],
+    };
+    const fake = new FakeCluster('r');
+    const controller = new AbortController();
+    fake.onProbe = () => {
+      if (fake.openHoldClients.size > 0) controller.abort(new Error('interrupted'));
+    };
+    let error: unknown;
+    try {
+      await runScenario(holding, fake, { image: 'img', runId: 'r', signal: controller.signal });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as Error).message).to.equal('interrupted');
+    expect(fake.calls).to.include('hold-close y-r/b');
+    expect(fake.calls.filter((c) => c.startsWith('hold-test'))).to.deep.equal([]);
+    expect(fake.openHoldClients.size).to.equal(0);
+    expect(fake.namespaces.size).to.equal(0);
+  });
+
   it('with exact names, refuses a namespace that exists and touches nothing', async () => {
     const fake = new FakeCluster('');
     fake.namespaces.set('x', { team: 'theirs' });
@@ -920,7 +1066,7 @@ describe('engine run (fake cluster)', () => {
     expect(ignoring.namespaces.size).to.equal(0);
   });
 
-  it('probe pods declare the scenario ports as written and serve each number on its protocols', () => {
+  it('probe pods declare the scenario ports as written and serve each number on its protocols (TCP over HTTP keep-alive)', () => {
     const spec = scenarioProbePod({
       namespace: 'x-r',
       name: 'a',
@@ -935,7 +1081,8 @@ describe('engine run (fake cluster)', () => {
     });
     expect(spec.containers.map((c) => [c.name, c.args?.join(' ')])).to.deep.equal([
       ['probe', 'serve-hostname --udp --http=false --port=53'],
-      ['serve-80', 'serve-hostname --tcp --udp --http=false --port=80'],
+      ['serve-80', 'serve-hostname --port=80'],
+      ['serve-80-udp', 'serve-hostname --udp --http=false --port=80'],
     ]);
     expect(spec.containers[0]?.ports).to.deep.equal([
       { containerPort: 80, protocol: 'TCP', name: 'http' },

@@ -80,9 +80,11 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
           "policies (cluster policies bound to the run's namespaces, where the cluster serves their\n" +
           'CRDs), and per step: performs the actions, settles by probing, probes every cell from\n' +
           'inside the pods (one long-lived probe session per source pod) and decides the same cells\n' +
-          'with the model.\n' +
+          'with the model. Connections a step holds (hold:) are opened before its actions and used\n' +
+          "again after them: open, reset or dropped, against the step's expect.\n" +
           'Every cell is classified (docs/RUN.md); everything created is removed at the end.\n' +
-          'Exit 0 all agree, 1 a cell disagrees, 2 invalid input, 3 cluster or infrastructure failure.',
+          'Exit 0 all agree, 1 a cell or a held connection disagrees, 2 invalid input, 3 cluster or\n' +
+          'infrastructure failure.',
       )
       .argument(
         '<scenario...>',

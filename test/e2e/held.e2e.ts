@@ -1,0 +1,190 @@
+/**
+ * Held connections on the lab (docs/RUN.md "Held connections", docs/LAB.md "Connections already
+ * open when a deny lands"): what kube-router v2.1.0 does to connections that are open when a
+ * deny lands, measured through the built CLI; the hold client's own outcomes against rules the
+ * test inserts itself; and a run interrupted while it holds connections leaves nothing behind.
+ * The expected outcomes are written by hand from the measurements and kube-router's source.
+ */
+import { expect } from 'chai';
+import { execa, execaSync } from 'execa';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, listNamespaces } from '../../src/cluster/index.js';
+import { loadScenario } from '../../src/dsl/load.js';
+import { clusterBackend } from '../../src/engine/live-cluster.js';
+import { OWNED_SELECTOR } from '../../src/engine/names.js';
+import { runScenario } from '../../src/engine/run.js';
+import * as lab from '../lab/lab.js';
+import { ROOT } from '../support/scenarios.js';
+
+const CLI = join(ROOT, 'dist/cli/main.js');
+
+function log(message: string): void {
+  console.log(`      · ${message}`);
+}
+
+interface HeldDoc {
+  passed: boolean;
+  scenarios: {
+    steps: {
+      name: string;
+      summary: { classes: Record<string, number> };
+      held?: {
+        from: string;
+        to: string;
+        probe: string;
+        observed?: string;
+        class: string;
+        detail?: string;
+      }[];
+    }[];
+  }[];
+}
+
+/**
+ * kube-router v2.1.0 on the lab: every held connection stays open, whichever side the new deny
+ * is on and whichever direction it denies (measured; docs/LAB.md explains why).
+ */
+const MEASURED: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  'ingress deny on the destination': { '80/TCP': 'open', '80/UDP': 'open' },
+  'egress deny on the source': { '80/TCP': 'open', '80/UDP': 'open' },
+  "ingress deny on the source (the replies' direction)": { '80/TCP': 'open', '80/UDP': 'open' },
+  "egress deny on the destination (the replies' direction)": { '80/TCP': 'open', '80/UDP': 'open' },
+};
+
+describe('held connections on the live cluster', function () {
+  this.timeout(300_000);
+  const kubeconfig =
+    process.env.POLYGRAPH_KUBECONFIG ?? process.env.KUBECONFIG ?? lab.kubeconfigPath();
+  let image = '';
+  let cluster: Cluster | undefined;
+  let tmp = '';
+  const polygraph = (...args: string[]) =>
+    execa('node', [CLI, ...args], { reject: false, env: { NO_COLOR: '1' } });
+  const owned = async () => (await listNamespaces(cluster!, OWNED_SELECTOR)).map((n) => n.name);
+  async function noneLeft(boundMs = 60_000): Promise<string[]> {
+    const t0 = Date.now();
+    for (;;) {
+      const left = await owned();
+      if (left.length === 0 || Date.now() - t0 > boundMs) return left;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  before(async function () {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build first`);
+    if (kubeconfig === lab.kubeconfigPath() && !(await lab.status()).up)
+      throw new Error('the lab is not up (npm run lab:up)');
+    image = process.env.POLYGRAPH_IMAGE ?? (await lab.probeImageRef());
+    cluster = Cluster.connect({ kubeconfig });
+    tmp = await mkdtemp(join(tmpdir(), 'polygraph-held-e2e-'));
+  });
+
+  it('a new deny on ingress and on egress, on either side of the flow, TCP and UDP: kube-router keeps every held connection open', async function () {
+    const report = join(tmp, 'held.json');
+    const r = await polygraph(
+      'run',
+      'scenarios/held-connections.yaml',
+      '--kubeconfig',
+      kubeconfig,
+      '--image',
+      image,
+      '--plugin',
+      'kube-router',
+      '--report',
+      `json=${report}`,
+    );
+    log(r.stderr.split('\n').slice(-3).join(' | '));
+    const doc = JSON.parse(await readFile(report, 'utf8')) as HeldDoc;
+    const seen: Record<string, Record<string, string>> = {};
+    for (const step of doc.scenarios[0]!.steps) {
+      if (step.held === undefined) continue;
+      seen[step.name] = Object.fromEntries(step.held.map((h) => [h.probe, h.observed ?? '?']));
+      for (const h of step.held)
+        log(`${step.name}: ${h.probe} ${h.observed ?? '?'} — ${h.detail ?? ''}`);
+      // The fresh table of the step shows the new deny: the held connections are not the table.
+      expect(step.summary.classes, step.name).to.deep.equal({ agree: 8 });
+    }
+    expect(seen).to.deep.equal(MEASURED);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(doc.passed).to.equal(true);
+    expect(await noneLeft(), 'left after the run').to.deep.equal([]);
+  });
+
+  it("the hold client tells open from dropped from reset: connections cut by the test's own rules", async function () {
+    if (kubeconfig !== lab.kubeconfigPath()) this.skip(); // inserts rules on the lab's node
+    const scenario = await loadScenario(join(ROOT, 'test/e2e/fixtures/held-control.yaml'));
+    const rules = [
+      ['-p', 'tcp', '--dport', '80', '-j', 'DROP'],
+      ['-p', 'udp', '--dport', '80', '-j', 'DROP'],
+      ['-p', 'tcp', '--dport', '81', '-j', 'REJECT', '--reject-with', 'tcp-reset'],
+      ['-p', 'udp', '--dport', '81', '-j', 'REJECT', '--reject-with', 'icmp-port-unreachable'],
+    ].map((rule) => [
+      '-s',
+      lab.podCIDR(),
+      '-d',
+      lab.podCIDR(),
+      ...rule,
+      '-m',
+      'comment',
+      '--comment',
+      'polygraph-held-e2e',
+    ]);
+    let inserted = 0;
+    try {
+      const result = await runScenario(scenario, clusterBackend(cluster!), {
+        image,
+        onEvent: (event) => {
+          // Once the step's table was probed (its actions are done), before the held test.
+          if (event.kind !== 'probes' || inserted > 0) return;
+          for (const rule of rules) {
+            execaSync('iptables', ['-w', '-I', 'FORWARD', '1', ...rule]);
+            inserted++;
+          }
+        },
+      });
+      const held = result.steps[0]?.held ?? [];
+      for (const h of held)
+        log(
+          `${String(h.probe.port)}/${h.probe.protocol}: ${h.observed ?? '?'} — ${h.observedDetail ?? ''}`,
+        );
+      expect(
+        held.map((h) => [`${String(h.probe.port)}/${h.probe.protocol}`, h.observed]),
+      ).to.deep.equal([
+        ['80/TCP', 'dropped'],
+        ['80/UDP', 'dropped'],
+        ['81/TCP', 'reset'],
+        ['81/UDP', 'reset'],
+      ]);
+      expect(held.map((h) => h.class)).to.deep.equal(['agree', 'agree', 'agree', 'agree']);
+    } finally {
+      for (const rule of rules.slice(0, inserted))
+        await execa('iptables', ['-w', '-D', 'FORWARD', ...rule], { reject: false });
+    }
+    expect(await noneLeft(), 'left after the run').to.deep.equal([]);
+  });
+
+  it('Ctrl-C while connections are held: the run ends with exit 3 and leaves nothing behind', async function () {
+    const child = polygraph(
+      'run',
+      'scenarios/held-connections.yaml',
+      '--kubeconfig',
+      kubeconfig,
+      '--image',
+      image,
+      '--skip-canary',
+    );
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('holding 2 connections')) resolve();
+      });
+    });
+    child.kill('SIGINT');
+    const r = await child;
+    log(r.stderr.split('\n').slice(-2).join(' | '));
+    expect(r.exitCode).to.equal(3);
+    expect(await noneLeft(), 'left after the interrupted run').to.deep.equal([]);
+  });
+});
