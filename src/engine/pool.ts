@@ -24,8 +24,22 @@ export interface Deployed {
 }
 
 /**
- * The identity of what a scenario deploys: namespaces with labels, pods with labels, ports and
- * the node a pod is pinned to (a pod placed elsewhere is another deployment).
+ * The TCP ports of pod `key` (`ns/pod`) that a step of the scenario holds connections to: its
+ * probe pod serves them in HTTP mode (scenarioProbePod's keepAlive).
+ */
+export function heldPorts(scenario: Scenario, key: string): ReadonlySet<number> {
+  return new Set(
+    scenario.steps
+      .flatMap((s) => s.holds ?? [])
+      .filter((h) => h.to === key && h.protocol === 'TCP')
+      .map((h) => h.port),
+  );
+}
+
+/**
+ * The identity of what a scenario deploys: namespaces with labels, pods with labels, ports (and
+ * which are served for held connections) and the node a pod is pinned to (a pod placed elsewhere
+ * is another deployment).
  */
 export function topologyKey(scenario: Scenario, namespaces: readonly string[]): string {
   const labels = new Map(scenario.initial.namespaces.map((n) => [n.name, n.labels]));
@@ -40,6 +54,7 @@ export function topologyKey(scenario: Scenario, namespaces: readonly string[]): 
         p.ports.map((c) => [c.containerPort, c.protocol, c.name ?? '']),
         p.hostNetwork,
         p.nodeName ?? null,
+        [...heldPorts(scenario, `${p.namespace}/${p.name}`)].sort((a, b) => a - b),
       ])
       .sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)),
   });

@@ -30,7 +30,7 @@ import { freshModelled } from './check.js';
 import { ModelRunner } from '../probe/model-runner.js';
 import { PROBE_CONTAINER, scenarioProbePod } from '../probe/probe-pod.js';
 import type { ClusterPolicyRef, LiveCluster, ProbeSettings } from './live-cluster.js';
-import { topologyKey, type TopologyPool } from './pool.js';
+import { heldPorts, topologyKey, type TopologyPool } from './pool.js';
 import {
   liveClusterPolicy,
   liveClusterPolicyName,
@@ -303,6 +303,7 @@ export async function runScenario(
               labels: pod.labels,
               ports: pod.ports,
               image: options.image,
+              keepAlive: heldPorts(scenario, `${pod.namespace}/${pod.name}`),
             }),
             ...(node === undefined ? {} : { node }),
           });

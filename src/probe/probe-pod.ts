@@ -68,15 +68,22 @@ export interface ScenarioPodRequest {
   readonly image: string;
   /** Whether the cluster can carry SCTP; when not, SCTP ports are declared but not served. */
   readonly sctp?: boolean;
+  /**
+   * TCP ports a step holds connections to (absent: none): served in HTTP mode, whose keep-alive
+   * answers a held connection more than once.
+   */
+  readonly keepAlive?: ReadonlySet<number>;
 }
 
 /**
  * A probe pod standing for a scenario pod: it declares every port of the scenario pod as
- * written (on the container `probe`), and serves each of its TCP and UDP declarations with agnhost
- * serve-hostname: TCP in HTTP mode (keep-alive, so a held connection answers more than once), UDP
- * with `--udp` (a reply proves delivery). The first server (lowest port, TCP before UDP) runs in
- * the container `probe` itself, every other in `serve-<port>` (`serve-<port>-udp` for the UDP
- * server of a port that is also served on TCP). A
+ * written (on the container `probe`), and serves each port number on its TCP and UDP declarations
+ * with agnhost serve-hostname, one process for both (`--tcp --udp`; a UDP server replies, so a
+ * reply proves delivery). A TCP port a step holds connections to (`keepAlive`) is served in HTTP
+ * mode instead (keep-alive: a held connection answers more than once), and its UDP by a second
+ * process (serve-hostname cannot serve HTTP and UDP at once). The first server (lowest port, TCP
+ * before UDP) runs in the container `probe` itself, every other in `serve-<port>`
+ * (`serve-<port>-udp` for the UDP server of a port served over HTTP). A
  * pod that serves nothing runs `agnhost pause` in `probe`. The probe client runs in `probe`
  * (exec). SCTP ports are declared (policies can match them by name) but not served: the probe
  * client has no SCTP probe, so SCTP cells are skipped.
@@ -88,23 +95,33 @@ export function scenarioProbePod(request: ScenarioPodRequest): PodSpecInput {
     set.add(p.protocol);
     byPort.set(p.containerPort, set);
   }
-  // TCP in serve-hostname's HTTP mode (keep-alive: a held connection answers more than once),
-  // UDP by a second process (serve-hostname cannot serve HTTP and UDP at once).
+  // One process per port; a held TCP port in HTTP mode, with its UDP in a second process.
   const served = [...byPort]
     .sort(([a], [b]) => a - b)
-    .flatMap(([port, protocols]) => [
-      ...(protocols.has('TCP')
-        ? [{ name: `serve-${String(port)}`, args: ['serve-hostname', `--port=${String(port)}`] }]
-        : []),
-      ...(protocols.has('UDP')
-        ? [
-            {
-              name: protocols.has('TCP') ? `serve-${String(port)}-udp` : `serve-${String(port)}`,
-              args: ['serve-hostname', '--udp', '--http=false', `--port=${String(port)}`],
-            },
-          ]
-        : []),
-    ]);
+    .flatMap(([port, protocols]) => {
+      const p = String(port);
+      const tcp = protocols.has('TCP');
+      const udp = protocols.has('UDP');
+      const udpOnly = ['serve-hostname', '--udp', '--http=false', `--port=${p}`];
+      if (tcp && request.keepAlive?.has(port) === true)
+        return [
+          { name: `serve-${p}`, args: ['serve-hostname', `--port=${p}`] },
+          ...(udp ? [{ name: `serve-${p}-udp`, args: udpOnly }] : []),
+        ];
+      if (!tcp && !udp) return [];
+      return [
+        {
+          name: `serve-${p}`,
+          args: [
+            'serve-hostname',
+            ...(tcp ? ['--tcp'] : []),
+            ...(udp ? ['--udp'] : []),
+            '--http=false',
+            `--port=${p}`,
+          ],
+        },
+      ];
+    });
   const [first, ...rest] = served;
   return {
     namespace: request.namespace,

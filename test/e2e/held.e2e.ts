@@ -136,6 +136,9 @@ describe('held connections on the live cluster', function () {
     try {
       const result = await runScenario(scenario, clusterBackend(cluster!), {
         image,
+        // Every pod on the first node (node1, the host's network namespace), where the rules go:
+        // on a two-node lab, node2 forwards in a namespace of its own.
+        placement: 'pack',
         onEvent: (event) => {
           // Once the step's table was probed (its actions are done), before the held test.
           if (event.kind !== 'probes' || inserted > 0) return;

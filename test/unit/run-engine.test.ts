@@ -212,8 +212,14 @@ class FakeCluster implements LiveCluster {
   ];
   /** Pod key → the node a pod was pinned to. */
   readonly pinned = new Map<string, string | undefined>();
+  /** Each created pod's containers as `name: args`. */
+  readonly podContainers = new Map<string, string[]>();
   createPod(spec: PodSpecInput): Promise<void> {
     this.record(`create-pod ${spec.namespace}/${spec.name}`);
+    this.podContainers.set(
+      `${spec.namespace}/${spec.name}`,
+      spec.containers.map((c) => `${c.name}: ${(c.args ?? []).join(' ')}`),
+    );
     this.pinned.set(`${spec.namespace}/${spec.name}`, spec.node);
     return Promise.resolve();
   }
@@ -896,6 +902,17 @@ describe('engine run (fake cluster)', () => {
       'hold-close x-r/a',
     ]);
     expect(fake.openHoldClients.size).to.equal(0);
+    // The destinations of held TCP connections serve that port over HTTP (keep-alive), its UDP
+    // in a second process; without holds, one process serves both.
+    expect(fake.podContainers.get('x-r/a')).to.deep.equal([
+      'probe: serve-hostname --port=80',
+      'serve-80-udp: serve-hostname --udp --http=false --port=80',
+    ]);
+    const plain = new FakeCluster('p');
+    await runScenario(base, plain, { image: 'img', runId: 'p' });
+    expect(plain.podContainers.get('x-p/a')).to.deep.equal([
+      'probe: serve-hostname --tcp --udp --http=false --port=80',
+    ]);
     const last = result.steps[1];
     expect(
       last?.held?.map((h) => [h.from, h.to, h.probe.protocol, h.observed, h.class]),
@@ -1066,27 +1083,39 @@ describe('engine run (fake cluster)', () => {
     expect(ignoring.namespaces.size).to.equal(0);
   });
 
-  it('probe pods declare the scenario ports as written and serve each number on its protocols (TCP over HTTP keep-alive)', () => {
-    const spec = scenarioProbePod({
+  it('probe pods declare the scenario ports as written and serve each number on its protocols (a held TCP port over HTTP keep-alive)', () => {
+    const request = {
       namespace: 'x-r',
       name: 'a',
       labels: { app: 'a' },
       image: 'img',
       ports: [
-        { containerPort: 80, protocol: 'TCP', name: 'http' },
-        { containerPort: 80, protocol: 'UDP' },
-        { containerPort: 53, protocol: 'UDP', name: 'dns' },
-        { containerPort: 9, protocol: 'SCTP' },
+        { containerPort: 80, protocol: 'TCP' as const, name: 'http' },
+        { containerPort: 80, protocol: 'UDP' as const },
+        { containerPort: 81, protocol: 'TCP' as const },
+        { containerPort: 53, protocol: 'UDP' as const, name: 'dns' },
+        { containerPort: 9, protocol: 'SCTP' as const },
       ],
-    });
+    };
+    const spec = scenarioProbePod(request);
+    // One process per port number, TCP and UDP together.
     expect(spec.containers.map((c) => [c.name, c.args?.join(' ')])).to.deep.equal([
+      ['probe', 'serve-hostname --udp --http=false --port=53'],
+      ['serve-80', 'serve-hostname --tcp --udp --http=false --port=80'],
+      ['serve-81', 'serve-hostname --tcp --http=false --port=81'],
+    ]);
+    // A port a step holds TCP connections to: HTTP mode, its UDP in a second process.
+    const held = scenarioProbePod({ ...request, keepAlive: new Set([80]) });
+    expect(held.containers.map((c) => [c.name, c.args?.join(' ')])).to.deep.equal([
       ['probe', 'serve-hostname --udp --http=false --port=53'],
       ['serve-80', 'serve-hostname --port=80'],
       ['serve-80-udp', 'serve-hostname --udp --http=false --port=80'],
+      ['serve-81', 'serve-hostname --tcp --http=false --port=81'],
     ]);
     expect(spec.containers[0]?.ports).to.deep.equal([
       { containerPort: 80, protocol: 'TCP', name: 'http' },
       { containerPort: 80, protocol: 'UDP' },
+      { containerPort: 81, protocol: 'TCP' },
       { containerPort: 53, protocol: 'UDP', name: 'dns' },
       { containerPort: 9, protocol: 'SCTP' },
     ]);
