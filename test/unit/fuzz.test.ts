@@ -511,8 +511,11 @@ describe('fuzz: cluster policies against a cluster that enforces none of them', 
     const [set] = await replaySets([file]);
     expect(set?.policies.map((p) => p.kind)).to.deep.equal(['ClusterNetworkPolicy']);
     const run = await fuzz(clusterPoliciesIgnored(), { seed: 0, replay: [set!], shrink: false });
-    // By hand: x, y -> z on 80/TCP.
+    // By hand: x, y -> z on 80/TCP; the set is its own case (no shrinking).
     expect(run.sets[0]?.differingCells).to.have.length(18);
+    expect(run.groups.map((g) => g.signature)).to.deep.equal([
+      'the spec denies, the cluster allows: a pod no policy selects to a cluster policy subject; 1 cluster policy: [Admin tier; subject namespaces; ingress: Deny namespaces on number/TCP]',
+    ]);
   });
 });
 
