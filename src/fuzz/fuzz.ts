@@ -9,7 +9,12 @@ import { InputError, InternalError } from '../domain/errors.js';
 import type { Scenario } from '../dsl/types.js';
 import { checkScenario } from '../engine/check.js';
 import type { StepResult } from '../engine/results.js';
-import { PolicyGenerator, SHAPES, type PolicyObject, type Shape } from './generate.js';
+import {
+  NETWORK_POLICY_SHAPES,
+  PolicyGenerator,
+  type PolicyObject,
+  type Shape,
+} from './generate.js';
 import { cellKeyOf, differences, type CellKey, type DifferingCell, type Oracle } from './oracle.js';
 import { Random, setSeed } from './random.js';
 import { fuzzScenario, scenarioText } from './scenario.js';
@@ -22,6 +27,7 @@ export interface FuzzOptions {
   readonly cases?: number;
   /** Stop starting sets after this long. */
   readonly durationMs?: number;
+  /** Shape families (default: those of NetworkPolicies, NETWORK_POLICY_SHAPES). */
   readonly shapes?: readonly Shape[];
   /** Sets to run instead of generated ones (`--replay`). */
   readonly replay?: readonly ReplaySet[];
@@ -132,7 +138,7 @@ export const modelStep: Oracle = async (scenario) => {
 export async function fuzz(oracle: Oracle, options: FuzzOptions): Promise<FuzzRun> {
   const now = options.now ?? (() => performance.now());
   const began = now();
-  const shapes = options.shapes ?? SHAPES;
+  const shapes = options.shapes ?? NETWORK_POLICY_SHAPES;
   const generator = new PolicyGenerator(shapes);
   const bounds = options.bounds ?? DEFAULT_BOUNDS;
   const emit = (e: FuzzEvent) => options.onEvent?.(e);
@@ -148,9 +154,15 @@ export async function fuzz(oracle: Oracle, options: FuzzOptions): Promise<FuzzRu
       policies,
       ...(options.externalIp === undefined ? {} : { externalIp: options.externalIp }),
     });
+  /**
+   * The set as a scenario, if the validation accepts it and the model warns of nothing: a
+   * cluster policy peer left with no field (the CRD refuses it) or equal priorities that overlap
+   * (the API leaves the outcome undefined) is no candidate.
+   */
   const valid = async (name: string, policies: readonly PolicyObject[]) => {
     try {
-      return await toScenario(name, policies);
+      const scenario = await toScenario(name, policies);
+      return (scenario.warnings ?? []).length > 0 ? undefined : scenario;
     } catch (error) {
       if (error instanceof InputError) return undefined;
       throw error;
@@ -210,6 +222,11 @@ export async function fuzz(oracle: Oracle, options: FuzzOptions): Promise<FuzzRu
     let scenario: Scenario;
     try {
       scenario = await toScenario(name, policies);
+      const warning = scenario.warnings?.[0];
+      if (replayed === undefined && warning !== undefined)
+        throw new InternalError(
+          `the generator made a policy set the model warns of (seed ${String(options.seed)}, set ${String(index)}): ${warning}`,
+        );
     } catch (error) {
       if (replayed === undefined && error instanceof InputError)
         throw new InternalError(
@@ -370,8 +387,9 @@ function minimalText(
 
 /**
  * The ways a minimal case embeds in a set: each of its policies, with its pieces, found inside a
- * distinct policy of the set (the shrinker only removes pieces, so a set that shrinks to the case
- * holds it this way); the case is returned in that policy's namespace.
+ * distinct policy of the same kind in the set (the shrinker only removes pieces, so a set that
+ * shrinks to the case holds it this way); the case is returned in that policy's namespace (a
+ * cluster policy, cluster-scoped, as it is).
  */
 function placements(
   minimal: readonly PolicyObject[],
@@ -386,7 +404,11 @@ function placements(
       return;
     }
     set.forEach((p, j) => {
-      if (used.includes(j) || !embeds(spec(m), spec(p))) return;
+      if (used.includes(j) || p.kind !== m.kind || !embeds(spec(m), spec(p))) return;
+      if (m.kind !== 'NetworkPolicy') {
+        place(i + 1, [...used, j], [...acc, m]);
+        return;
+      }
       const namespace = (p.metadata as { namespace?: unknown } | undefined)?.namespace;
       const metadata = { ...(m.metadata as object), namespace };
       place(i + 1, [...used, j], [...acc, { ...m, metadata }]);

@@ -1,12 +1,13 @@
 /**
  * Shrinking a policy set that shows a differing cell to a minimal one: remove one piece at a time
- * — a policy, a rule, a peer, a port, a selector term (a label of matchLabels, an expression), an
- * except block, an optional field — largest first, keep a removal when the cell still differs the
+ * — a policy or cluster policy, a rule, a peer, a port, a selector term (a label of matchLabels,
+ * an expression), an except block, a CIDR, an optional field — largest first, keep a removal when the cell still differs the
  * same way on the cluster (re-probed live at each step), and stop when no single removal keeps it
  * (a 1-minimal case) or the bounds of steps and time are reached.
  *
  * Two checks cost nothing and run first: a candidate must be valid (the product's validation, as
- * the API server's), and the model must still give the target cell the verdict it gave before —
+ * the API server's, and without what the model warns of: a cluster policy peer left with no
+ * field, equal priorities that overlap), and the model must still give the target cell the verdict it gave before —
  * otherwise the cell cannot differ the same way, and the cluster is not asked.
  */
 import type { Decided } from '../compare/classify.js';
@@ -42,6 +43,9 @@ export interface ShrinkOutcome {
 
 type Json = unknown;
 
+/** Fields of a spec no valid policy lacks. */
+const REQUIRED = new Set(['podSelector', 'tier', 'priority', 'subject']);
+
 /** Every set with one piece removed, shallowest pieces first (a policy before its fields). */
 export function candidates(policies: readonly PolicyObject[]): PolicyObject[][] {
   const found: { depth: number; set: PolicyObject[] }[] = [];
@@ -55,8 +59,9 @@ export function candidates(policies: readonly PolicyObject[]): PolicyObject[][] 
       for (const [key, item] of Object.entries(value)) {
         // The object's identity is not a piece of the case.
         if (path.length === 1 && ['apiVersion', 'kind', 'metadata'].includes(key)) continue;
-        // Required: their parts are pieces, they are not.
-        if ((path.length === 1 && key === 'spec') || (path.length === 2 && key === 'podSelector')) {
+        // Required: their parts are pieces, they are not (a NetworkPolicy's podSelector, a
+        // ClusterNetworkPolicy's tier, priority and subject).
+        if ((path.length === 1 && key === 'spec') || (path.length === 2 && REQUIRED.has(key))) {
           visit(item, [...path, key]);
           continue;
         }

@@ -6,7 +6,12 @@
  *    is listed there with its minimal case;
  *  - the four kube-router v2.1.0 patterns of differential testing, each reproduced by
  *    `fuzz --replay` of its minimal case (test/e2e/fixtures/fuzz/), cell for cell as written here
- *    by hand.
+ *    by hand;
+ *  - the replay of a minimal case with a ClusterNetworkPolicy Deny: the lab serves the API and
+ *    its kube-router enforces none, so the cells it decides differ, as written here by hand.
+ * The seeded run names its shapes: the lab's kube-router runs outside the cluster, so it is not
+ * detected, and without `--shapes` fuzz would generate cluster policies there (the lab serves
+ * their API), every deciding one a deviation.
  * Both clean up after themselves: no namespace of polygraph is left.
  */
 import { expect } from 'chai';
@@ -15,8 +20,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, listNamespaces } from '../../src/cluster/index.js';
+import { Cluster, listClusterObjects, listNamespaces } from '../../src/cluster/index.js';
 import { OWNED_SELECTOR } from '../../src/engine/names.js';
+import { NETWORK_POLICY_SHAPES } from '../../src/fuzz/generate.js';
 import type { FuzzDocument } from '../../src/report/fuzz.js';
 import * as lab from '../lab/lab.js';
 import { ROOT } from '../support/scenarios.js';
@@ -26,6 +32,12 @@ const FIXTURES = join(ROOT, 'test/e2e/fixtures/fuzz');
 /** The CI run: fixed seed and size (docs/LAB.md, "Deviations found by fuzz", has the numbers). */
 const SEED = Number(process.env.POLYGRAPH_FUZZ_SEED ?? 7);
 const CASES = Number(process.env.POLYGRAPH_FUZZ_CASES ?? 6);
+const CNP = {
+  group: 'policy.networking.k8s.io',
+  version: 'v1beta1',
+  plural: 'clusternetworkpolicies',
+  kind: 'ClusterNetworkPolicy',
+};
 
 function log(message: string): void {
   console.log(`      · ${message}`);
@@ -50,6 +62,8 @@ const cells = (from: string[], to: string[], probes: string[]) =>
     from.flatMap((f) => to.filter((t) => t !== f).map((t) => `${p} ${f} ${t}`)),
   );
 const inX = ALL.filter((k) => k.startsWith('x/'));
+const inY = ALL.filter((k) => k.startsWith('y/'));
+const inZ = ALL.filter((k) => k.startsWith('z/'));
 
 /** Written by hand from the lab notes' four patterns (fixtures: the policy and the spec). */
 const REPLAYS: Record<string, string[]> = {
@@ -103,6 +117,8 @@ describe('polygraph fuzz on the live cluster (built CLI)', function () {
       String(CASES),
       '--shrinks-per-set',
       '1',
+      '--shapes',
+      NETWORK_POLICY_SHAPES.join(','),
       '-o',
       'json',
       '--write-cases',
@@ -158,5 +174,30 @@ describe('polygraph fuzz on the live cluster (built CLI)', function () {
     const listed = await listedSignatures();
     for (const g of doc.groups)
       expect(listed, 'the signature of a replayed case').to.include(g.signature);
+  });
+
+  it('a ClusterNetworkPolicy Deny replayed: the lab serves the API, kube-router ignores it, its cells differ', async () => {
+    const r = await polygraph(
+      '--replay',
+      join(FIXTURES, 'cluster-policy-deny.yaml'),
+      '--no-shrink',
+      '-o',
+      'json',
+    );
+    expect(r.exitCode, r.stderr).to.equal(1);
+    const doc = JSON.parse(r.stdout) as FuzzDocument;
+    log(`replayed in ${(doc.durationMs / 1000).toFixed(0)} s`);
+    // By hand: the Admin Deny (z, from team blue on 80/TCP) decides x, y -> z on 80/TCP; the
+    // cluster allows them. Nothing else differs.
+    expect([...(doc.sets[0]?.differingCells ?? [])].sort()).to.deep.equal(
+      cells([...inX, ...inY], inZ, ['80/TCP']).sort(),
+    );
+    expect(doc.groups.map((g) => g.signature)).to.deep.equal([
+      'the spec denies, the cluster allows: a pod no policy selects to a cluster policy subject; 1 cluster policy: [Admin tier; subject namespaces; ingress: Deny namespaces on number/TCP]',
+    ]);
+    expect(
+      (await listClusterObjects(cluster!, CNP, OWNED_SELECTOR)).map((p) => p.name),
+      'cluster policies of polygraph left',
+    ).to.deep.equal([]);
   });
 });

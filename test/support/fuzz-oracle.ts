@@ -8,7 +8,7 @@ import type { Scenario } from '../../src/dsl/types.js';
 import type { CellResult, StepResult } from '../../src/engine/results.js';
 import { countCells } from '../../src/engine/results.js';
 import { modelStep } from '../../src/fuzz/fuzz.js';
-import type { Oracle } from '../../src/fuzz/oracle.js';
+import { cellKeyOf, type Oracle } from '../../src/fuzz/oracle.js';
 import { matchesSelector } from '../../src/model/selector.js';
 import type { NetworkPolicyInfo, PodInfo } from '../../src/model/types.js';
 
@@ -84,6 +84,37 @@ export function deviatingOracle(
           const v = d(scenario, cell);
           if (v !== undefined) observed = v;
         }
+      return {
+        ...cell,
+        observed: observed === 'allow' ? 'allowed' : 'refused',
+        class: classify({ modelled: cell.modelled, observed }),
+      };
+    });
+    return { ...step, cells, counts: countCells(cells) };
+  };
+  oracle.calls = 0;
+  return oracle;
+}
+
+/**
+ * A cluster that stores cluster policies and enforces none, as the lab's kube-router: every cell
+ * shows the model's verdict for the scenario without its cluster policies.
+ */
+export function clusterPoliciesIgnored(): Oracle & { calls: number } {
+  const oracle = async (scenario: Scenario): Promise<StepResult> => {
+    oracle.calls++;
+    const step = await modelStep(scenario);
+    const bare = await modelStep({
+      ...scenario,
+      initial: { ...scenario.initial, clusterPolicies: [] },
+      clusterPolicies: [],
+      steps: scenario.steps.map((s) => ({ ...s, world: { ...s.world, clusterPolicies: [] } })),
+    });
+    const observedOf = new Map(bare.cells.map((c) => [cellKeyOf(c), c.modelled]));
+    const cells = step.cells.map((cell): CellResult => {
+      const observed = observedOf.get(cellKeyOf(cell));
+      if (cell.modelled === 'unresolvable' || observed === undefined || observed === 'unresolvable')
+        return cell;
       return {
         ...cell,
         observed: observed === 'allow' ? 'allowed' : 'refused',

@@ -4,19 +4,25 @@ import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import fc from 'fast-check';
 import { InputError, UsageError } from '../../src/domain/errors.js';
-import { replaySets } from '../../src/cli/commands/fuzz.js';
+import { defaultShapes, replaySets } from '../../src/cli/commands/fuzz.js';
+import { FAILING_CLASSES } from '../../src/compare/classify.js';
 import { check } from '../../src/engine/api.js';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fuzz } from '../../src/fuzz/fuzz.js';
-import { PolicyGenerator, SHAPES } from '../../src/fuzz/generate.js';
+import { NETWORK_POLICY_SHAPES, PolicyGenerator, SHAPES } from '../../src/fuzz/generate.js';
 import { Random, setSeed } from '../../src/fuzz/random.js';
 import { fuzzScenario } from '../../src/fuzz/scenario.js';
 import { candidates, embeds } from '../../src/fuzz/shrink.js';
 import { parseScenario } from '../../src/dsl/load.js';
 import { fuzzDocument, fuzzText, minimalCaseFiles } from '../../src/report/fuzz.js';
-import { deviatingOracle, sharedChain, unresolvedNamedPort } from '../support/fuzz-oracle.js';
+import {
+  clusterPoliciesIgnored,
+  deviatingOracle,
+  sharedChain,
+  unresolvedNamedPort,
+} from '../support/fuzz-oracle.js';
 
 /*
  * polygraph fuzz, offline: the generator, the shrinker and the grouping, driven by the model with
@@ -30,16 +36,87 @@ const NAMED_PORT_GROUP =
   'the spec denies, the cluster allows: a selected pod to a selected pod; 1 policy: [policyTypes Ingress; ingress: any peer on named/TCP (resolves on none)]';
 
 describe('fuzz: the generator', () => {
-  it('makes only sets the product validation (as strict as the API server) accepts, for any seed', async () => {
-    const generator = new PolicyGenerator();
+  it('makes only sets the product validation (as strict as the API server) accepts, for any seed, cluster policies included, and none the model warns of', async () => {
+    const generator = new PolicyGenerator(SHAPES);
+    let clusterPolicies = 0;
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.nat(1000), async (seed, i) => {
         const policies = generator.set(new Random(setSeed(seed, i)));
         const scenario = await fuzzScenario({ name: 'p', policies });
-        expect(scenario.policies).to.have.length(policies.length);
+        const cluster = scenario.clusterPolicies ?? [];
+        clusterPolicies += cluster.length;
+        expect(scenario.policies.length + cluster.length).to.equal(policies.length);
+        expect(cluster.length).to.be.within(1, 3);
+        // No overlapping equal priorities, no peer without a field: the comparison is defined.
+        expect(scenario.warnings ?? []).to.deep.equal([]);
       }),
       { seed: 20261201, numRuns: 300 },
     );
+    expect(clusterPolicies).to.be.greaterThan(300);
+  });
+
+  it('draws the NetworkPolicies of a seed first: with cluster policies the set holds the same ones, or none', () => {
+    for (let i = 0; i < 100; i++) {
+      const alone = new PolicyGenerator(NETWORK_POLICY_SHAPES).set(new Random(setSeed(8, i)));
+      const mixed = new PolicyGenerator(SHAPES).set(new Random(setSeed(8, i)));
+      const networkPolicies = mixed.filter((p) => p.kind === 'NetworkPolicy');
+      expect(networkPolicies.length === 0 || alone.length === networkPolicies.length, String(i)).to
+        .be.true;
+      if (networkPolicies.length > 0) expect(networkPolicies).to.deep.equal(alone);
+      expect(mixed.slice(networkPolicies.length).every((p) => p.kind === 'ClusterNetworkPolicy')).to
+        .be.true;
+    }
+  });
+
+  it('covers ClusterNetworkPolicy v1beta1: both tiers, every action, subjects, peers, ports; equal priorities only for rules of disjoint directions', () => {
+    const generator = new PolicyGenerator(SHAPES);
+    const sets = Array.from({ length: 400 }, (_, i) =>
+      generator.set(new Random(setSeed(3, i))).filter((p) => p.kind === 'ClusterNetworkPolicy'),
+    );
+    const text = sets.map((set) => JSON.stringify(set)).join('\n');
+    for (const needle of [
+      '"apiVersion":"policy.networking.k8s.io/v1beta1"',
+      '"tier":"Admin"',
+      '"tier":"Baseline"',
+      '"action":"Accept"',
+      '"action":"Deny"',
+      '"action":"Pass"',
+      '"subject":{"namespaces":',
+      '"subject":{"pods":{"namespaceSelector"',
+      '"subject":{"pods":{"podSelector"',
+      '"from":[{"namespaces":',
+      '"pods":{"podSelector"',
+      '"networks":["',
+      '"tcp":{"destinationPort":{"number":',
+      '"udp":{"destinationPort":{"range":{"start":',
+      '"destinationNamedPort":"http"',
+      '"operator":"NotIn"',
+      '"egress":[{"action"',
+    ])
+      expect(text, needle).to.include(needle);
+    let shared = 0;
+    for (const set of sets) {
+      const specs = set.map(
+        (p) => p.spec as { tier: string; priority: number; ingress?: unknown; egress?: unknown },
+      );
+      for (const [i, a] of specs.entries())
+        for (const b of specs.slice(i + 1)) {
+          if (a.tier !== b.tier || a.priority !== b.priority) continue;
+          shared++;
+          // One for ingress alone, the other for egress alone.
+          expect(
+            (a.ingress === undefined) !== (b.ingress === undefined) &&
+              (a.egress === undefined) !== (b.egress === undefined),
+            JSON.stringify([a, b]),
+          ).to.equal(true);
+        }
+      // A rule with a networks peer never names a port (the CRD's rule).
+      for (const spec of specs)
+        for (const rule of (spec.egress ?? []) as { to: object[]; protocols?: object[] }[])
+          if (rule.to.some((peer) => 'networks' in peer))
+            expect(JSON.stringify(rule.protocols ?? [])).not.to.include('destinationNamedPort');
+    }
+    expect(shared).to.be.greaterThan(0);
   });
 
   it('is deterministic: a seed and an index give the same set', () => {
@@ -83,14 +160,20 @@ describe('fuzz: the generator', () => {
     expect(text).to.match(/"spec":\{"podSelector":[^\n]*?\}(,"ingress"|,"egress"|\}\})/);
   });
 
-  it('leaves out a shape family that is not asked for', () => {
+  it('leaves out a shape family that is not asked for, in cluster policies too', () => {
     const generator = new PolicyGenerator(SHAPES.filter((s) => s !== 'ipblock' && s !== 'egress'));
     const text = Array.from({ length: 200 }, (_, i) =>
       JSON.stringify(generator.set(new Random(setSeed(5, i)))),
     ).join('\n');
+    expect(text).to.include('"kind":"ClusterNetworkPolicy"');
     expect(text).not.to.include('ipBlock');
+    expect(text).not.to.include('"networks"');
     expect(text).not.to.include('"egress"');
     expect(text).not.to.include('"Egress"');
+    const plain = Array.from({ length: 200 }, (_, i) =>
+      JSON.stringify(new PolicyGenerator(NETWORK_POLICY_SHAPES).set(new Random(setSeed(5, i)))),
+    ).join('\n');
+    expect(plain).not.to.include('ClusterNetworkPolicy');
   });
 });
 
@@ -119,6 +202,28 @@ describe('fuzz: the shrinker', () => {
     expect(
       all.every((c) => c === '[]' || c.includes('"metadata":{"name":"p0","namespace":"x"}')),
     ).to.equal(true);
+  });
+
+  it('never proposes removing what a ClusterNetworkPolicy requires: tier, priority, subject', () => {
+    const policies = [
+      {
+        apiVersion: 'policy.networking.k8s.io/v1beta1',
+        kind: 'ClusterNetworkPolicy',
+        metadata: { name: 'c0' },
+        spec: {
+          tier: 'Admin',
+          priority: 10,
+          subject: { namespaces: {} },
+          ingress: [{ action: 'Deny', from: [{ namespaces: {} }] }],
+        },
+      },
+    ];
+    const all = candidates(policies).map((c) => JSON.stringify(c));
+    // The policy; ingress; the rule; its action, its from, the peer, the peer's field; the
+    // subject's field.
+    expect(all).to.have.length(8);
+    expect(all[0]).to.equal('[]');
+    for (const c of all.slice(1)) expect(c).to.include('"tier":"Admin","priority":10,"subject":{');
   });
 
   it('embeds: a case with pieces removed is found in the set it came from, not in another', () => {
@@ -243,6 +348,174 @@ describe('fuzz: shrinking and grouping against injected deviations', () => {
       error = e;
     }
     expect(error).to.be.instanceOf(InputError);
+  });
+});
+
+describe('fuzz: cluster policies against a cluster that enforces none of them', () => {
+  const CNP = 'policy.networking.k8s.io/v1beta1';
+  // By hand: an Admin Deny into z from the team blue namespaces (x, y) on 80/TCP, a second peer
+  // that matches no pod (no pod has role=none), a NetworkPolicy in y and a Baseline Pass that
+  // decide nothing the Deny decides.
+  const SET = [
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'p0', namespace: 'y' },
+      spec: {
+        podSelector: { matchLabels: { app: 'db' } },
+        ingress: [{ from: [{ podSelector: {} }] }],
+      },
+    },
+    {
+      apiVersion: CNP,
+      kind: 'ClusterNetworkPolicy',
+      metadata: { name: 'c0' },
+      spec: {
+        tier: 'Admin',
+        priority: 10,
+        subject: { namespaces: { matchLabels: { team: 'red' } } },
+        ingress: [
+          {
+            action: 'Deny',
+            from: [
+              { namespaces: { matchLabels: { env: 'prod' } } },
+              { pods: { podSelector: { matchLabels: { role: 'none' } } } },
+            ],
+            protocols: [{ tcp: { destinationPort: { number: 80 } } }],
+          },
+        ],
+      },
+    },
+    {
+      apiVersion: CNP,
+      kind: 'ClusterNetworkPolicy',
+      metadata: { name: 'c1' },
+      spec: {
+        tier: 'Baseline',
+        priority: 10,
+        subject: { pods: { podSelector: { matchLabels: { pod: 'a' } } } },
+        egress: [{ action: 'Pass', to: [{ networks: ['0.0.0.0/0'] }] }],
+      },
+    },
+  ];
+
+  it('shrinks a set to the one Deny that decides, and describes it in the signature', async () => {
+    const run = await fuzz(clusterPoliciesIgnored(), {
+      seed: 0,
+      replay: [{ name: 'cnp', policies: SET }],
+    });
+    // x (env prod) -> z on 80/TCP: the spec denies, the cluster allows.
+    expect(run.sets[0]?.differingCells).to.have.length(9);
+    expect(
+      run.sets[0]?.differingCells.every((k) => /^80\/TCP x\/[abc] z\/[abc]$/.test(k)),
+    ).to.equal(true);
+    expect(run.groups.map((g) => g.signature)).to.deep.equal([
+      'the spec denies, the cluster allows: a cluster policy subject to a cluster policy subject; 1 cluster policy: [Admin tier; subject namespaces; ingress: Deny namespaces on any port]',
+    ]);
+    const group = run.groups[0];
+    // Every piece that does not decide the cell is gone: the NetworkPolicy, the Baseline
+    // policy, the peer that matches nothing, the ports, every selector term.
+    expect(group?.minimal.policies).to.deep.equal([
+      {
+        apiVersion: CNP,
+        kind: 'ClusterNetworkPolicy',
+        metadata: { name: 'c0' },
+        spec: {
+          tier: 'Admin',
+          priority: 10,
+          subject: { namespaces: {} },
+          ingress: [{ action: 'Deny', from: [{ namespaces: {} }] }],
+        },
+      },
+    ]);
+    expect(group?.minimal.shrink.minimal).to.equal(true);
+    // Deny every pod to every other pod, every probe (a pod to itself is not subject to it).
+    expect(group?.minimal.cells).to.have.length(9 * 8 * 4);
+    expect(group?.cells).to.equal(9);
+    // The minimal case as a scenario: check accepts it, with its cluster policy.
+    const scenario = await parseScenario(group?.minimal.scenario ?? '', 'minimal.yaml');
+    expect(scenario.policies).to.have.length(0);
+    expect(scenario.clusterPolicies?.map((p) => p.info.name)).to.deep.equal(['c0']);
+    expect(scenario.steps[0]?.expect?.rules).to.have.length(288);
+    const file = join(await mkdtemp(join(tmpdir(), 'fuzz-cnp-')), 'minimal.yaml');
+    await writeFile(file, group?.minimal.scenario ?? '');
+    const checked = await check(file);
+    // The 288 cells it expects agree with the model; nothing fails (a pod to itself: no rule).
+    expect(checked.counts.byClass.agree).to.equal(288);
+    expect(FAILING_CLASSES.map((c) => checked.counts.byClass[c])).to.deep.equal([0, 0, 0, 0]);
+  });
+
+  it('every generated deviation shrinks to one cluster policy with one Accept or Deny rule', async () => {
+    // A Pass alone decides nothing the next tiers would not; one deciding rule is enough for a
+    // cell where the cluster policies change the verdict, and every other piece goes.
+    const run = await fuzz(clusterPoliciesIgnored(), {
+      seed: 3,
+      cases: 12,
+      shapes: SHAPES,
+      bounds: { maxSteps: 1000, maxMs: 600_000 },
+    });
+    expect(run.shapes).to.include('cluster-policies');
+    expect(run.groups.length).to.be.greaterThan(0);
+    for (const g of run.groups) {
+      const cluster = g.minimal.policies.filter((p) => p.kind === 'ClusterNetworkPolicy');
+      expect(cluster, g.signature).to.have.length(1);
+      const spec = cluster[0]?.spec as {
+        ingress?: { action: string }[];
+        egress?: { action: string }[];
+      };
+      const rules = [...(spec.ingress ?? []), ...(spec.egress ?? [])];
+      expect(rules, g.signature).to.have.length(1);
+      expect(['Accept', 'Deny'], g.signature).to.include(rules[0]?.action);
+      expect(g.minimal.shrink.minimal, g.signature).to.equal(true);
+      expect(g.signature).to.match(
+        /1 cluster policy: \[(Admin|Baseline) tier; subject (namespaces|pods); (ingress|egress): (Accept|Deny) /,
+      );
+      expect((await parseScenario(g.minimal.scenario, 'm.yaml')).clusterPolicies).to.have.length(1);
+    }
+    expect(
+      run.groups.reduce((n, g) => n + g.cells, 0) + run.sets.reduce((n, s) => n + s.unshrunk, 0),
+    ).to.equal(run.totals.differing);
+  });
+
+  it('is on by default only where the cluster serves ClusterNetworkPolicy v1beta1 and the plugin is not known to ignore it', () => {
+    const served = (version: string, kind = 'ClusterNetworkPolicy') => ({
+      group: 'policy.networking.k8s.io',
+      version,
+      kind,
+      plural: 'clusternetworkpolicies',
+      namespaced: false,
+    });
+    expect(defaultShapes([served('v1beta1')], undefined).shapes).to.deep.equal([...SHAPES]);
+    expect(defaultShapes([served('v1beta1'), served('v1alpha2')], 'calico').shapes).to.include(
+      'cluster-policies',
+    );
+    for (const [list, plugin, reason] of [
+      [
+        [],
+        undefined,
+        'the cluster does not serve ClusterNetworkPolicy policy.networking.k8s.io/v1beta1',
+      ],
+      [[served('v1alpha2')], undefined, 'does not serve'],
+      [[served('v1alpha1', 'AdminNetworkPolicy')], 'cilium', 'does not serve'],
+      [[served('v1beta1')], 'kube-router', 'but kube-router does not enforce it'],
+    ] as const) {
+      const chosen = defaultShapes(list, plugin);
+      expect(chosen.shapes).to.deep.equal([...NETWORK_POLICY_SHAPES]);
+      expect(chosen.note).to.include(reason);
+    }
+  });
+
+  it('replays a minimal case with a cluster policy, which agrees with the model (its expectations are written by hand)', async () => {
+    const file = new URL('../e2e/fixtures/fuzz/cluster-policy-deny.yaml', import.meta.url).pathname;
+    expect((await check(file)).counts.byClass.agree).to.equal(324);
+    const [set] = await replaySets([file]);
+    expect(set?.policies.map((p) => p.kind)).to.deep.equal(['ClusterNetworkPolicy']);
+    const run = await fuzz(clusterPoliciesIgnored(), { seed: 0, replay: [set!], shrink: false });
+    // By hand: x, y -> z on 80/TCP; the set is its own case (no shrinking).
+    expect(run.sets[0]?.differingCells).to.have.length(18);
+    expect(run.groups.map((g) => g.signature)).to.deep.equal([
+      'the spec denies, the cluster allows: a pod no policy selects to a cluster policy subject; 1 cluster policy: [Admin tier; subject namespaces; ingress: Deny namespaces on number/TCP]',
+    ]);
   });
 });
 
@@ -387,5 +660,8 @@ describe('polygraph fuzz: usage (built CLI, no cluster needed)', function () {
     ])
       expect(r.stdout).to.include(flag);
     expect(r.stdout.replace(/\s+/g, ' ')).to.include('Exit 0 no cell differs, 1 a cell differs');
+    expect(r.stdout.replace(/\s+/g, ' ')).to.include(
+      'cluster-policies only where the cluster serves ClusterNetworkPolicy v1beta1 and the plugin, named or detected, is none of kube-router, flannel, weave',
+    );
   });
 });

@@ -2,21 +2,33 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { randomInt } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cluster } from '../../cluster/index.js';
+import { Cluster, servedResources, type ServedResource } from '../../cluster/index.js';
 import { InputError, InterruptedError, UsageError } from '../../domain/errors.js';
-import { loadScenario } from '../../dsl/load.js';
+import { loadScenario, parseScenario } from '../../dsl/load.js';
 import { DEFAULT_PROBE_IMAGE } from '../../engine/api.js';
 import { clusterFacts } from '../../engine/facts.js';
 import { clusterBackend } from '../../engine/live-cluster.js';
 import { topologyKey } from '../../engine/pool.js';
-import { checkAccess, enforcementCanary } from '../../engine/preflight.js';
+import {
+  checkAccess,
+  checkClusterPolicySupport,
+  enforcementCanary,
+} from '../../engine/preflight.js';
 import { scenarioNamespaces } from '../../engine/run.js';
 import { fuzz, type FuzzEvent, type ReplaySet } from '../../fuzz/fuzz.js';
-import { SHAPES, type PolicyObject, type Shape } from '../../fuzz/generate.js';
+import {
+  NETWORK_POLICY_SHAPES,
+  PolicyGenerator,
+  SHAPES,
+  type PolicyObject,
+  type Shape,
+} from '../../fuzz/generate.js';
 import { FUZZ_SETTLE_MS, liveOracle } from '../../fuzz/live.js';
-import { fuzzScenario } from '../../fuzz/scenario.js';
+import { Random } from '../../fuzz/random.js';
+import { fuzzScenario, scenarioText } from '../../fuzz/scenario.js';
 import { EXTERNAL_NAME } from '../../fuzz/topology.js';
 import { parseIp } from '../../model/cidr.js';
+import { CLUSTER_POLICY_GROUP } from '../../model/cluster-validate.js';
 import { fuzzDocument, fuzzText, minimalCaseFiles } from '../../report/fuzz.js';
 import type { Io } from '../io.js';
 import type { CommandResult } from '../result.js';
@@ -28,7 +40,7 @@ interface FuzzFlags {
   seed?: number;
   cases?: number;
   duration?: number;
-  shapes: Shape[];
+  shapes?: Shape[];
   replay?: string[];
   shrink: boolean;
   shrinkSteps: number;
@@ -109,9 +121,58 @@ export async function replaySets(paths: readonly string[]): Promise<ReplaySet[]>
       throw new UsageError(
         `--replay ${path}: its topology is not the fuzz topology (replay scenario files that polygraph fuzz wrote)`,
       );
-    sets.push({ name: scenario.name, policies: scenario.policies.map((p) => ({ ...p.manifest })) });
+    sets.push({
+      name: scenario.name,
+      policies: [
+        ...scenario.policies.map((p) => ({ ...p.manifest })),
+        ...(scenario.clusterPolicies ?? []).map((p) => ({ ...p.manifest })),
+      ],
+    });
   }
   return sets;
+}
+
+/**
+ * Network plugins known not to enforce ClusterNetworkPolicies in any release: kube-router (the
+ * lab's v2.1.0 stores nothing of them, docs/LAB.md), Flannel (no policy at all), Weave Net
+ * (archived without them).
+ */
+export const IGNORES_CLUSTER_POLICIES: readonly string[] = ['kube-router', 'flannel', 'weave'];
+
+/**
+ * The shapes of a run without `--shapes`: every family, `cluster-policies` included only when the
+ * cluster serves ClusterNetworkPolicy v1beta1 (API discovery) and the plugin (named, else
+ * detected) is not known to ignore it — there every set with a deciding cluster policy would only
+ * show that. `note` says which, for stderr.
+ */
+export function defaultShapes(
+  served: readonly ServedResource[],
+  plugin: string | undefined,
+): { shapes: Shape[]; note: string } {
+  const api = `ClusterNetworkPolicy ${CLUSTER_POLICY_GROUP}/v1beta1`;
+  if (!served.some((r) => r.kind === 'ClusterNetworkPolicy' && r.version === 'v1beta1'))
+    return {
+      shapes: [...NETWORK_POLICY_SHAPES],
+      note: `cluster policies not generated: the cluster does not serve ${api}`,
+    };
+  if (plugin !== undefined && IGNORES_CLUSTER_POLICIES.includes(plugin))
+    return {
+      shapes: [...NETWORK_POLICY_SHAPES],
+      note: `cluster policies not generated: the cluster serves ${api}, but ${plugin} does not enforce it (--shapes with cluster-policies generates them anyway)`,
+    };
+  return {
+    shapes: [...SHAPES],
+    note: `cluster policies generated: the cluster serves ${api}${plugin === undefined ? '' : ` and ${plugin} is not known to ignore it`}`,
+  };
+}
+
+/** Generated ClusterNetworkPolicies as a scenario, for the preflight of their API. */
+async function clusterPolicyProbe(seed: number) {
+  const policies = new PolicyGenerator(SHAPES).clusterPolicies(new Random(seed));
+  return parseScenario(
+    scenarioText({ name: 'cluster-policies', policies }),
+    '--shapes cluster-policies',
+  );
 }
 
 export function fuzzCommand(io: Io, done: (result: CommandResult) => void): Command {
@@ -139,10 +200,8 @@ export function fuzzCommand(io: Io, done: (result: CommandResult) => void): Comm
     .addOption(
       new Option(
         '--shapes <list>',
-        `shape families to generate, comma-separated: ${SHAPES.join(', ')}`,
-      )
-        .argParser(shapesArg)
-        .default([...SHAPES], 'all'),
+        `shape families to generate, comma-separated: ${SHAPES.join(', ')} (default: all, but cluster-policies only where the cluster serves ClusterNetworkPolicy v1beta1 and the plugin, named or detected, is none of ${IGNORES_CLUSTER_POLICIES.join(', ')}, which ignore it; named, cluster-policies needs the API: exit 3 without)`,
+      ).argParser(shapesArg),
     )
     .option(
       '--replay <file...>',
@@ -250,6 +309,30 @@ export function fuzzCommand(io: Io, done: (result: CommandResult) => void): Comm
         io.err(
           `cluster ${cluster.server}, Kubernetes ${version}${facts.networkPlugin === undefined ? '' : `, network plugin ${facts.networkPlugin} (detected)`}; seed ${String(seed)}`,
         );
+        const plugin = flags.plugin ?? facts.networkPlugin;
+        let shapes = flags.shapes ?? [...NETWORK_POLICY_SHAPES];
+        if (flags.shapes === undefined && replay === undefined) {
+          const chosen = defaultShapes(
+            await servedResources(cluster, CLUSTER_POLICY_GROUP),
+            plugin,
+          );
+          shapes = chosen.shapes;
+          io.err(chosen.note);
+        }
+        // Cluster policies to apply, generated or replayed: the preflight of run (the API served,
+        // else exit 3; the permissions; those already in the cluster, as warnings).
+        const withClusterPolicies =
+          replay === undefined
+            ? shapes.includes('cluster-policies')
+              ? [await clusterPolicyProbe(seed)]
+              : []
+            : await Promise.all(
+                replay
+                  .filter((s) => s.policies.some((p) => p.kind !== 'NetworkPolicy'))
+                  .map((s) => fuzzScenario({ name: s.name, policies: s.policies })),
+              );
+        const support = await checkClusterPolicySupport(cluster, withClusterPolicies);
+        for (const warning of support.warnings) io.err(`warning: ${warning}`);
         if (flags.skipCanary !== true) await enforcementCanary(live, common);
         oracle = liveOracle(live, {
           ...common,
@@ -279,7 +362,7 @@ export function fuzzCommand(io: Io, done: (result: CommandResult) => void): Comm
         };
         const run = await fuzz(oracle.oracle, {
           seed,
-          shapes: flags.shapes,
+          shapes,
           ...(replay === undefined ? {} : { replay }),
           ...(flags.cases === undefined ? {} : { cases: flags.cases }),
           ...(flags.duration === undefined ? {} : { durationMs: flags.duration }),
@@ -291,7 +374,6 @@ export function fuzzCommand(io: Io, done: (result: CommandResult) => void): Comm
           onEvent: progress,
         });
         if (tty) io.errRaw?.('\r\x1b[2K');
-        const plugin = flags.plugin ?? facts.networkPlugin;
         const doc = fuzzDocument(run, {
           startedAt,
           cluster: { server: cluster.server, kubernetesVersion: version, ...facts },
