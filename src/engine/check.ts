@@ -80,11 +80,19 @@ export async function checkStep(scenario: Scenario, step: ScenarioStep): Promise
  * A held connection offline: not checkable (it needs a cluster), with the model's verdict for a
  * fresh connection of the same flow after the step as context, from the step's cells.
  */
-export function heldOffline(
+export function heldOffline(hold: HeldConnection, cells: readonly CellResult[]): HeldResult {
+  return { ...heldBase(hold, cells), class: classifyHold(hold.expect, undefined) };
+}
+
+/**
+ * What a held connection's result says before anything is observed: the flow, the expectation
+ * and the model's verdict for a fresh connection (offline and live alike).
+ */
+export function heldBase(
   hold: HeldConnection,
   cells: readonly CellResult[],
-  fresh = freshModelled(hold, cells),
-): HeldResult {
+): Omit<HeldResult, 'class' | 'observed' | 'observedDetail' | 'heldMs'> {
+  const fresh = freshModelled(hold, cells);
   return {
     from: hold.from,
     to: hold.to,
@@ -92,7 +100,6 @@ export function heldOffline(
     port: hold.port,
     ...(hold.expect === undefined ? {} : { expected: hold.expect }),
     ...(fresh === undefined ? {} : { freshModelled: fresh }),
-    class: classifyHold(hold.expect, undefined),
   };
 }
 

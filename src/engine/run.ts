@@ -26,7 +26,7 @@ import { NAMESPACE_NAME_LABEL, type PodInfo, type World } from '../model/types.j
 import { planJobs, type PlanEndpoint, type PlannedJob } from '../plan/plan.js';
 import type { LivePod } from '../probe/cluster-runner.js';
 import type { HeldClient, HoldReport } from '../probe/hold.js';
-import { freshModelled } from './check.js';
+import { heldBase } from './check.js';
 import { ModelRunner } from '../probe/model-runner.js';
 import { PROBE_CONTAINER, scenarioProbePod } from '../probe/probe-pod.js';
 import type { ClusterPolicyRef, LiveCluster, ProbeSettings } from './live-cluster.js';
@@ -865,15 +865,7 @@ export async function runScenario(
       }
     }
     return holding.map(({ hold, id, opened, openedAt }): HeldResult => {
-      const fresh = freshModelled(hold, cells);
-      const base = {
-        from: hold.from,
-        to: hold.to,
-        probe: hold.probe,
-        port: hold.port,
-        ...(hold.expect === undefined ? {} : { expected: hold.expect }),
-        ...(fresh === undefined ? {} : { freshModelled: fresh }),
-      };
+      const base = heldBase(hold, cells);
       if ('skipped' in opened)
         return {
           ...base,
