@@ -14,6 +14,7 @@ import type { ExecStream } from '../cluster/index.js';
 import { isHoldOutcome, type HoldOutcome } from '../domain/hold.js';
 import type { OpenSessionExec } from './session.js';
 import type { ProbeSource } from './batch.js';
+import { ExecLines } from './exec-lines.js';
 
 export interface HoldRequest {
   /** No blanks. */
@@ -57,8 +58,9 @@ export class HoldSession implements HeldClient {
   private stream: ExecStream | undefined;
   private failure: string | undefined;
   private closed = false;
-  private buffer = '';
-  private stderr = '';
+  private readonly lines = new ExecLines((line) => {
+    this.line(line);
+  });
   private readonly waiting = new Map<string, (report: HoldReport) => void>();
   private onReady: (() => void) | undefined;
   private onEnd: ((why: string) => void) | undefined;
@@ -84,7 +86,7 @@ export class HoldSession implements HeldClient {
     });
     ready.catch(() => undefined); // awaited below; a failure before that is not unhandled
     const stream = await this.openExec(this.source, this.command, (which, text) => {
-      this.output(which, text);
+      this.lines.output(which, text);
     });
     this.stream = stream;
     if (this.closed) stream.close();
@@ -93,7 +95,7 @@ export class HoldSession implements HeldClient {
         end.kind === 'exited'
           ? `the hold client in ${this.name} exited with code ${String(end.exitCode)}`
           : `the hold client in ${this.name} was lost: ${end.reason}`;
-      const tail = this.stderr.trim().split('\n').slice(-2).join(' | ');
+      const tail = this.lines.stderr.trim().split('\n').slice(-2).join(' | ');
       this.fail(tail === '' ? base : `${base}; stderr: ${tail.slice(0, 300)}`);
     });
     let timer: NodeJS.Timeout | undefined;
@@ -115,25 +117,13 @@ export class HoldSession implements HeldClient {
     }
   }
 
-  private output(which: 'stdout' | 'stderr', text: string): void {
-    if (which === 'stderr') {
-      this.stderr = (this.stderr + text).slice(-2000);
-      return;
-    }
-    this.buffer += text;
-    let newline = this.buffer.indexOf('\n');
-    while (newline >= 0) {
-      const line = this.buffer.slice(0, newline);
-      this.buffer = this.buffer.slice(newline + 1);
-      if (line === 'READY') this.onReady?.();
-      const report = parseHeldLine(line);
-      if (report !== undefined) {
-        const resolve = this.waiting.get(report.id);
-        this.waiting.delete(report.id);
-        resolve?.(report);
-      }
-      newline = this.buffer.indexOf('\n');
-    }
+  private line(line: string): void {
+    if (line === 'READY') this.onReady?.();
+    const report = parseHeldLine(line);
+    if (report === undefined) return;
+    const resolve = this.waiting.get(report.id);
+    this.waiting.delete(report.id);
+    resolve?.(report);
   }
 
   private fail(reason: string): void {

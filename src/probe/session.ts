@@ -24,6 +24,7 @@ import {
   type ProbeResult,
 } from './batch-protocol.js';
 import type { ProbeSource } from './batch.js';
+import { ExecLines } from './exec-lines.js';
 
 /** Opens the session's exec: `command` in the source's container, stdin open. */
 export type OpenSessionExec = (
@@ -82,8 +83,9 @@ export class ProbeSession {
   private opening: Promise<void> | undefined;
   private failure: string | undefined;
   private closed = false;
-  private buffer = '';
-  private stderr = '';
+  private readonly lines = new ExecLines((line) => {
+    this.line(line);
+  });
   private round: Round | undefined;
   private rounds = 0;
   private queue: Promise<unknown> = Promise.resolve();
@@ -127,20 +129,20 @@ export class ProbeSession {
       this.onReady = resolve;
     });
     const opening = this.openExec(this.source, this.command, (which, text) => {
-      this.output(which, text);
+      this.lines.output(which, text);
     });
     try {
       const stream = await Promise.race([opening, timeout]);
       this.stream = stream;
       if (this.closed) throw new SessionFailure('the probe session was closed while it opened');
       void stream.ended.then((end) => {
-        this.fail(describeEnd(this.source, end, this.stderr));
+        this.fail(describeEnd(this.source, end, this.lines.stderr));
       });
       await Promise.race([
         ready,
         timeout,
         stream.ended.then((end) => {
-          throw new SessionFailure(describeEnd(this.source, end, this.stderr));
+          throw new SessionFailure(describeEnd(this.source, end, this.lines.stderr));
         }),
       ]);
     } catch (error) {
@@ -200,21 +202,6 @@ export class ProbeSession {
       clearTimeout(timer);
       if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
       this.round = undefined;
-    }
-  }
-
-  private output(which: 'stdout' | 'stderr', text: string): void {
-    if (which === 'stderr') {
-      this.stderr = (this.stderr + text).slice(-2000);
-      return;
-    }
-    this.buffer += text;
-    let newline = this.buffer.indexOf('\n');
-    while (newline >= 0) {
-      const line = this.buffer.slice(0, newline);
-      this.buffer = this.buffer.slice(newline + 1);
-      this.line(line);
-      newline = this.buffer.indexOf('\n');
     }
   }
 
