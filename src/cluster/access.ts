@@ -1,5 +1,6 @@
 /** What the kubeconfig's user may do, asked of the API server (SelfSubjectAccessReview). */
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import { k8s as lib } from './k8s.js';
 import { clientsOf, toModel, type Cluster } from './cluster.js';
 import { toClusterError } from './errors.js';
 
@@ -23,7 +24,7 @@ export async function missingPermissions(
   cluster: Cluster,
   wanted: readonly Permission[],
 ): Promise<Permission[]> {
-  const api = clientsOf(cluster).config.makeApiClient(k8s.AuthorizationV1Api);
+  const api = clientsOf(cluster).config.makeApiClient(lib().AuthorizationV1Api);
   const answers = await Promise.all(
     wanted.map(async (p) => {
       const [resource = p.resource, subresource] = p.resource.split('/');

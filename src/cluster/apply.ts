@@ -1,5 +1,5 @@
 /** Server-side apply of NetworkPolicies, and their deletion. */
-import * as k8s from '@kubernetes/client-node';
+import { k8s as lib } from './k8s.js';
 import { parse } from 'yaml';
 import { clientsOf, isNotFound, type Cluster } from './cluster.js';
 import { toClusterError } from './errors.js';
@@ -15,7 +15,7 @@ export const FIELD_MANAGER = 'polygraph';
  * so a model object must never be sent without serializing it again.
  */
 export function applyBody(namespace: string, policy: NetworkPolicyManifest): unknown {
-  const object = k8s.loadYaml(
+  const object = lib().loadYaml(
     JSON.stringify({
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
@@ -23,7 +23,7 @@ export function applyBody(namespace: string, policy: NetworkPolicyManifest): unk
       spec: policy.spec,
     }),
   );
-  return parse(k8s.dumpYaml(object)) as unknown;
+  return parse(lib().dumpYaml(object)) as unknown;
 }
 
 /** Server-side apply (field manager `polygraph`, conflicts forced): create or update. */
@@ -42,7 +42,7 @@ export async function applyNetworkPolicy(
         fieldManager: FIELD_MANAGER,
         force: true,
       },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
+      lib().setHeaderOptions('Content-Type', lib().PatchStrategy.ServerSideApply),
     );
   } catch (error) {
     throw toClusterError(error, { verb: 'apply', kind: 'NetworkPolicy', namespace, name });

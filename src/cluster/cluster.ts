@@ -4,7 +4,8 @@
  */
 import { PassThrough, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import { k8s as lib } from './k8s.js';
 import { ClusterError, shortenUrls, toClusterError } from './errors.js';
 import type {
   ContainerPort,
@@ -74,7 +75,7 @@ class Forward extends Writable {
  * "allow from X" into "allow from anywhere". loadYaml runs the matching deserializer.
  */
 export function toModel(apiVersion: string, kind: string, object: object): unknown {
-  return k8s.loadYaml(JSON.stringify({ ...object, apiVersion, kind }));
+  return lib().loadYaml(JSON.stringify({ ...object, apiVersion, kind }));
 }
 
 export function isNotFound(error: unknown): boolean {
@@ -221,15 +222,15 @@ export class Cluster {
   private readonly execClient: k8s.Exec;
 
   private constructor(private readonly config: k8s.KubeConfig) {
-    this.core = config.makeApiClient(k8s.CoreV1Api);
-    this.networking = config.makeApiClient(k8s.NetworkingV1Api);
-    this.apps = config.makeApiClient(k8s.AppsV1Api);
-    this.execClient = new k8s.Exec(config);
+    this.core = config.makeApiClient(lib().CoreV1Api);
+    this.networking = config.makeApiClient(lib().NetworkingV1Api);
+    this.apps = config.makeApiClient(lib().AppsV1Api);
+    this.execClient = new (lib().Exec)(config);
     clients.set(this, { config, core: this.core, networking: this.networking });
   }
 
   static connect(options: ConnectOptions = {}): Cluster {
-    const config = new k8s.KubeConfig();
+    const config = new (lib().KubeConfig)();
     try {
       if (options.kubeconfig === undefined) config.loadFromDefault();
       else config.loadFromFile(options.kubeconfig);
@@ -256,7 +257,7 @@ export class Cluster {
 
   async serverVersion(): Promise<string> {
     try {
-      const version = await this.config.makeApiClient(k8s.VersionApi).getCode();
+      const version = await this.config.makeApiClient(lib().VersionApi).getCode();
       return version.gitVersion;
     } catch (error) {
       throw toClusterError(error, { verb: 'get', kind: 'version' });
@@ -291,7 +292,7 @@ export class Cluster {
     const details = { kind: 'Namespace', name };
     await this.replaceLabels(details, async () => {
       const body = await this.core.readNamespace({ name });
-      body.metadata ??= new k8s.V1ObjectMeta();
+      body.metadata ??= new (lib().V1ObjectMeta)();
       body.metadata.labels = { ...labels };
       await this.core.replaceNamespace({ name, body });
     });
@@ -302,7 +303,7 @@ export class Cluster {
     const details = { kind: 'Pod', namespace, name };
     await this.replaceLabels(details, async () => {
       const body = await this.core.readNamespacedPod({ namespace, name });
-      body.metadata ??= new k8s.V1ObjectMeta();
+      body.metadata ??= new (lib().V1ObjectMeta)();
       body.metadata.labels = { ...labels };
       await this.core.replaceNamespacedPod({ namespace, name, body });
     });

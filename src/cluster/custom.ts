@@ -3,7 +3,8 @@
  * of what a group serves, server-side apply, deletion and listing by label. Generic over the
  * group, version and resource: which kinds exist is the model's business, not this layer's.
  */
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import { k8s as lib } from './k8s.js';
 import { clientsOf, isNotFound, type Cluster } from './cluster.js';
 import { FIELD_MANAGER } from './apply.js';
 import { toClusterError } from './errors.js';
@@ -17,7 +18,7 @@ export interface ResourceRef {
 }
 
 function customObjects(cluster: Cluster): k8s.CustomObjectsApi {
-  return clientsOf(cluster).config.makeApiClient(k8s.CustomObjectsApi);
+  return clientsOf(cluster).config.makeApiClient(lib().CustomObjectsApi);
 }
 
 /**
@@ -29,7 +30,7 @@ export async function servedResources(cluster: Cluster, group: string): Promise<
   const config = clientsOf(cluster).config;
   let versions: string[];
   try {
-    const groups = await config.makeApiClient(k8s.ApisApi).getAPIVersions();
+    const groups = await config.makeApiClient(lib().ApisApi).getAPIVersions();
     versions = (groups.groups.find((g) => g.name === group)?.versions ?? []).map((v) => v.version);
   } catch (error) {
     throw toClusterError(error, { verb: 'discover', kind: 'API groups' });
@@ -73,7 +74,7 @@ export async function applyClusterObject(
         fieldManager: FIELD_MANAGER,
         force: options.force,
       },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
+      lib().setHeaderOptions('Content-Type', lib().PatchStrategy.ServerSideApply),
     );
   } catch (error) {
     throw toClusterError(error, { verb: 'apply', kind: object.kind, name });

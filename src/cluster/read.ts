@@ -4,7 +4,8 @@
  * the API server returns them. Lists are paginated (limit/continue); a refused list names the
  * permission that is missing.
  */
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import { k8s as lib } from './k8s.js';
 import { parse } from 'yaml';
 import { clientsOf, isNotFound, type Cluster } from './cluster.js';
 import { ClusterError, toClusterError } from './errors.js';
@@ -159,7 +160,7 @@ export function livePod(pod: k8s.V1Pod): LivePod {
 export function livePolicy(policy: k8s.V1NetworkPolicy): LivePolicy {
   policy.apiVersion = 'networking.k8s.io/v1';
   policy.kind = 'NetworkPolicy';
-  const json = parse(k8s.dumpYaml(policy)) as { spec?: unknown };
+  const json = parse(lib().dumpYaml(policy)) as { spec?: unknown };
   const namespace = policy.metadata?.namespace ?? '';
   const name = policy.metadata?.name ?? '';
   const labels = policy.metadata?.labels;

@@ -3,7 +3,6 @@
  * recent enough), then each step in order, progress on the given sink (stderr). Any failure is a
  * ToolError naming the step, the command, the tail of its output and what to do.
  */
-import { execa } from 'execa';
 import { ToolError } from '../domain/errors.js';
 import type { Cni } from './config.js';
 import {
@@ -43,6 +42,8 @@ async function exec(
   timeoutSeconds: number,
   input?: string,
 ): Promise<Outcome> {
+  // Loaded here: the offline commands never start a process, and the import costs 0.1 s.
+  const { execa } = await import('execa');
   const r = await execa(tool, args, {
     reject: false,
     // A margin over the tool's own --timeout, so that its message wins.

@@ -8,7 +8,6 @@
  * a denial. The command is run as given (no shell), and it is the user's: polygraph never picks
  * a host to probe from.
  */
-import { execa } from 'execa';
 import type { EndpointKey } from '../domain/endpoint.js';
 import { probeCommand } from './batch.js';
 import { formatJob, matchResults, parseProbeOutput } from './batch-protocol.js';
@@ -34,6 +33,8 @@ export const runHostCommand: RunHostCommand = async (argv, timeoutMs, signal) =>
   const [file, ...args] = argv;
   if (file === undefined)
     return { exitCode: undefined, stdout: '', stderr: '', failure: 'empty command' };
+  // Loaded here: the offline commands never start a process, and the import costs 0.1 s.
+  const { execa } = await import('execa');
   const r = await execa(file, args, {
     reject: false,
     timeout: timeoutMs,

@@ -307,3 +307,37 @@ describe('polygraph CLI (built)', function () {
     expect(r.stdout).to.contain('model').and.contain('explain').and.contain('Exit codes');
   });
 });
+
+describe('polygraph CLI (built): what the offline commands load', function () {
+  this.timeout(30_000);
+  /** A module hook that fails any import of the Kubernetes client or execa. */
+  const resolveHook = `export async function resolve(specifier, context, next) {
+    if (specifier === '@kubernetes/client-node' || specifier === 'execa')
+      throw new Error('offline command imported ' + specifier);
+    return next(specifier, context);
+  }`;
+  const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(resolveHook)}`)});`;
+  const guarded = (...args: string[]) =>
+    execa('node', ['--import', `data:text/javascript,${encodeURIComponent(register)}`, ...args], {
+      reject: false,
+      env: { NO_COLOR: '1' },
+    });
+
+  it('the hook itself refuses an import of the client (so the checks below can fail)', async () => {
+    const r = await guarded('--input-type=module', '-e', "await import('@kubernetes/client-node')");
+    expect(r.exitCode).to.not.equal(0);
+    expect(r.stderr).to.include('offline command imported @kubernetes/client-node');
+  });
+
+  // Loading the client costs 0.7 s of a 1.2 s start; an offline command never talks to a cluster.
+  for (const args of [
+    ['check', new URL('../../scenarios/three-tier.yaml', import.meta.url).pathname],
+    ['model', '-f', EXAMPLE],
+    ['--help'],
+  ])
+    it(`polygraph ${args[0] ?? ''} loads neither @kubernetes/client-node nor execa`, async () => {
+      const r = await guarded(CLI, ...args);
+      expect(r.stderr).to.equal('');
+      expect(r.exitCode).to.equal(0);
+    });
+});
