@@ -6,9 +6,9 @@
  *    is listed there with its minimal case;
  *  - the four kube-router v2.1.0 patterns of differential testing, each reproduced by
  *    `fuzz --replay` of its minimal case (test/e2e/fixtures/fuzz/), cell for cell as written here
- *    by hand;
- *  - the replay of a minimal case with a ClusterNetworkPolicy Deny: the lab serves the API and
- *    its kube-router enforces none, so the cells it decides differ, as written here by hand.
+ *    by hand, and in the same replay (one topology deployed for the five) a minimal case with a
+ *    ClusterNetworkPolicy Deny: the lab serves the API and its kube-router enforces none, so the
+ *    cells it decides differ, as written here by hand.
  * The seeded run names its shapes: the lab's kube-router runs outside the cluster, so it is not
  * detected, and without `--shapes` fuzz would generate cluster policies there (the lab serves
  * their API), every deciding one a deviation.
@@ -79,6 +79,11 @@ const REPLAYS: Record<string, string[]> = {
     ['80/TCP'],
   ),
 };
+
+/** A ClusterNetworkPolicy Deny's minimal case, replayed with the four patterns. */
+const CNP_REPLAY = 'cluster-policy-deny.yaml';
+const CNP_SIGNATURE =
+  'the spec denies, the cluster allows: a pod no policy selects to a cluster policy subject; 1 cluster policy: [Admin tier; subject namespaces; ingress: Deny namespaces on number/TCP]';
 
 describe('polygraph fuzz on the live cluster (built CLI)', function () {
   this.timeout(600_000);
@@ -152,8 +157,8 @@ describe('polygraph fuzz on the live cluster (built CLI)', function () {
     }
   });
 
-  it('the four kube-router v2.1.0 patterns, each reproduced by fuzz --replay of its minimal case', async () => {
-    const files = Object.keys(REPLAYS);
+  it('the four kube-router v2.1.0 patterns and a ClusterNetworkPolicy Deny, each reproduced by fuzz --replay of its minimal case (one topology for the five)', async () => {
+    const files = [...Object.keys(REPLAYS), CNP_REPLAY];
     const r = await polygraph(
       '--replay',
       ...files.map((f) => join(FIXTURES, f)),
@@ -165,36 +170,25 @@ describe('polygraph fuzz on the live cluster (built CLI)', function () {
     const doc = JSON.parse(r.stdout) as FuzzDocument;
     log(`${String(doc.totals.sets)} sets replayed in ${(doc.durationMs / 1000).toFixed(0)} s`);
     expect(doc.replay).to.equal(true);
-    files.forEach((file, i) => {
+    expect(doc.sets.length).to.equal(files.length);
+    Object.keys(REPLAYS).forEach((file, i) => {
       const set = doc.sets[i];
       expect([...(set?.differingCells ?? [])].sort(), file).to.deep.equal(
         [...(REPLAYS[file] ?? [])].sort(),
       );
     });
-    const listed = await listedSignatures();
-    for (const g of doc.groups)
-      expect(listed, 'the signature of a replayed case').to.include(g.signature);
-  });
-
-  it('a ClusterNetworkPolicy Deny replayed: the lab serves the API, kube-router ignores it, its cells differ', async () => {
-    const r = await polygraph(
-      '--replay',
-      join(FIXTURES, 'cluster-policy-deny.yaml'),
-      '--no-shrink',
-      '-o',
-      'json',
-    );
-    expect(r.exitCode, r.stderr).to.equal(1);
-    const doc = JSON.parse(r.stdout) as FuzzDocument;
-    log(`replayed in ${(doc.durationMs / 1000).toFixed(0)} s`);
     // By hand: the Admin Deny (z, from team blue on 80/TCP) decides x, y -> z on 80/TCP; the
-    // cluster allows them. Nothing else differs.
-    expect([...(doc.sets[0]?.differingCells ?? [])].sort()).to.deep.equal(
-      cells([...inX, ...inY], inZ, ['80/TCP']).sort(),
-    );
-    expect(doc.groups.map((g) => g.signature)).to.deep.equal([
-      'the spec denies, the cluster allows: a pod no policy selects to a cluster policy subject; 1 cluster policy: [Admin tier; subject namespaces; ingress: Deny namespaces on number/TCP]',
-    ]);
+    // lab serves the API and its kube-router enforces none, so the cluster allows them. Nothing
+    // else differs.
+    expect(
+      [...(doc.sets[files.length - 1]?.differingCells ?? [])].sort(),
+      CNP_REPLAY,
+    ).to.deep.equal(cells([...inX, ...inY], inZ, ['80/TCP']).sort());
+    const listed = await listedSignatures();
+    const cnpGroups = doc.groups.filter((g) => g.sets.includes(files.length - 1));
+    expect(cnpGroups.map((g) => g.signature)).to.deep.equal([CNP_SIGNATURE]);
+    for (const g of doc.groups.filter((x) => !cnpGroups.includes(x)))
+      expect(listed, 'the signature of a replayed case').to.include(g.signature);
     expect(
       (await listClusterObjects(cluster!, CNP, OWNED_SELECTOR)).map((p) => p.name),
       'cluster policies of polygraph left',
