@@ -8,24 +8,23 @@
  * anything is created.
  */
 import { expect } from 'chai';
-import { execa } from 'execa';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cluster, listClusterObjects, listNamespaces } from '../../src/cluster/index.js';
+import { listClusterObjects, type Cluster } from '../../src/cluster/index.js';
 import { OWNED_SELECTOR } from '../../src/engine/names.js';
 import * as lab from '../lab/lab.js';
+import {
+  CLUSTER_NETWORK_POLICY as CNP,
+  KUBECONFIG,
+  ON_LAB,
+  liveTarget,
+  ownedClusterPolicies,
+  ownedNamespaces,
+  polygraph,
+} from '../support/e2e.js';
 import { CASES_DIR, ROOT } from '../support/scenarios.js';
 
-const CLI = join(ROOT, 'dist/cli/main.js');
 const SCENARIO = join(ROOT, 'test/e2e/fixtures/cluster-policy-deny-and-pass.yaml');
-const CNP = {
-  group: 'policy.networking.k8s.io',
-  version: 'v1beta1',
-  plural: 'clusternetworkpolicies',
-  kind: 'ClusterNetworkPolicy',
-};
 
 function log(message: string): void {
   console.log(`      · ${message}`);
@@ -50,30 +49,20 @@ interface RunDoc {
 
 describe('polygraph run of cluster policies on a cluster that does not enforce them (built CLI)', function () {
   this.timeout(240_000);
-  const kubeconfig =
-    process.env.POLYGRAPH_KUBECONFIG ?? process.env.KUBECONFIG ?? lab.kubeconfigPath();
+  const kubeconfig = KUBECONFIG;
   let image = '';
   let cluster: Cluster | undefined;
   let tmp = '';
 
-  const polygraph = (...args: string[]) =>
-    execa('node', [CLI, ...args], { reject: false, env: { NO_COLOR: '1' } });
   const base = () => ['--kubeconfig', kubeconfig, '--image', image, '--plugin', 'kube-router'];
   const ours = async () => ({
-    namespaces: (await listNamespaces(cluster!, OWNED_SELECTOR)).map((n) => n.name),
-    clusterPolicies: (await listClusterObjects(cluster!, CNP, OWNED_SELECTOR)).map((p) => p.name),
+    namespaces: await ownedNamespaces(cluster!),
+    clusterPolicies: await ownedClusterPolicies(cluster!),
   });
 
   before(async function () {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build first`);
-    if (kubeconfig === lab.kubeconfigPath()) {
-      const status = await lab.status();
-      if (!status.up) throw new Error('the lab is not up (npm run lab:up)');
-      log(`lab CRDs: ${status.clusterPolicyCrds.join(', ')}`);
-    }
-    image = process.env.POLYGRAPH_IMAGE ?? (await lab.probeImageRef());
-    cluster = Cluster.connect({ kubeconfig });
-    tmp = await mkdtemp(join(tmpdir(), 'polygraph-cnp-e2e-'));
+    ({ image, cluster, tmp } = await liveTarget('cnp'));
+    if (ON_LAB) log(`lab CRDs: ${(await lab.status()).clusterPolicyCrds.join(', ')}`);
     expect(await ours(), 'polygraph objects before the suite').to.deep.equal({
       namespaces: [],
       clusterPolicies: [],

@@ -9,35 +9,31 @@
  *    by hand, and in the same replay (one topology deployed for the five) a minimal case with a
  *    ClusterNetworkPolicy Deny: the lab serves the API and its kube-router enforces none, so the
  *    cells it decides differ, as written here by hand.
- * The seeded run names its shapes: the lab's kube-router runs outside the cluster, so it is not
- * detected, and without `--shapes` fuzz would generate cluster policies there (the lab serves
- * their API), every deciding one a deviation.
+ * Every command names the plugin (`--plugin`, POLYGRAPH_PLUGIN, else kube-router): the lab's
+ * kube-router runs outside the cluster, so it is not detected, and on a plugin it does not know
+ * fuzz would generate cluster policies there (the lab serves their API), every deciding one a
+ * deviation of a plugin known to ignore them.
  * Both clean up after themselves: no namespace of polygraph is left.
  */
 import { expect } from 'chai';
-import { execa } from 'execa';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cluster, listClusterObjects, listNamespaces } from '../../src/cluster/index.js';
-import { OWNED_SELECTOR } from '../../src/engine/names.js';
-import { NETWORK_POLICY_SHAPES } from '../../src/fuzz/generate.js';
 import type { FuzzDocument } from '../../src/report/fuzz.js';
-import * as lab from '../lab/lab.js';
+import {
+  liveArgs,
+  liveTarget,
+  ownedClusterPolicies,
+  ownedNamespaces,
+  polygraph as cli,
+  type LiveTarget,
+} from '../support/e2e.js';
 import { ROOT } from '../support/scenarios.js';
 
-const CLI = join(ROOT, 'dist/cli/main.js');
 const FIXTURES = join(ROOT, 'test/e2e/fixtures/fuzz');
 /** The CI run: fixed seed and size (docs/LAB.md, "Deviations found by fuzz", has the numbers). */
 const SEED = Number(process.env.POLYGRAPH_FUZZ_SEED ?? 7);
 const CASES = Number(process.env.POLYGRAPH_FUZZ_CASES ?? 6);
-const CNP = {
-  group: 'policy.networking.k8s.io',
-  version: 'v1beta1',
-  plural: 'clusternetworkpolicies',
-  kind: 'ClusterNetworkPolicy',
-};
+const PLUGIN = process.env.POLYGRAPH_PLUGIN ?? 'kube-router';
 
 function log(message: string): void {
   console.log(`      · ${message}`);
@@ -87,29 +83,18 @@ const CNP_SIGNATURE =
 
 describe('polygraph fuzz on the live cluster (built CLI)', function () {
   this.timeout(600_000);
-  const kubeconfig =
-    process.env.POLYGRAPH_KUBECONFIG ?? process.env.KUBECONFIG ?? lab.kubeconfigPath();
-  let image = '';
-  let cluster: Cluster | undefined;
+  let target: LiveTarget | undefined;
   let tmp = '';
-  const polygraph = (...args: string[]) =>
-    execa('node', [CLI, 'fuzz', '--kubeconfig', kubeconfig, '--image', image, ...args], {
-      reject: false,
-      env: { NO_COLOR: '1' },
-    });
-  const owned = async () => (await listNamespaces(cluster!, OWNED_SELECTOR)).map((n) => n.name);
+  const polygraph = (...args: string[]) => cli('fuzz', ...liveArgs(target!, PLUGIN), ...args);
+  const owned = () => ownedNamespaces(target!.cluster);
 
   before(async function () {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build first`);
-    if (kubeconfig === lab.kubeconfigPath() && !(await lab.status()).up)
-      throw new Error('the lab is not up (npm run lab:up)');
-    image = process.env.POLYGRAPH_IMAGE ?? (await lab.probeImageRef());
-    cluster = Cluster.connect({ kubeconfig });
-    tmp = await mkdtemp(join(tmpdir(), 'polygraph-fuzz-e2e-'));
+    target = await liveTarget('fuzz');
+    tmp = target.tmp;
   });
 
   afterEach(async function () {
-    if (cluster === undefined) return;
+    if (target === undefined) return;
     expect(await owned(), 'namespaces of polygraph left').to.deep.equal([]);
   });
 
@@ -122,8 +107,6 @@ describe('polygraph fuzz on the live cluster (built CLI)', function () {
       String(CASES),
       '--shrinks-per-set',
       '1',
-      '--shapes',
-      NETWORK_POLICY_SHAPES.join(','),
       '-o',
       'json',
       '--write-cases',
@@ -152,7 +135,7 @@ describe('polygraph fuzz on the live cluster (built CLI)', function () {
     ).to.deep.equal([]);
     // Every minimal case is a scenario file that check accepts.
     for (const file of await readdir(dir)) {
-      const c = await execa('node', [CLI, 'check', join(dir, file)], { reject: false });
+      const c = await cli('check', join(dir, file));
       expect(c.exitCode, `${file}: ${c.stdout}${c.stderr}`).to.equal(0);
     }
   });
@@ -190,7 +173,7 @@ describe('polygraph fuzz on the live cluster (built CLI)', function () {
     for (const g of doc.groups.filter((x) => !cnpGroups.includes(x)))
       expect(listed, 'the signature of a replayed case').to.include(g.signature);
     expect(
-      (await listClusterObjects(cluster!, CNP, OWNED_SELECTOR)).map((p) => p.name),
+      await ownedClusterPolicies(target!.cluster),
       'cluster policies of polygraph left',
     ).to.deep.equal([]);
   });

@@ -7,19 +7,15 @@
  */
 import { expect } from 'chai';
 import { execa, execaSync } from 'execa';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cluster, listNamespaces } from '../../src/cluster/index.js';
+import type { Cluster } from '../../src/cluster/index.js';
 import { loadScenario } from '../../src/dsl/load.js';
 import { clusterBackend } from '../../src/engine/live-cluster.js';
-import { OWNED_SELECTOR } from '../../src/engine/names.js';
 import { runScenario } from '../../src/engine/run.js';
 import * as lab from '../lab/lab.js';
+import { KUBECONFIG, liveTarget, namespacesLeft, polygraph } from '../support/e2e.js';
 import { ROOT } from '../support/scenarios.js';
-
-const CLI = join(ROOT, 'dist/cli/main.js');
 
 function log(message: string): void {
   console.log(`      · ${message}`);
@@ -56,30 +52,14 @@ const MEASURED: Readonly<Record<string, Readonly<Record<string, string>>>> = {
 
 describe('held connections on the live cluster', function () {
   this.timeout(300_000);
-  const kubeconfig =
-    process.env.POLYGRAPH_KUBECONFIG ?? process.env.KUBECONFIG ?? lab.kubeconfigPath();
+  const kubeconfig = KUBECONFIG;
   let image = '';
   let cluster: Cluster | undefined;
   let tmp = '';
-  const polygraph = (...args: string[]) =>
-    execa('node', [CLI, ...args], { reject: false, env: { NO_COLOR: '1' } });
-  const owned = async () => (await listNamespaces(cluster!, OWNED_SELECTOR)).map((n) => n.name);
-  async function noneLeft(boundMs = 60_000): Promise<string[]> {
-    const t0 = Date.now();
-    for (;;) {
-      const left = await owned();
-      if (left.length === 0 || Date.now() - t0 > boundMs) return left;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+  const noneLeft = (boundMs?: number) => namespacesLeft(cluster!, boundMs);
 
   before(async function () {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build first`);
-    if (kubeconfig === lab.kubeconfigPath() && !(await lab.status()).up)
-      throw new Error('the lab is not up (npm run lab:up)');
-    image = process.env.POLYGRAPH_IMAGE ?? (await lab.probeImageRef());
-    cluster = Cluster.connect({ kubeconfig });
-    tmp = await mkdtemp(join(tmpdir(), 'polygraph-held-e2e-'));
+    ({ image, cluster, tmp } = await liveTarget('held'));
   });
 
   it('a new deny on ingress and on egress, on either side of the flow, TCP and UDP: kube-router keeps every held connection open', async function () {

@@ -8,16 +8,9 @@
  * Skipped, with the reason, on a cluster with fewer than two schedulable nodes.
  */
 import { expect } from 'chai';
-import { execa } from 'execa';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cluster } from '../../src/cluster/index.js';
-import * as lab from '../lab/lab.js';
-import { ROOT } from '../support/scenarios.js';
-
-const CLI = join(ROOT, 'dist/cli/main.js');
+import { liveArgs, liveTarget, polygraph as cli, type LiveTarget } from '../support/e2e.js';
 
 function log(message: string): void {
   console.log(`      · ${message}`);
@@ -50,23 +43,15 @@ const verdict = (observed: string | undefined): string =>
 
 describe('placement on two nodes (built CLI)', function () {
   this.timeout(240_000);
-  const kubeconfig =
-    process.env.POLYGRAPH_KUBECONFIG ?? process.env.KUBECONFIG ?? lab.kubeconfigPath();
-  let image = '';
+  let target: LiveTarget | undefined;
   let tmp = '';
 
-  const polygraph = (...args: string[]) =>
-    execa(
-      'node',
-      [CLI, ...args, '--kubeconfig', kubeconfig, '--image', image, '--plugin', 'kube-router'],
-      { reject: false, env: { NO_COLOR: '1' } },
-    );
+  const polygraph = (...args: string[]) => cli(...args, ...liveArgs(target!));
 
   before(async function () {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build first`);
-    if (kubeconfig === lab.kubeconfigPath() && !(await lab.status()).up)
-      throw new Error('the lab is not up (npm run lab:up)');
-    const nodes = (await Cluster.connect({ kubeconfig }).listNodes())
+    target = await liveTarget('placement');
+    tmp = target.tmp;
+    const nodes = (await target.cluster.listNodes())
       .filter((n) => n.schedulable)
       .map((n) => n.name)
       .sort();
@@ -79,8 +64,6 @@ describe('placement on two nodes (built CLI)', function () {
       throw new Error(
         `these tests pin pods to node1 and node2; the cluster has ${nodes.join(', ')}`,
       );
-    image = process.env.POLYGRAPH_IMAGE ?? (await lab.probeImageRef());
-    tmp = await mkdtemp(join(tmpdir(), 'polygraph-placement-e2e-'));
   });
 
   async function runJson(

@@ -6,59 +6,40 @@
  */
 import { expect } from 'chai';
 import Ajv2020 from 'ajv/dist/2020.js';
-import { execa } from 'execa';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateXML } from 'xmllint-wasm';
 import type { ResultDocument } from '../../src/report/document.js';
-import * as lab from '../lab/lab.js';
+import { liveArgs, liveTarget, polygraph, type LiveTarget } from '../support/e2e.js';
 import { ROOT } from '../support/scenarios.js';
 
-const CLI = join(ROOT, 'dist/cli/main.js');
 const SCHEMA = join(ROOT, 'schemas/result.schema.json');
 const XSD = join(ROOT, 'test/fixtures/junit.xsd');
 
 describe('reports of a live run (built CLI)', function () {
   this.timeout(300_000);
-  const kubeconfig =
-    process.env.POLYGRAPH_KUBECONFIG ?? process.env.KUBECONFIG ?? lab.kubeconfigPath();
-  let image = '';
+  let target: LiveTarget | undefined;
   let dir = '';
 
   before(async function () {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build first`);
-    if (kubeconfig === lab.kubeconfigPath() && !(await lab.status()).up)
-      throw new Error('the lab is not up (npm run lab:up)');
-    image = process.env.POLYGRAPH_IMAGE ?? (await lab.probeImageRef());
-    dir = await mkdtemp(join(tmpdir(), 'polygraph-reports-e2e-'));
+    target = await liveTarget('reports');
+    dir = target.tmp;
   });
 
   it('three-tier: exit 0; JSON (schema-valid RunResult, observed cells), JUnit (XSD-valid), HTML, Markdown', async () => {
     const file = (name: string) => join(dir, name);
-    const r = await execa(
-      'node',
-      [
-        CLI,
-        'run',
-        'scenarios/three-tier.yaml',
-        '--kubeconfig',
-        kubeconfig,
-        '--image',
-        image,
-        '--plugin',
-        'kube-router',
-        '--report',
-        `junit=${file('r.xml')}`,
-        '--report',
-        `json=${file('r.json')}`,
-        '--report',
-        `html=${file('r.html')}`,
-        '--report',
-        `markdown=${file('r.md')}`,
-      ],
-      { cwd: ROOT, reject: false, env: { NO_COLOR: '1' } },
+    const r = await polygraph(
+      'run',
+      'scenarios/three-tier.yaml',
+      ...liveArgs(target!),
+      '--report',
+      `junit=${file('r.xml')}`,
+      '--report',
+      `json=${file('r.json')}`,
+      '--report',
+      `html=${file('r.html')}`,
+      '--report',
+      `markdown=${file('r.md')}`,
     );
     expect(r.exitCode, r.stderr).to.equal(0);
 

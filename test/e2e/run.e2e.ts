@@ -5,17 +5,18 @@
  * polygraph did not create left alone.
  */
 import { expect } from 'chai';
-import { execa } from 'execa';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cluster, listNamespaces } from '../../src/cluster/index.js';
-import { OWNED_SELECTOR } from '../../src/engine/names.js';
+import type { Cluster } from '../../src/cluster/index.js';
 import * as lab from '../lab/lab.js';
+import {
+  KUBECONFIG,
+  liveTarget,
+  namespacesLeft,
+  ownedNamespaces,
+  polygraph,
+} from '../support/e2e.js';
 import { ROOT } from '../support/scenarios.js';
-
-const CLI = join(ROOT, 'dist/cli/main.js');
 
 function log(message: string): void {
   console.log(`      · ${message}`);
@@ -44,36 +45,18 @@ interface RunDoc {
 
 describe('polygraph run and clean on the live cluster (built CLI)', function () {
   this.timeout(180_000);
-  const kubeconfig =
-    process.env.POLYGRAPH_KUBECONFIG ?? process.env.KUBECONFIG ?? lab.kubeconfigPath();
+  const kubeconfig = KUBECONFIG;
   let image = '';
   let cluster: Cluster | undefined;
   let tmp = '';
 
   const base = () => ['--kubeconfig', kubeconfig, '--image', image, '--plugin', 'kube-router'];
-  const polygraph = (...args: string[]) =>
-    execa('node', [CLI, ...args], { reject: false, env: { NO_COLOR: '1' } });
 
-  async function owned(): Promise<string[]> {
-    return (await listNamespaces(cluster!, OWNED_SELECTOR)).map((n) => n.name);
-  }
-
-  async function noneLeft(boundMs = 60_000): Promise<string[]> {
-    const t0 = Date.now();
-    for (;;) {
-      const left = await owned();
-      if (left.length === 0 || Date.now() - t0 > boundMs) return left;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+  const owned = () => ownedNamespaces(cluster!);
+  const noneLeft = (boundMs?: number) => namespacesLeft(cluster!, boundMs);
 
   before(async function () {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build first`);
-    if (kubeconfig === lab.kubeconfigPath() && !(await lab.status()).up)
-      throw new Error('the lab is not up (npm run lab:up)');
-    image = process.env.POLYGRAPH_IMAGE ?? (await lab.probeImageRef());
-    cluster = Cluster.connect({ kubeconfig });
-    tmp = await mkdtemp(join(tmpdir(), 'polygraph-run-e2e-'));
+    ({ image, cluster, tmp } = await liveTarget('run'));
     expect(await owned(), 'namespaces of polygraph before the suite').to.deep.equal([]);
   });
 
