@@ -24,6 +24,7 @@ function log(message: string): void {
 interface HeldDoc {
   passed: boolean;
   scenarios: {
+    live?: { placement?: string; nodes?: Record<string, string> };
     steps: {
       name: string;
       summary: { classes: Record<string, number> };
@@ -62,7 +63,7 @@ describe('held connections on the live cluster', function () {
     ({ image, cluster, tmp } = await liveTarget('held'));
   });
 
-  it('a new deny on ingress and on egress, on either side of the flow, TCP and UDP: kube-router keeps every held connection open', async function () {
+  it('a new deny on ingress and on egress, on either side of the flow, TCP and UDP: kube-router keeps every held connection open (across nodes on a two-node cluster)', async function () {
     const report = join(tmp, 'held.json');
     const r = await polygraph(
       'run',
@@ -73,11 +74,19 @@ describe('held connections on the live cluster', function () {
       image,
       '--plugin',
       'kube-router',
+      '--placement',
+      'spread',
       '--report',
       `json=${report}`,
     );
     log(r.stderr.split('\n').slice(-3).join(' | '));
     const doc = JSON.parse(await readFile(report, 'utf8')) as HeldDoc;
+    // Spread over two nodes, the client and the server are on different nodes: every held
+    // connection crosses nodes (docs/LAB.md has both: one node and two).
+    const nodes = doc.scenarios[0]?.live?.nodes ?? {};
+    log(`placement ${doc.scenarios[0]?.live?.placement ?? '?'}: ${JSON.stringify(nodes)}`);
+    const schedulable = (await cluster!.listNodes()).filter((n) => n.schedulable);
+    if (schedulable.length >= 2) expect(nodes['x/client']).to.not.equal(nodes['x/server']);
     const seen: Record<string, Record<string, string>> = {};
     for (const step of doc.scenarios[0]!.steps) {
       if (step.held === undefined) continue;
