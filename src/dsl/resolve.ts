@@ -35,7 +35,7 @@ import {
   dns1123SubdomainProblem,
   labelKeyProblem,
   labelValueProblem,
-} from '../model/validate.js';
+} from '../model/validate-meta.js';
 import { formatPath, type Path } from './path.js';
 import type { ScenarioShape } from './shape.js';
 import { readPolicies, readSource, type ReadFile } from './sources.js';

@@ -21,13 +21,9 @@ import type {
   PodInfo,
   World,
 } from '../model/types.js';
-import {
-  dns1123LabelProblem,
-  readContainerPorts,
-  readNetworkPolicy,
-  readObjectMeta,
-  readPodIps,
-} from '../model/validate.js';
+import { readNetworkPolicy } from '../model/validate.js';
+import { readContainerPorts, readPodIps } from '../model/validate-core.js';
+import { dns1123LabelProblem, readObjectMeta } from '../model/validate-meta.js';
 import type { SourceDocument } from './document.js';
 
 /** Workload kinds and where their pod template is (their pods are described in docs/MODEL.md). */

@@ -22,7 +22,7 @@ import {
   type ClusterTier,
   type NamespacedPodSelector,
 } from './types.js';
-import { readObjectMeta, readSelector } from './validate.js';
+import { readObjectMeta, readSelector } from './validate-meta.js';
 
 /*
  * Validation of the cluster-scoped policies of policy.networking.k8s.io as their CRDs validate
