@@ -34,3 +34,24 @@ export const processIo: Io = {
   errIsTTY: () => process.stderr.isTTY && process.env.CI === undefined,
   errRaw: (text) => process.stderr.write(text),
 };
+
+/** Writes pieces of a large output as is, gathered into writes of about 1 MB. */
+export async function writeChunks(io: Io, chunks: Iterable<string>): Promise<void> {
+  let parts: string[] = [];
+  let size = 0;
+  for (const chunk of chunks) {
+    parts.push(chunk);
+    size += chunk.length;
+    if (size >= 1 << 20) {
+      await io.write(parts.join(''));
+      parts = [];
+      size = 0;
+    }
+  }
+  if (parts.length > 0) await io.write(parts.join(''));
+}
+
+/** Each line followed by a newline, for writeChunks. */
+export function* withNewlines(lines: Iterable<string>): Generator<string> {
+  for (const line of lines) yield `${line}\n`;
+}

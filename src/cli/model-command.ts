@@ -23,7 +23,7 @@ import {
   probeArg,
   type ModelFlags,
 } from './options.js';
-import type { Io } from './io.js';
+import { withNewlines, writeChunks, type Io } from './io.js';
 import { addLiveOptions, readLive, type LiveFlags } from './live.js';
 
 interface InputFlags extends ModelFlags, Partial<LiveFlags> {
@@ -212,19 +212,8 @@ function parsePatterns(texts: readonly string[] | undefined, flag: string, names
 }
 
 /** Gathers output lines into large writes (tables of large clusters are streamed). */
-async function writeLines(io: Io, lines: Iterable<string>): Promise<void> {
-  let parts: string[] = [];
-  let size = 0;
-  for (const line of lines) {
-    parts.push(line, '\n');
-    size += line.length + 1;
-    if (size >= 1 << 20) {
-      await io.write(parts.join(''));
-      parts = [];
-      size = 0;
-    }
-  }
-  if (parts.length > 0) await io.write(parts.join(''));
+function writeLines(io: Io, lines: Iterable<string>): Promise<void> {
+  return writeChunks(io, withNewlines(lines));
 }
 
 interface ModelCommandFlags extends InputFlags {

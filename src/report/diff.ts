@@ -79,6 +79,40 @@ export function diffDocument(
   };
 }
 
+/**
+ * The document of `diffDocument`, as JSON text in pieces: the same keys in the same order, each
+ * top-level field on its own line and each changed cell on its own line (compact), every cell
+ * converted when its line is written. A sweeping change has tens of thousands of cells: the
+ * pieces keep the whole document out of memory as one object and as one string.
+ */
+export function* diffJsonChunks(
+  result: DiffResult,
+  sides: { before: DiffSide; after: DiffSide },
+): Generator<string> {
+  const head: Omit<DiffDocument, 'opened' | 'closed' | 'summary'> = {
+    apiVersion: DIFF_API_VERSION,
+    kind: 'DiffResult',
+    options: result.options,
+    before: sides.before,
+    after: sides.after,
+    probes: result.probes.map((p) => ({ port: p.port, protocol: p.protocol })),
+    changed: hasChanges(result),
+    changes: result.changes,
+  };
+  yield `{\n${Object.entries(head)
+    .map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)},\n`)
+    .join('')}`;
+  for (const key of ['opened', 'closed'] as const) {
+    const cells = result[key];
+    yield `  "${key}": [${cells.length === 0 ? '' : '\n'}`;
+    let i = 0;
+    for (const change of cells)
+      yield `    ${JSON.stringify(cell(change))}${++i < cells.length ? ',' : ''}\n`;
+    yield `${cells.length === 0 ? '' : '  '}],\n`;
+  }
+  yield `  "summary": ${JSON.stringify(result.summary)}\n}\n`;
+}
+
 const plural = (n: number, word: string): string => `${String(n)} ${word}${n === 1 ? '' : 's'}`;
 
 function sideLine(label: string, side: DiffSide): string {

@@ -5,6 +5,7 @@ import { formatIssue } from '../../src/domain/issue.js';
 import { loadManifestText } from '../../src/manifest/load.js';
 import { applyManifests, deleteManifests } from '../../src/manifest/overlay.js';
 import type { ModelOptions, World } from '../../src/model/types.js';
+import { diffDocument, diffJsonChunks } from '../../src/report/diff.js';
 
 /*
  * `diff` on manifests: every case gives a before and an after, and the cells opened and closed
@@ -489,6 +490,32 @@ describe('diff: cells opened and closed by a change (hand-written cases)', () =>
     // Every shop pod on 3306 from every other pod: 3 destinations x 4 other sources.
     expect(all.summary.closed).to.equal(12);
   });
+});
+
+describe('diff -o json: the document written in pieces', () => {
+  const sides = {
+    before: { source: '-f before.yaml', namespaces: 3, pods: 5, policies: 1 },
+    after: { source: '-f after.yaml', namespaces: 3, pods: 5, policies: 2 },
+  };
+  for (const [name, before, after] of [
+    ['cells opened and closed', TOPOLOGY + DENY_INGRESS_SHOP, TOPOLOGY + API_FROM_WEB],
+    ['no change (empty lists)', TOPOLOGY + DENY_INGRESS_SHOP, TOPOLOGY + DENY_INGRESS_SHOP],
+  ] as const)
+    it(`${name}: the same document as diffDocument, keys in the same order, one cell a line`, () => {
+      const result = diffWorlds(world(before), world(after));
+      const text = [...diffJsonChunks(result, sides)].join('');
+      const whole = diffDocument(result, sides);
+      expect(JSON.parse(text)).to.deep.equal(JSON.parse(JSON.stringify(whole)));
+      expect(Object.keys(JSON.parse(text) as object)).to.deep.equal(Object.keys(whole));
+      const lines = text.split('\n');
+      for (const key of ['opened', 'closed'] as const) {
+        const at = lines.findIndex((l) => l.startsWith(`  "${key}": [`));
+        const cellLines = lines.slice(at + 1).filter((l) => l.startsWith('    {'));
+        if (whole[key].length === 0) expect(lines[at]).to.equal(`  "${key}": [],`);
+        else expect(cellLines.length).to.be.at.least(whole[key].length);
+      }
+      expect(text.endsWith('}\n')).to.equal(true);
+    });
 });
 
 describe('diff: a world with manifests applied or deleted', () => {

@@ -7,9 +7,9 @@ import { loadManifests } from '../../manifest/load.js';
 import { applyManifests, deleteManifests } from '../../manifest/overlay.js';
 import { NetworkModel, type Endpoint } from '../../model/engine.js';
 import type { ExternalInfo, World } from '../../model/types.js';
-import { diffDocument, diffTextLines, type DiffSide } from '../../report/diff.js';
+import { diffJsonChunks, diffTextLines, type DiffSide } from '../../report/diff.js';
 import { palette } from '../../report/style.js';
-import type { Io } from '../io.js';
+import { withNewlines, writeChunks, type Io } from '../io.js';
 import { addLiveOptions, liveSource, readLive, type LiveFlags } from '../live.js';
 import {
   addModelSwitches,
@@ -223,9 +223,12 @@ export function diffCommand(io: Io, done: (result: CommandResult) => void): Comm
       before: side(before.source, before.world),
       after: side(after.source, after.world),
     };
-    if (flags.output === 'json')
-      await io.write(`${JSON.stringify(diffDocument(result, sides), null, 2)}\n`);
-    else io.out(diffTextLines(result, sides, palette(io.color(flags.color))).join('\n'));
+    if (flags.output === 'json') await writeChunks(io, diffJsonChunks(result, sides));
+    else
+      await writeChunks(
+        io,
+        withNewlines(diffTextLines(result, sides, palette(io.color(flags.color)))),
+      );
     done({ kind: 'diff', changed: hasChanges(result) });
   });
   return command;
