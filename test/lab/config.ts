@@ -44,6 +44,24 @@ export const HOST_SNAPSHOT = join(RUN_DIR, 'host-snapshot.json');
 
 export const CLUSTER_CIDR = '10.244.0.0/16';
 export const SERVICE_CIDR = '10.96.0.0/16';
+
+/**
+ * The IP families of the lab: 'ipv4' (the default) or 'dual' (lab:up --family dual): every pod
+ * gets an IPv4 and an IPv6 address (IPv4 first), nodes and services have both.
+ */
+export type LabFamily = 'ipv4' | 'dual';
+export const LAB_FAMILIES: readonly LabFamily[] = ['ipv4', 'dual'];
+
+/*
+ * IPv6 ranges of a dual-stack lab: unique local addresses (fd00::/8) that cannot collide with an
+ * uplink's own prefix (here fd00::/64 on eth0): the 10.x of each IPv4 range reappears as fd00:10:….
+ */
+/** Pods, all nodes: each node gets a /64 of it (controller-manager --node-cidr-mask-size-ipv6). */
+export const CLUSTER_CIDR6 = 'fd00:10:244::/56';
+/** Services (the largest IPv6 service range the apiserver accepts is a /108; a /112 is plenty). */
+export const SERVICE_CIDR6 = 'fd00:10:96::/112';
+/** The nodes' network on k8s0 (node1 ::1 on the bridge, node2 ::2 in its namespace). */
+export const NODE_CIDR6 = 'fd00:10:240::/64';
 export const CLUSTER_DNS = '10.96.0.10';
 export const API_PORT = 6443;
 
@@ -56,6 +74,11 @@ export interface LabNode {
   readonly prefix: number;
   /** What the controller-manager allocates to it (checked at start): nodes register in order. */
   readonly podCIDR: string;
+  /** Its IPv6 address on `k8s0` (dual-stack lab only), prefix length `prefix6`. */
+  readonly ip6: string;
+  readonly prefix6: number;
+  /** Its IPv6 pod range (dual-stack lab only), also allocated in registration order. */
+  readonly podCIDR6: string;
   /** The pods' bridge, made by the CNI bridge plugin in the node's network namespace. */
   readonly cniBridge: string;
   /** CNI network name (prefix of its files in /var/lib/cni/results). */
@@ -91,6 +114,9 @@ export const node: LabNode = {
   ip: '10.240.0.1',
   prefix: 24,
   podCIDR: '10.244.0.0/24',
+  ip6: 'fd00:10:240::1',
+  prefix6: 64,
+  podCIDR6: 'fd00:10:244::/64',
   cniBridge: 'cni0',
   cniNetwork: 'polygraph-lab',
   kubeletDir: join(DATA_DIR, 'kubelet'),
@@ -119,6 +145,9 @@ export const node2: LabNode = {
   ip: '10.240.0.2',
   prefix: 24,
   podCIDR: '10.244.1.0/24',
+  ip6: 'fd00:10:240::2',
+  prefix6: 64,
+  podCIDR6: 'fd00:10:244:1::/64',
   cniBridge: 'cni0',
   cniNetwork: 'polygraph-lab-node2',
   kubeletDir: join(NODE2_DATA, 'kubelet'),

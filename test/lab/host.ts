@@ -18,17 +18,20 @@ import { execa } from 'execa';
 import {
   BRIDGE,
   CLUSTER_CIDR,
+  CLUSTER_CIDR6,
   DATA_DIR,
   EXTERNAL_GUARD_COMMENT,
   GUARD_COMMENT,
   HOST_GUARD_COMMENT,
   HOST_SNAPSHOT,
   LAB_CGROUP,
+  type LabFamily,
   type LabNode,
   NODES,
   NODE_GUARD_COMMENT,
   RUN_DIR,
   SERVICE_CIDR,
+  SERVICE_CIDR6,
   external,
   node,
 } from './config.js';
@@ -42,6 +45,25 @@ export const LAB_SYSCTLS: Record<string, string> = {
   // Without this, only ~6 of a burst of denied probes get kube-router's reject (docs/LAB.md).
   'net.ipv4.icmp_ratelimit': '0',
 };
+/** What a dual-stack lab sets on top: IPv6 forwarding, and no rate limit on kube-router's ICMPv6 rejects. */
+export const LAB_SYSCTLS_DUAL: Record<string, string> = {
+  'net.ipv6.conf.all.forwarding': '1',
+  'net.ipv6.icmp.ratelimit': '0',
+};
+/**
+ * Written by the kernel when `net.ipv6.conf.all.forwarding` is: `default` and every interface's
+ * own `forwarding` follow it. Recorded too (every interface present before the lab), and restored
+ * after `all`, so that each is back to what it was.
+ */
+function ipv6ForwardingSysctls(): string[] {
+  const dir = '/proc/sys/net/ipv6/conf';
+  const names = existsSync(dir) ? readdirSync(dir).filter((n) => n !== 'all') : [];
+  // `default` first, then the interfaces ('.' in a name would be '/' in the key: skip those).
+  return names
+    .filter((n) => !n.includes('.'))
+    .sort((a, b) => Number(b === 'default') - Number(a === 'default'))
+    .map((n) => `net.ipv6.conf.${n}.forwarding`);
+}
 const KUBELET_SYSCTLS = [
   'kernel.panic',
   'kernel.panic_on_oops',
@@ -93,7 +115,15 @@ function mountPoints(): string[] {
 export function snapshotHost(): void {
   if (existsSync(HOST_SNAPSHOT)) return;
   const sysctls: Record<string, string> = {};
-  for (const key of [...Object.keys(LAB_SYSCTLS), ...KUBELET_SYSCTLS]) {
+  // Both families' keys whatever the lab's family: restoring a value that did not change is a no-op.
+  // `all.forwarding` before the keys it overwrites (restored in this order).
+  const keys = [
+    ...Object.keys(LAB_SYSCTLS),
+    ...Object.keys(LAB_SYSCTLS_DUAL),
+    ...ipv6ForwardingSysctls(),
+    ...KUBELET_SYSCTLS,
+  ];
+  for (const key of keys) {
     const value = readSysctl(key);
     if (value !== undefined) sysctls[key] = value;
   }
@@ -106,8 +136,11 @@ export function snapshotHost(): void {
   writeFileSync(HOST_SNAPSHOT, JSON.stringify(snapshot, null, 2));
 }
 
-export function setLabSysctls(): void {
+export function setLabSysctls(family: LabFamily): void {
   for (const [key, value] of Object.entries(LAB_SYSCTLS)) writeSysctl(key, value);
+  if (family === 'dual') {
+    for (const [key, value] of Object.entries(LAB_SYSCTLS_DUAL)) writeSysctl(key, value);
+  }
 }
 
 /** Restore recorded sysctls and /run/netns; returns the keys that changed back. */
@@ -116,7 +149,9 @@ export async function restoreHost(): Promise<string[]> {
   const snapshot = JSON.parse(readFileSync(HOST_SNAPSHOT, 'utf8')) as HostSnapshot;
   const restored: string[] = [];
   for (const [key, value] of Object.entries(snapshot.sysctls)) {
-    if (readSysctl(key) !== value) {
+    const now = readSysctl(key);
+    // undefined: an interface that is gone since (nothing to restore).
+    if (now !== undefined && now !== value) {
       writeSysctl(key, value);
       restored.push(`${key}=${value}`);
     }
@@ -161,15 +196,31 @@ export function inNetns(
     : ['nsenter', [`--net=/run/netns/${netns}`, '--', file, ...args]];
 }
 
-/** Node IP on an empty bridge (no dummy links in this kernel); service range black-holed. */
-export async function setupNodeNetwork(): Promise<void> {
+/**
+ * Node IP on an empty bridge (no dummy links in this kernel); service range black-holed. Dual
+ * stack: the node's IPv6 address too (no duplicate address detection: usable at once) and the
+ * IPv6 service range black-holed as well.
+ */
+export async function setupNodeNetwork(family: LabFamily): Promise<void> {
   if (!(await linkExists(BRIDGE))) {
     await run('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
   }
   await run('ip', ['addr', 'replace', `${node.ip}/${node.prefix}`, 'dev', BRIDGE]);
+  if (family === 'dual') {
+    await run('ip', [
+      '-6',
+      'addr',
+      'replace',
+      `${node.ip6}/${node.prefix6}`,
+      'dev',
+      BRIDGE,
+      'nodad',
+    ]);
+  }
   await run('ip', ['link', 'set', BRIDGE, 'up']);
   // No kube-proxy: nothing translates Service IPs, so none may be routed out of the uplink.
   await run('ip', ['route', 'replace', 'blackhole', SERVICE_CIDR]);
+  if (family === 'dual') await run('ip', ['-6', 'route', 'replace', 'blackhole', SERVICE_CIDR6]);
 }
 
 /** Sysctls a node in its own network namespace needs there (they are per namespace). */
@@ -179,13 +230,17 @@ const NODE_NETNS_SYSCTLS: Record<string, string> = {
   'net.bridge.bridge-nf-call-ip6tables': '1',
   'net.ipv4.icmp_ratelimit': '0',
 };
+const NODE_NETNS_SYSCTLS_DUAL: Record<string, string> = {
+  'net.ipv6.conf.all.forwarding': '1',
+  'net.ipv6.icmp.ratelimit': '0',
+};
 
 /**
  * A node in its own network namespace: a veth whose host end is a port of `k8s0`, the node's IP on
  * the other end, default route via the host (node1's IP); on the host, a route to the node's pod
  * CIDR via the node. Its sysctls are set inside the namespace.
  */
-export async function setupNodeNetns(n: LabNode): Promise<void> {
+export async function setupNodeNetns(n: LabNode, family: LabFamily): Promise<void> {
   const { netns, hostVeth } = n;
   if (netns === undefined || hostVeth === undefined) return;
   await run('ip', ['netns', 'add', netns]);
@@ -204,15 +259,20 @@ export async function setupNodeNetns(n: LabNode): Promise<void> {
   await run('ip', ['link', 'set', hostVeth, 'master', BRIDGE]);
   await run('ip', ['link', 'set', hostVeth, 'up']);
   const inNs = (...args: string[]) => run('ip', ['-n', netns, ...args]);
+  const dual = family === 'dual';
   await inNs('addr', 'add', `${n.ip}/${n.prefix}`, 'dev', 'eth0');
+  if (dual) await inNs('-6', 'addr', 'add', `${n.ip6}/${n.prefix6}`, 'dev', 'eth0', 'nodad');
   await inNs('link', 'set', 'eth0', 'up');
   await inNs('link', 'set', 'lo', 'up');
   await inNs('route', 'add', 'default', 'via', node.ip);
-  const writes = Object.entries(NODE_NETNS_SYSCTLS)
+  if (dual) await inNs('-6', 'route', 'add', 'default', 'via', node.ip6, 'dev', 'eth0');
+  const sysctls = { ...NODE_NETNS_SYSCTLS, ...(dual ? NODE_NETNS_SYSCTLS_DUAL : {}) };
+  const writes = Object.entries(sysctls)
     .map(([key, value]) => `echo ${value} > ${sysctlPath(key)}`)
     .join(' && ');
   await run(...inNetns(netns, '/bin/sh', ['-c', writes]));
   await run('ip', ['route', 'replace', n.podCIDR, 'via', n.ip, 'dev', BRIDGE]);
+  if (dual) await run('ip', ['-6', 'route', 'replace', n.podCIDR6, 'via', n.ip6, 'dev', BRIDGE]);
 }
 
 /**
@@ -237,32 +297,51 @@ export function createNodeCgroups(n: LabNode): void {
   }
 }
 
-function guardArgs(family: 4 | 6, dev: string): string[] {
-  const match = family === 4 ? ['-s', CLUSTER_CIDR] : ['-i', node.cniBridge];
-  return [...match, '-o', dev, '-m', 'comment', '--comment', GUARD_COMMENT, '-j', 'DROP'];
+/**
+ * The pod guard's rules, in the order they end up in mangle FORWARD: [binary, rule]. IPv4: the
+ * pod range. IPv6: whatever comes in from node1's pods' bridge and, on a dual-stack lab, first the
+ * IPv6 pod range (node2's pods reach the host from k8s0 and are matched by their source).
+ */
+function guardRules(dev: string, family: LabFamily): ['iptables' | 'ip6tables', string[]][] {
+  const rule = (match: string[]) => [
+    ...match,
+    '-o',
+    dev,
+    '-m',
+    'comment',
+    '--comment',
+    GUARD_COMMENT,
+    '-j',
+    'DROP',
+  ];
+  const rules: ['iptables' | 'ip6tables', string[]][] = [['iptables', rule(['-s', CLUSTER_CIDR])]];
+  if (family === 'dual') rules.push(['ip6tables', rule(['-s', CLUSTER_CIDR6])]);
+  rules.push(['ip6tables', rule(['-i', node.cniBridge])]);
+  return rules;
 }
 
 /**
  * The guard: drop everything from the pod range that would leave through the uplink, in mangle
  * FORWARD (evaluated before filter FORWARD, where kube-router inserts its ACCEPT rules first).
- * Pods get no IPv6 address; the IPv6 rule is there in case they ever do.
+ * On an IPv4 lab pods have no IPv6 address; the IPv6 rule (`-i cni0`) is there in case they
+ * ever do. On a dual-stack lab the IPv6 pod range is dropped as the IPv4 one is.
  */
-export async function installGuard(): Promise<void> {
+export async function installGuard(family: LabFamily): Promise<void> {
   const dev = await uplink();
-  for (const [bin, family] of [
-    ['iptables', 4],
-    ['ip6tables', 6],
-  ] as const) {
-    const args = guardArgs(family, dev);
+  // Inserted last first, so that each ends up in the order of guardRules.
+  for (const [bin, args] of guardRules(dev, family).reverse()) {
     if (!(await tryRun(bin, ['-w', '-t', 'mangle', '-C', 'FORWARD', ...args]))) {
       await run(bin, ['-w', '-t', 'mangle', '-I', 'FORWARD', '1', ...args]);
     }
   }
 }
 
-export async function guardInstalled(): Promise<boolean> {
+export async function guardInstalled(family: LabFamily): Promise<boolean> {
   const dev = await uplink();
-  return tryRun('iptables', ['-w', '-t', 'mangle', '-C', 'FORWARD', ...guardArgs(4, dev)]);
+  for (const [bin, args] of guardRules(dev, family)) {
+    if (!(await tryRun(bin, ['-w', '-t', 'mangle', '-C', 'FORWARD', ...args]))) return false;
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -312,7 +391,8 @@ export function labCgroupPids(): number[] {
   return pids;
 }
 
-function hostGuardArgs(dev: string, family: 4 | 6): string[][] {
+function hostGuardArgs(dev: string, family: 4 | 6, labFamily: LabFamily): string[][] {
+  const podRange = family === 4 ? CLUSTER_CIDR : labFamily === 'dual' ? CLUSTER_CIDR6 : undefined;
   return [
     // Every socket of a process in the lab's cgroup (they inherit it: daemons, their children).
     [
@@ -337,7 +417,7 @@ function hostGuardArgs(dev: string, family: 4 | 6): string[][] {
       'FORWARD',
       '-i',
       BRIDGE,
-      ...(family === 4 ? ['!', '-s', CLUSTER_CIDR] : []),
+      ...(podRange === undefined ? [] : ['!', '-s', podRange]),
       '-o',
       dev,
       '-m',
@@ -370,13 +450,13 @@ function hostGuardArgs(dev: string, family: 4 | 6): string[][] {
  * (mangle FORWARD) that would leave through the uplink, IPv4 and IPv6. The cgroup must exist: the
  * rule resolves the path when it is added (recreating the cgroup later would not be matched).
  */
-export async function installHostGuard(): Promise<void> {
+export async function installHostGuard(labFamily: LabFamily): Promise<void> {
   const dev = await uplink();
   for (const [bin, family] of [
     ['iptables', 4],
     ['ip6tables', 6],
   ] as const) {
-    for (const [chain, ...args] of hostGuardArgs(dev, family)) {
+    for (const [chain, ...args] of hostGuardArgs(dev, family, labFamily)) {
       if (!(await tryRun(bin, ['-w', '-t', 'mangle', '-C', chain!, ...args]))) {
         await run(bin, ['-w', '-t', 'mangle', '-I', chain!, '1', ...args]);
       }
@@ -384,14 +464,14 @@ export async function installHostGuard(): Promise<void> {
   }
 }
 
-export async function hostGuardInstalled(): Promise<boolean> {
+export async function hostGuardInstalled(labFamily: LabFamily): Promise<boolean> {
   if (!existsSync(labCgroupDir())) return false;
   const dev = await uplink();
   for (const [bin, family] of [
     ['iptables', 4],
     ['ip6tables', 6],
   ] as const) {
-    for (const [chain, ...args] of hostGuardArgs(dev, family)) {
+    for (const [chain, ...args] of hostGuardArgs(dev, family, labFamily)) {
       if (!(await tryRun(bin, ['-w', '-t', 'mangle', '-C', chain!, ...args]))) return false;
     }
   }
@@ -454,9 +534,16 @@ export async function removeLabCgroup(timeoutMs = 20_000): Promise<boolean> {
   }
 }
 
-/** Packet counter of the first rule in `table` whose comment is `comment` (undefined if none). */
-export async function rulePackets(table: string, comment: string): Promise<number | undefined> {
-  const save = await output('iptables-save', ['-c', '-t', table]);
+/**
+ * Packet counter of the first rule in `table` whose comment is `comment` (undefined if none), in
+ * iptables (IPv4, the default) or ip6tables (`family` 6).
+ */
+export async function rulePackets(
+  table: string,
+  comment: string,
+  family: 4 | 6 = 4,
+): Promise<number | undefined> {
+  const save = await output(family === 4 ? 'iptables-save' : 'ip6tables-save', ['-c', '-t', table]);
   for (const line of save.split('\n')) {
     if (!line.includes(`"${comment}"`) && !line.includes(`--comment ${comment} `)) continue;
     const match = /^\[(\d+):\d+\]/.exec(line);
@@ -608,12 +695,15 @@ export async function cleanLinks(): Promise<string[]> {
     }
   }
   for (const n of NODES) {
-    if (n.netns !== undefined) await tryRun('ip', ['route', 'delete', n.podCIDR]);
+    if (n.netns === undefined) continue;
+    await tryRun('ip', ['route', 'delete', n.podCIDR]);
+    await tryRun('ip', ['-6', 'route', 'delete', n.podCIDR6]);
   }
   for (const bridge of [node.cniBridge, BRIDGE]) {
     if (await tryRun('ip', ['link', 'delete', bridge])) removed.push(bridge);
   }
   await tryRun('ip', ['route', 'delete', 'blackhole', SERVICE_CIDR]);
+  await tryRun('ip', ['-6', 'route', 'delete', 'blackhole', SERVICE_CIDR6]);
   return removed;
 }
 

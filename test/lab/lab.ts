@@ -22,6 +22,7 @@ import {
   API_PORT,
   CACHE,
   CLUSTER_CIDR,
+  CLUSTER_CIDR6,
   CLUSTER_DNS,
   DATA_DIR,
   EXTERNAL_GUARD_COMMENT,
@@ -33,6 +34,7 @@ import {
   KUBERNETES_VERSION,
   LAB_CGROUP,
   LAB_DIR,
+  type LabFamily,
   LOG_DIR,
   NETWORK_POLICY_API_MODULE,
   NETWORK_POLICY_API_VERSION,
@@ -42,6 +44,7 @@ import {
   PKI_DIR,
   RUN_DIR,
   SERVICE_CIDR,
+  SERVICE_CIDR6,
   external,
   node,
 } from './config.js';
@@ -102,20 +105,30 @@ export interface NodeFacts {
   name: string;
   ip: string;
   podCIDR: string;
+  /** Its IPv6 address and pod range: on a dual-stack lab only. */
+  ip6: string | undefined;
+  podCIDR6: string | undefined;
   /** The node's own network namespace (undefined: the host's). */
   netns: string | undefined;
 }
 /** The nodes of the running lab (lab:up --nodes N), in start order. */
 export function nodes(): NodeFacts[] {
+  const dual = runningFamily() === 'dual';
   return runningNodes().map((n) => ({
     name: n.name,
     ip: n.ip,
     podCIDR: n.podCIDR,
+    ip6: dual ? n.ip6 : undefined,
+    podCIDR6: dual ? n.podCIDR6 : undefined,
     netns: n.netns,
   }));
 }
 /** The cluster's pod range (all nodes); the guard drops it towards the uplink. */
 export const clusterCIDR = (): string => CLUSTER_CIDR;
+/** The cluster's IPv6 pod range (a dual-stack lab's pods; the guard drops it towards the uplink). */
+export const clusterCIDR6 = (): string => CLUSTER_CIDR6;
+/** The IP families of the running lab: 'ipv4' or 'dual' (lab:up --family). */
+export const family = (): LabFamily => runningFamily();
 export { uplink };
 
 export interface ExternalHost {
@@ -133,20 +146,23 @@ export async function probeImageRef(): Promise<string> {
   return imageRef('probe', await agnhostVersion());
 }
 
-/** Packets dropped so far by the guard (mangle FORWARD, pod range → uplink). */
-export async function guardPackets(): Promise<number | undefined> {
-  return rulePackets('mangle', GUARD_COMMENT);
+/**
+ * Packets dropped so far by the guard (mangle FORWARD, pod range → uplink): IPv4 by default; with
+ * `6`, the IPv6 pod range's rule (a dual-stack lab; on an IPv4 lab, the rule for node1's bridge).
+ */
+export async function guardPackets(ipFamily: 4 | 6 = 4): Promise<number | undefined> {
+  return rulePackets('mangle', GUARD_COMMENT, ipFamily);
 }
 export { rulePackets };
 
 /** Packets of the lab's daemons dropped so far by the host guard (mangle OUTPUT, lab cgroup → uplink). */
-export async function hostGuardPackets(): Promise<number | undefined> {
-  return rulePackets('mangle', HOST_GUARD_COMMENT);
+export async function hostGuardPackets(ipFamily: 4 | 6 = 4): Promise<number | undefined> {
+  return rulePackets('mangle', HOST_GUARD_COMMENT, ipFamily);
 }
 
 /** Packets of node2 (its daemons; not its pods: the guard's) dropped so far (mangle FORWARD, k8s0 → uplink). */
-export async function nodeGuardPackets(): Promise<number | undefined> {
-  return rulePackets('mangle', NODE_GUARD_COMMENT);
+export async function nodeGuardPackets(ipFamily: 4 | 6 = 4): Promise<number | undefined> {
+  return rulePackets('mangle', NODE_GUARD_COMMENT, ipFamily);
 }
 
 /** Packets of the external host dropped so far (mangle FORWARD, its veth → uplink). */
@@ -214,6 +230,17 @@ function order(labNodes: readonly LabNode[]): string[] {
 /** How many nodes the lab was started with (written at lab:up; read by status, enforcement). */
 const NODES_FILE = join(RUN_DIR, 'nodes');
 
+/** The lab's IP families (written at lab:up; absent: an IPv4 lab). */
+const FAMILY_FILE = join(RUN_DIR, 'family');
+
+function runningFamily(): LabFamily {
+  try {
+    return readFileSync(FAMILY_FILE, 'utf8').trim() === 'dual' ? 'dual' : 'ipv4';
+  } catch {
+    return 'ipv4';
+  }
+}
+
 function runningNodes(): LabNode[] {
   let count = 1;
   try {
@@ -266,7 +293,7 @@ function apiGet(path: string): Promise<[number, string]> {
 }
 
 interface NodeObject {
-  spec?: { podCIDR?: string };
+  spec?: { podCIDR?: string; podCIDRs?: string[] };
   status?: { conditions?: { type: string; status: string; message?: string }[] };
 }
 
@@ -282,23 +309,36 @@ async function nodeReady(n: LabNode): Promise<boolean> {
   );
 }
 
-/** The node's kube-router has its firewall chains in filter (it has finished a first full sync). */
+/**
+ * The node's kube-router has its firewall chains in filter (it has finished a first full sync):
+ * in iptables and, on a dual-stack lab, in ip6tables too.
+ */
 async function kubeRouterSynced(n: LabNode): Promise<boolean> {
-  const rules = await output(...inNetns(n.netns, 'iptables', ['-w', '-S']));
-  return ['KUBE-ROUTER-INPUT', 'KUBE-ROUTER-FORWARD', 'KUBE-ROUTER-OUTPUT'].every((c) =>
-    rules.includes(`-N ${c}`),
-  );
+  const bins = runningFamily() === 'dual' ? ['iptables', 'ip6tables'] : ['iptables'];
+  for (const bin of bins) {
+    const rules = await output(...inNetns(n.netns, bin, ['-w', '-S']));
+    const synced = ['KUBE-ROUTER-INPUT', 'KUBE-ROUTER-FORWARD', 'KUBE-ROUTER-OUTPUT'].every((c) =>
+      rules.includes(`-N ${c}`),
+    );
+    if (!synced) return false;
+  }
+  return true;
 }
 
-/** Anything of kube-router's left in the node's iptables (filter, any chain) or ipsets. */
+/** Anything of kube-router's left in the node's iptables or ip6tables (filter, any chain) or ipsets. */
 async function kubeRouterStateLeft(n: LabNode): Promise<string[]> {
-  const chains = (await output(...inNetns(n.netns, 'iptables', ['-w', '-S'])))
-    .split('\n')
-    .filter((l) => /^-N KUBE-(ROUTER-|POD-FW-|NWPLCY-)/.test(l))
-    .map((l) => l.slice(3));
+  const chains: string[] = [];
+  for (const bin of ['iptables', 'ip6tables']) {
+    chains.push(
+      ...(await output(...inNetns(n.netns, bin, ['-w', '-S'])))
+        .split('\n')
+        .filter((l) => /^-N KUBE-(ROUTER-|POD-FW-|NWPLCY-)/.test(l))
+        .map((l) => `${bin} ${l.slice(3)}`),
+    );
+  }
   const sets = (await output(...inNetns(n.netns, 'ipset', ['list', '-n'])))
     .split('\n')
-    .filter((name) => /^KUBE-/.test(name));
+    .filter((name) => /^(inet6:)?KUBE-/.test(name));
   return [...chains, ...sets];
 }
 
@@ -388,7 +428,17 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 `;
 }
 
-function cniConflist(n: LabNode): string {
+/** The node's pod ranges, as the controller-manager allocates them: IPv4 first. */
+function podCIDRs(n: LabNode, labFamily: LabFamily): string[] {
+  return labFamily === 'dual' ? [n.podCIDR, n.podCIDR6] : [n.podCIDR];
+}
+
+/**
+ * bridge + host-local, one range per family (dual stack: the bridge plugin then gives `cni0` a
+ * gateway address of each and every pod an address and a default route of each).
+ */
+function cniConflist(n: LabNode, labFamily: LabFamily): string {
+  const dual = labFamily === 'dual';
   return JSON.stringify(
     {
       cniVersion: '1.0.0',
@@ -402,8 +452,8 @@ function cniConflist(n: LabNode): string {
           hairpinMode: true,
           ipam: {
             type: 'host-local',
-            ranges: [[{ subnet: n.podCIDR }]],
-            routes: [{ dst: '0.0.0.0/0' }],
+            ranges: podCIDRs(n, labFamily).map((subnet) => [{ subnet }]),
+            routes: [{ dst: '0.0.0.0/0' }, ...(dual ? [{ dst: '::/0' }] : [])],
             dataDir: n.ipamDir,
           },
         },
@@ -532,7 +582,9 @@ export interface LabStatus {
   /** Every node's kube-router synced. */
   kubeRouterSynced: boolean;
   nodes: NodeStatus[];
-  /** The pod guard (mangle FORWARD, pod range → uplink). */
+  /** 'ipv4', or 'dual': pods, nodes and services have IPv4 and IPv6 addresses (lab:up --family). */
+  family: LabFamily;
+  /** The pod guard (mangle FORWARD, pod range → uplink; both pod ranges on a dual-stack lab). */
   guard: boolean;
   /** The lab's cgroup and the host guard (its traffic and the external host's → uplink). */
   hostGuard: boolean;
@@ -552,6 +604,7 @@ export interface LabStatus {
 
 export async function status(): Promise<LabStatus> {
   const labNodes = runningNodes();
+  const labFamily = runningFamily();
   const components = order(labNodes).map((name): ComponentStatus => {
     const record = readPid(name);
     return { name, pid: record?.pid, alive: record !== undefined && isOurs(record) };
@@ -569,8 +622,8 @@ export async function status(): Promise<LabStatus> {
   );
   const ready = nodeStates.every((n) => n.ready);
   const synced = nodeStates.every((n) => n.kubeRouterSynced);
-  const guard = await guardInstalled().catch(() => false);
-  const hostGuard = await hostGuardInstalled().catch(() => false);
+  const guard = await guardInstalled(labFamily).catch(() => false);
+  const hostGuard = await hostGuardInstalled(labFamily).catch(() => false);
   const enforcement = enforcementOn() ? 'on' : 'off';
   const others = components.filter((c) => !isKubeRouter(c.name)).every((c) => c.alive);
   const crds = ready ? await clusterPolicyCrds().catch(() => []) : [];
@@ -582,6 +635,7 @@ export async function status(): Promise<LabStatus> {
     nodeReady: ready,
     kubeRouterSynced: synced,
     nodes: nodeStates.map(({ stateLeft: _, ...n }) => n),
+    family: labFamily,
     guard,
     hostGuard,
     enforcement,
@@ -601,9 +655,17 @@ export function formatStatus(s: LabStatus): string {
     const pid = c.pid === undefined ? '-'.padStart(7) : String(c.pid).padStart(7);
     return `  ${c.name.padEnd(24)} ${pid}  ${state}`;
   });
+  const dual = s.family === 'dual';
+  lines.push(
+    dual
+      ? `  IP families: IPv4 and IPv6 (dual-stack; pods ${CLUSTER_CIDR} and ${CLUSTER_CIDR6}, services ${SERVICE_CIDR} and ${SERVICE_CIDR6})`
+      : `  IP families: IPv4 only (pods ${CLUSTER_CIDR}, services ${SERVICE_CIDR})`,
+  );
   for (const n of s.nodes) {
     const synced = off ? '' : `; kube-router synced: ${n.kubeRouterSynced ? 'yes' : 'no'}`;
-    lines.push(`  node ${n.name} (${n.ip}) Ready: ${n.ready ? 'yes' : 'no'}${synced}`);
+    const facts = NODES.find((x) => x.name === n.name);
+    const ips = dual && facts !== undefined ? `${n.ip}, ${facts.ip6}` : n.ip;
+    lines.push(`  node ${n.name} (${ips}) Ready: ${n.ready ? 'yes' : 'no'}${synced}`);
   }
   lines.push(
     off
@@ -615,8 +677,9 @@ export function formatStatus(s: LabStatus): string {
       ? `  cluster policy CRDs (not enforced by kube-router): ${s.clusterPolicyCrds.join(', ')}`
       : '  cluster policy CRDs: MISSING',
   );
+  const ranges = dual ? `${CLUSTER_CIDR} and ${CLUSTER_CIDR6}` : CLUSTER_CIDR;
   lines.push(
-    `  guard (mangle FORWARD ${CLUSTER_CIDR} → uplink DROP): ${s.guard ? 'in place' : 'MISSING'}`,
+    `  guard (mangle FORWARD ${ranges} → uplink DROP): ${s.guard ? 'in place' : 'MISSING'}`,
   );
   lines.push(
     `  host guard (cgroup ${LAB_CGROUP}: mangle OUTPUT → uplink DROP; external host and k8s0 (node2): mangle FORWARD → uplink DROP): ${s.hostGuard ? 'in place' : 'MISSING'}`,
@@ -688,11 +751,14 @@ export interface UpOptions {
   enforcement?: boolean;
   /** How many nodes (1 or 2). Default 1. */
   nodes?: number;
+  /** 'ipv4' (default) or 'dual': pods, nodes and services with IPv4 and IPv6 addresses. */
+  family?: LabFamily;
 }
 
 export async function up(options: UpOptions = {}): Promise<UpResult> {
   const enforcement = options.enforcement ?? true;
   const count = options.nodes ?? 1;
+  const labFamily = options.family ?? 'ipv4';
   if (!Number.isInteger(count) || count < 1 || count > NODES.length)
     throw new LabError(`the lab runs 1 to ${String(NODES.length)} nodes, not ${String(count)}`);
   let before = await status();
@@ -700,6 +766,8 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
     log(
       `the lab is up with ${String(before.nodes.length)} node(s): restarting it with ${String(count)}`,
     );
+  } else if (before.up && before.family !== labFamily) {
+    log(`the lab is up with family ${before.family}: restarting it with ${labFamily}`);
   } else if (before.up) {
     writeCheckoutFiles(); // the lab may have been started from another checkout
     if ((before.enforcement === 'on') !== enforcement) {
@@ -714,7 +782,10 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
     return { alreadyUp: true, status: before };
   }
   try {
-    return { alreadyUp: false, status: await start(enforcement, NODES.slice(0, count)) };
+    return {
+      alreadyUp: false,
+      status: await start(enforcement, NODES.slice(0, count), labFamily),
+    };
   } catch (error) {
     if (error instanceof LabError && error.logFile !== undefined) {
       log(`last lines of ${error.logFile}:\n${tail(error.logFile)}`);
@@ -723,7 +794,12 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   }
 }
 
-async function start(enforcement: boolean, labNodes: readonly LabNode[]): Promise<LabStatus> {
+async function start(
+  enforcement: boolean,
+  labNodes: readonly LabNode[],
+  labFamily: LabFamily,
+): Promise<LabStatus> {
+  const dual = labFamily === 'dual';
   await phase('clear leftovers of an earlier lab', down);
   await phase('debian packages', async () => {
     const installed = await ensurePackages();
@@ -741,29 +817,36 @@ async function start(enforcement: boolean, labNodes: readonly LabNode[]): Promis
   for (const d of [DATA_DIR, RUN_DIR, ...labNodes.flatMap((n) => [n.cniConfDir, n.ipamDir])])
     mkdirSync(d, { recursive: true });
   writeFileSync(NODES_FILE, `${String(labNodes.length)}\n`);
+  writeFileSync(FAMILY_FILE, `${labFamily}\n`);
   if (!enforcement) writeFileSync(ENFORCEMENT_OFF_FILE, 'kube-router is not started\n');
 
   await phase('host network, sysctls and guards', async () => {
     snapshotHost();
-    setLabSysctls();
-    await setupNodeNetwork();
+    setLabSysctls(labFamily);
+    await setupNodeNetwork(labFamily);
     // Before any pod exists: nothing from the pod range may leave through the uplink.
-    await installGuard();
+    await installGuard(labFamily);
     const dev = await uplink();
-    log(`guard: mangle FORWARD -s ${CLUSTER_CIDR} -o ${dev} -j DROP`);
+    log(
+      `guard: mangle FORWARD -s ${CLUSTER_CIDR} -o ${dev} -j DROP` +
+        (dual ? `; ip6tables -s ${CLUSTER_CIDR6} and -i ${node.cniBridge} -o ${dev} -j DROP` : ''),
+    );
     // Before any daemon starts: every one starts inside this cgroup, whose traffic to the uplink
     // the host guard drops (the rule resolves the cgroup when added: create it first).
     createLabCgroup();
-    await installHostGuard();
+    await installHostGuard(labFamily);
     log(
       `host guard: mangle OUTPUT -m cgroup --path ${LAB_CGROUP} -o ${dev} -j DROP; ` +
         `mangle FORWARD -i ${external.hostVeth}|k8s0 -o ${dev} -j DROP (IPv4 and IPv6)`,
     );
     // The other nodes: own network namespace on k8s0, their kubelet's cgroupRoot.
     for (const n of labNodes.slice(1)) {
-      await setupNodeNetns(n);
+      await setupNodeNetns(n, labFamily);
       createNodeCgroups(n);
-      log(`${n.name}: ${n.ip} in netns ${String(n.netns)}, pod CIDR ${n.podCIDR} routed via it`);
+      log(
+        `${n.name}: ${n.ip}${dual ? ` and ${n.ip6}` : ''} in netns ${String(n.netns)}, ` +
+          `pod CIDR ${podCIDRs(n, labFamily).join(' and ')} routed via it`,
+      );
     }
   });
 
@@ -781,6 +864,15 @@ async function start(enforcement: boolean, labNodes: readonly LabNode[]): Promis
     }
     writeFileSync(join(DATA_DIR, 'resolv.conf'), '');
   });
+
+  const serviceCIDRs = dual ? `${SERVICE_CIDR},${SERVICE_CIDR6}` : SERVICE_CIDR;
+  // One mask per family on a dual-stack cluster (--node-cidr-mask-size is refused there).
+  const nodeMasks = dual
+    ? [
+        `--node-cidr-mask-size-ipv4=${node.podCIDR.split('/')[1] ?? ''}`,
+        `--node-cidr-mask-size-ipv6=${node.podCIDR6.split('/')[1] ?? ''}`,
+      ]
+    : ['--node-cidr-mask-size=24'];
 
   await phase('etcd', () =>
     startAndWait(
@@ -810,7 +902,7 @@ async function start(enforcement: boolean, labNodes: readonly LabNode[]): Promis
         `--bind-address=${node.ip}`,
         `--secure-port=${String(API_PORT)}`,
         '--etcd-servers=http://127.0.0.1:2379',
-        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        `--service-cluster-ip-range=${serviceCIDRs}`,
         '--authorization-mode=Node,RBAC',
         '--enable-admission-plugins=NodeRestriction',
         `--client-ca-file=${pkiPath('ca.crt')}`,
@@ -846,9 +938,9 @@ async function start(enforcement: boolean, labNodes: readonly LabNode[]): Promis
           '--bind-address=127.0.0.1',
           '--leader-elect=false',
           '--allocate-node-cidrs=true',
-          `--cluster-cidr=${CLUSTER_CIDR}`,
-          '--node-cidr-mask-size=24',
-          `--service-cluster-ip-range=${SERVICE_CIDR}`,
+          `--cluster-cidr=${dual ? `${CLUSTER_CIDR},${CLUSTER_CIDR6}` : CLUSTER_CIDR}`,
+          ...nodeMasks,
+          `--service-cluster-ip-range=${serviceCIDRs}`,
           `--service-account-private-key-file=${pkiPath('sa.key')}`,
           `--root-ca-file=${pkiPath('ca.crt')}`,
           `--cluster-signing-cert-file=${pkiPath('ca.crt')}`,
@@ -885,7 +977,7 @@ async function start(enforcement: boolean, labNodes: readonly LabNode[]): Promis
       labNodes.map(async (n) => {
         mkdirSync(dirname(n.containerdConfig), { recursive: true });
         writeFileSync(n.containerdConfig, containerdConfig(n, imageRef('pause', agnhost)));
-        writeFileSync(join(n.cniConfDir, '10-polygraph-lab.conflist'), cniConflist(n));
+        writeFileSync(join(n.cniConfDir, '10-polygraph-lab.conflist'), cniConflist(n, labFamily));
         await startAndWait(
           containerdName(n),
           '/usr/bin/containerd',
@@ -944,17 +1036,21 @@ async function start(enforcement: boolean, labNodes: readonly LabNode[]): Promis
           `--kubeconfig=${kubeconfigFile(n.kubeletClient)}`,
           `--root-dir=${n.kubeletDir}`,
           `--hostname-override=${n.name}`,
-          `--node-ip=${n.ip}`,
+          // Dual stack: both InternalIPs on the Node (kube-router reads its IPv6 address there).
+          `--node-ip=${dual ? `${n.ip},${n.ip6}` : n.ip}`,
           '--v=1',
         ],
         async () => (await readNode(n))?.spec?.podCIDR !== undefined,
         120_000,
         n.netns === undefined ? {} : { netns: n.netns },
       );
-      const cidr = (await readNode(n))?.spec?.podCIDR;
-      if (cidr !== n.podCIDR) {
+      // Every family's range, in order (IPv4 first): what the conflist hands out.
+      const spec = (await readNode(n))?.spec;
+      const got = spec?.podCIDRs ?? (spec?.podCIDR === undefined ? [] : [spec.podCIDR]);
+      const want = podCIDRs(n, labFamily);
+      if (got.join(',') !== want.join(',')) {
         throw new LabError(
-          `node ${n.name} got pod CIDR ${String(cidr)}, but its CNI conflist hands out ${n.podCIDR}`,
+          `node ${n.name} got pod CIDRs ${got.join(', ') || 'none'}, but its CNI conflist hands out ${want.join(', ')}`,
         );
       }
     }
@@ -1005,7 +1101,12 @@ function startKubeRouter(n: LabNode): Promise<number> {
       '--run-loadbalancer=false',
       '--enable-cni=false',
       '--enable-ipv4=true',
-      '--enable-ipv6=false',
+      // Dual stack: its rules in ip6tables and inet6 ipsets as well. It reads the node's IPv6
+      // InternalIP from the Node object (refuses to start without one), and wants one service
+      // range of each family (its default is one IPv4 range).
+      ...(runningFamily() === 'dual'
+        ? ['--enable-ipv6=true', `--service-cluster-ip-range=${SERVICE_CIDR},${SERVICE_CIDR6}`]
+        : ['--enable-ipv6=false']),
       `--hostname-override=${n.name}`,
       `--kubeconfig=${kubeconfigFile('kubeRouter')}`,
       `--health-port=${String(KUBE_ROUTER_HEALTH_PORT)}`,
@@ -1093,7 +1194,10 @@ function printSummary(s: LabStatus, agnhost: string): void {
     ...s.nodes.map((n) => {
       const facts = NODES.find((x) => x.name === n.name);
       const where = facts?.netns === undefined ? 'host network' : `netns ${facts.netns}`;
-      return `  node:         ${n.name} ${n.ip} (${where}), pod CIDR ${facts?.podCIDR ?? '?'}`;
+      const dual = s.family === 'dual' && facts !== undefined;
+      const ips = dual ? `${n.ip} and ${facts.ip6}` : n.ip;
+      const cidrs = dual ? `${facts.podCIDR} and ${facts.podCIDR6}` : (facts?.podCIDR ?? '?');
+      return `  node:         ${n.name} ${ips} (${where}), pod CIDR ${cidrs}`;
     }),
     `  probe image:  ${imageRef('probe', agnhost)}; pause image ${imageRef('pause', agnhost)}`,
     `  external:     ${external.ip} (netns ${external.netns}) TCP+UDP ${external.ports.join(', ')}`,
