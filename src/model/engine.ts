@@ -1,4 +1,5 @@
 import { externalAlias, externalKey, podKey, type EndpointKey } from '../domain/endpoint.js';
+import { familyName } from '../domain/job.js';
 import { formatProbe, type ProbePort } from '../domain/probe.js';
 import type { Protocol } from '../domain/protocol.js';
 import { emptyBits, fullBits, hasBit, or, orAnd, popcount, setBit, type Bits } from './bitset.js';
@@ -303,11 +304,6 @@ export function ipBlockAddress(
  */
 export function hasFamily(e: Endpoint, family: 4 | 6): boolean {
   return e.addresses.length === 0 || e.addresses.some((a) => a.family === family);
-}
-
-/** `IPv4` / `IPv6`. */
-export function familyName(family: 4 | 6): string {
-  return `IPv${String(family)}`;
 }
 
 function familyOf(addresses: readonly IpAddress[]): 4 | 6 | undefined {

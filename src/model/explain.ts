@@ -1,10 +1,10 @@
+import { familyName } from '../domain/job.js';
 import { formatProbe, type ProbePort } from '../domain/probe.js';
 import { cidrContains, parseCidr, type Cidr } from './cidr.js';
 import { actionWord, clusterPolicyKey } from './cluster-validate.js';
 import {
   clusterPortMatches,
   formatRuleRef,
-  familyName,
   ipBlockAddress,
   isOpen,
   policyPortMatches,
