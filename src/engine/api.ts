@@ -46,6 +46,11 @@ export interface RunScenarioOptions {
    */
   readonly externalSources?:
     Readonly<Record<string, readonly string[]>> | ReadonlyMap<string, readonly string[]>;
+  /**
+   * The IP families to probe: `[4]`, `[6]` or `[4, 6]`. Default: every family the live pods have
+   * (status.podIPs): on a dual-stack cluster, every cell on each.
+   */
+  readonly families?: readonly Family[];
   /** Aborts the run; what it created is removed. */
   readonly signal?: AbortSignal;
   /** Progress: phases, steps, settling. */
@@ -119,6 +124,7 @@ export async function run(
     ...common,
     ...(plugin === undefined ? {} : { plugin }),
     ...(options.placement === undefined ? {} : { placement: options.placement }),
+    ...(options.families === undefined ? {} : { families: options.families }),
     externals,
     externalSources,
   });

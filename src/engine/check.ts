@@ -30,15 +30,17 @@ export interface FamilyChoice {
 }
 
 /**
- * The families `check` probes for a scenario: `requested` (--family), or every family its pods
- * declare in `ips:`. Throws a UsageError when a requested family is one no pod declares.
+ * The families a scenario is probed on: `requested` (--family), or every family of `available`
+ * (what the pods declare in `ips:` offline, their status.podIPs live). Throws a UsageError when a
+ * requested family is one no pod has.
  */
 export function familiesFor(
   file: string,
   available: readonly Family[],
   requested?: readonly Family[],
+  origin: 'declared' | 'live' = 'declared',
 ): FamilyChoice {
-  const chosen = selectFamilies(available, requested);
+  const chosen = selectFamilies(available, requested, origin);
   if ('problem' in chosen)
     throw new UsageError(
       `--family ${requested?.length === 1 ? String(requested[0]) : 'both'}: ${file}: ${chosen.problem}`,

@@ -65,13 +65,23 @@ export function podFamilies(worlds: readonly World[]): Family[] {
 export function selectFamilies(
   available: readonly Family[],
   requested?: readonly Family[],
+  origin: 'declared' | 'live' = 'declared',
 ): { families?: readonly Family[] } | { problem: string } {
   if (requested !== undefined) {
-    const missing = requested.filter((f) => !available.includes(f));
-    if (missing.length > 0)
+    const missing = requested.filter((f) => !available.includes(f)).map(familyName);
+    if (missing.length > 0) {
+      const have = available.length === 0 ? 'none' : available.map(familyName).join(' and ');
+      const use =
+        available.length === 0
+          ? ''
+          : `use --family ${available.length === 1 ? String(available[0]) : 'both'}`;
       return {
-        problem: `no pod has an ${missing.map(familyName).join(' or ')} address (pods have ${available.length === 0 ? 'no declared addresses' : available.map(familyName).join(' and ')}): declare the pods' ips:, or choose --family ${available.length === 1 ? String(available[0]) : 'both'}`,
+        problem:
+          origin === 'declared'
+            ? `no pod declares an ${missing.join(' or ')} address in ips: (they declare ${have})${use === '' ? '' : `; ${use}`}`
+            : `no pod has an ${missing.join(' or ')} address in status.podIPs (they have ${have}): the cluster does not give pods that family${use === '' ? '' : `; ${use}`}`,
       };
+    }
   }
   if (available.length < 2) return {};
   return { families: FAMILIES.filter((f) => (requested ?? available).includes(f)) };

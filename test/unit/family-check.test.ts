@@ -73,12 +73,10 @@ describe('plan per IP family', () => {
     expect(selectFamilies([4], [4])).to.deep.equal({});
     expect(selectFamilies([])).to.deep.equal({});
     expect(selectFamilies([4], [6])).to.deep.equal({
-      problem:
-        "no pod has an IPv6 address (pods have IPv4): declare the pods' ips:, or choose --family 4",
+      problem: 'no pod declares an IPv6 address in ips: (they declare IPv4); use --family 4',
     });
     expect(selectFamilies([], [4, 6])).to.deep.equal({
-      problem:
-        "no pod has an IPv4 or IPv6 address (pods have no declared addresses): declare the pods' ips:, or choose --family both",
+      problem: 'no pod declares an IPv4 or IPv6 address in ips: (they declare none)',
     });
   });
 });
@@ -191,7 +189,7 @@ expect:
     }
     expect(error).to.be.instanceOf(UsageError);
     expect((error as Error).message).to.equal(
-      "--family 6: scenarios/ipblock-backup-subnet.yaml: no pod has an IPv6 address (pods have IPv4): declare the pods' ips:, or choose --family 4",
+      '--family 6: scenarios/ipblock-backup-subnet.yaml: no pod declares an IPv6 address in ips: (they declare IPv4); use --family 4',
     );
     // The family the pods have: a single-family run, cells without a family, as without --family.
     const four = await checkScenario(scenario, { families: [4] });
