@@ -34,8 +34,12 @@ export function familyArg(value: string): Family[] {
   }
 }
 
-export const FAMILY_HELP =
-  'IP families to probe: 4, 6 or both (default: every family the pods have; a cell per family when more than one)';
+/** The help of `--family`: `check` decides the families the pods declare, `run` those they have. */
+export function familyHelp(where: 'declared' | 'live'): string {
+  return where === 'declared'
+    ? 'IP families to decide: 4, 6 or both (default: every family the pods declare in ips:; a cell per family when there are two)'
+    : 'IP families to probe: 4, 6 or both (default: every family the live pods have in status.podIPs; a cell per family when there are two)';
+}
 
 /** `NAME=IP` or a bare IP (named after itself). */
 export function externalArg(value: string): ExternalInfo {

@@ -215,6 +215,46 @@ describe('model per IP family', () => {
     );
   });
 
+  it('a cluster policy Deny on IPv4 networks leaves the IPv6 flow open', () => {
+    const base = world([]);
+    const model = new NetworkModel({
+      ...base,
+      clusterPolicies: [
+        {
+          kind: 'AdminNetworkPolicy',
+          apiVersion: 'policy.networking.k8s.io/v1alpha1',
+          name: 'no-api-range',
+          tier: 'Admin',
+          priority: 10,
+          subject: { namespaces: { matchLabels: {}, matchExpressions: [] } },
+          ingress: [],
+          egress: [
+            { action: 'Deny', peers: [{ kind: 'networks', cidrs: ['10.0.2.0/24'] }], ports: null },
+          ],
+        },
+      ],
+    });
+    expectFamily(
+      model,
+      4,
+      `
+           web api old net
+      web  A   D   A   A
+      api  A   A   A   A
+      old  A   D   A   A
+      net  A   A   A   .`,
+    );
+    expectFamily(
+      model,
+      6,
+      `
+           web api net6
+      web  A   A   A
+      api  A   A   A
+      net6 A   A   .`,
+    );
+  });
+
   it('a single-family pod in a dual-stack world has no cell of the other family', () => {
     const model = new NetworkModel(world([]));
     for (const [from, to] of [

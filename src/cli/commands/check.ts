@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { Family } from '../../domain/job.js';
-import { FAMILY_HELP, familyArg } from '../options.js';
+import { familyArg, familyHelp } from '../options.js';
 import { checkScenario } from '../../engine/check.js';
 import type { ScenarioResult } from '../../engine/results.js';
 import type { ReportTarget } from '../../report/sinks.js';
@@ -35,7 +35,7 @@ export function checkCommand(io: Io, done: (result: CommandResult) => void): Com
         '<scenario...>',
         'scenario files (YAML, apiVersion polygraph.dev/v1alpha1), or directories of them',
       )
-      .option('--family <4|6|both>', FAMILY_HELP, familyArg),
+      .option('--family <4|6|both>', familyHelp('declared'), familyArg),
   ).action(async (paths: string[], flags: CheckFlags) => {
     const targets = flags.report ?? [];
     checkTargets(targets);

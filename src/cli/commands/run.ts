@@ -10,7 +10,7 @@ import { progressReporter } from '../../report/progress.js';
 import type { ReportTarget } from '../../report/sinks.js';
 import type { Io } from '../io.js';
 import type { Family } from '../../domain/job.js';
-import { collect, externalArg, externalExecArg, FAMILY_HELP, familyArg } from '../options.js';
+import { collect, externalArg, externalExecArg, familyArg, familyHelp } from '../options.js';
 import { addResultOptions, checkTargets, emitResults } from '../reports.js';
 import type { CommandResult } from '../result.js';
 import { loadScenarios } from '../scenario-files.js';
@@ -141,7 +141,7 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
         'a command that runs the probe client on that host, to probe from it (e.g. "ext1=docker exec ext1"; split on blanks, no shell; repeatable)',
         collect(externalExecArg),
       )
-      .option('--family <4|6|both>', FAMILY_HELP, familyArg)
+      .option('--family <4|6|both>', familyHelp('live'), familyArg)
       .option('--skip-canary', 'do not check that the cluster enforces NetworkPolicies first'),
   ).action(async (paths: string[], flags: RunFlags) => {
     const targets = flags.report ?? [];
