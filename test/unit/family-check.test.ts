@@ -3,8 +3,9 @@ import { familyNotes } from '../../src/compare/family.js';
 import { UsageError } from '../../src/domain/errors.js';
 import { loadScenario, parseScenario } from '../../src/dsl/load.js';
 import { checkScenario } from '../../src/engine/check.js';
+import { initTables } from '../../src/engine/init.js';
 import type { CellResult, StepResult } from '../../src/engine/results.js';
-import type { World } from '../../src/model/types.js';
+import { DEFAULT_MODEL_OPTIONS, type World } from '../../src/model/types.js';
 import { planJobs, selectFamilies } from '../../src/plan/plan.js';
 import { resultDocument } from '../../src/report/check-json.js';
 import { parseResultDocument } from '../../src/report/document.js';
@@ -277,5 +278,44 @@ describe('families disagree', () => {
         { ...base, modelled: 'deny' },
       ]),
     ).to.deep.equal([]);
+  });
+});
+
+describe('init per IP family', () => {
+  it('leaves a cell whose families differ out of the table and writes a rule per family', async () => {
+    const dual: World = {
+      ...world,
+      policies: [
+        {
+          namespace: 'shop',
+          name: 'old-in',
+          podSelector: { matchLabels: {}, matchExpressions: [] },
+          policyTypes: ['Ingress'],
+          policyTypesDefaulted: false,
+          ingress: [{ peers: [{ ipBlock: { cidr: '10.0.0.0/24', except: [] } }], ports: null }],
+          egress: [],
+        },
+      ],
+    };
+    const init = await initTables(dual, DEFAULT_MODEL_OPTIONS);
+    // web → web: self, both families allowed. web → old, old → web, old → old: IPv4 only (old
+    // has no IPv6 address), admitted by the IPv4 block.
+    expect(init.tables.map((t) => t.text)).to.deep.equal([
+      [
+        'from\\to   shop/web  shop/old',
+        'shop/web     .         .',
+        'shop/old     .         .',
+        '',
+      ].join('\n'),
+    ]);
+    expect(init.rules).to.deep.equal([]);
+    // Drop the self traffic exemption: web → web is then allowed over IPv4 (10.0.0.1 in the
+    // block) and denied over IPv6 (fd00::1 in no block).
+    const strict = await initTables(dual, { ...DEFAULT_MODEL_OPTIONS, selfTraffic: 'policy' });
+    expect(strict.tables[0]?.text.split('\n')[1]).to.equal('shop/web     -         .');
+    expect(strict.rules).to.deep.equal([
+      { cells: 'from shop/web to shop/web on 80/TCP over IPv4', verdict: 'allow' },
+      { cells: 'from shop/web to shop/web on 80/TCP over IPv6', verdict: 'deny' },
+    ]);
   });
 });
