@@ -1129,7 +1129,7 @@ export class NetworkModel {
       self,
       egress,
       ingress,
-      reason: describeVerdict(from, to, probe, port, self, egress, ingress),
+      reason: describeVerdict(from, to, probe, port, self, egress, ingress, family),
     };
   }
 
@@ -1305,9 +1305,11 @@ function describeVerdict(
   self: boolean,
   egress: SideDecision,
   ingress: SideDecision,
+  family?: 4 | 6,
 ): string {
-  const on =
-    typeof probe.port === 'string' ? `${formatProbe(probe)} (port ${port})` : formatProbe(probe);
+  const on = `${
+    typeof probe.port === 'string' ? `${formatProbe(probe)} (port ${port})` : formatProbe(probe)
+  }${family === undefined ? '' : ` over ${familyName(family)}`}`;
   if (self)
     return `allowed: ${from.key} connecting to itself is not subject to NetworkPolicy (selfTraffic: allow)`;
   const denials: string[] = [];

@@ -111,6 +111,8 @@ export interface FlowExplanation {
   readonly from: string;
   readonly to: string;
   readonly probe: ProbePort;
+  /** The IP family of the flow, when one was asked for. */
+  readonly family?: 4 | 6;
   readonly result: Verdict | Unresolved;
   readonly self?: string;
   readonly sides: readonly [SideWalk, SideWalk] | readonly [];
@@ -664,8 +666,9 @@ export function explainFlow(
   const result = model.verdict(fromKey, toKey, probe, family);
   const from = model.endpoint(fromKey);
   const to = model.endpoint(toKey);
+  const of = family === undefined ? {} : { family };
   if (!from || !to || !('verdict' in result))
-    return { from: fromKey, to: toKey, probe, result, sides: [] };
+    return { from: fromKey, to: toKey, probe, ...of, result, sides: [] };
   const egress = walkSide(model, 'egress', from, to, to, probe, result.port, result.egress, family);
   const ingress = walkSide(
     model,
@@ -682,6 +685,7 @@ export function explainFlow(
     from: describeEndpoint(from),
     to: describeEndpoint(to),
     probe,
+    ...of,
     result,
     ...(result.self
       ? {

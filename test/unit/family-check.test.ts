@@ -130,7 +130,7 @@ describe('check per IP family', () => {
       class: 'agree',
     });
     expect(cell(step, 5000, 6, 'web', 'api')?.explanation).to.equal(
-      'denied: shop/api-from-web-range selects shop/api for Ingress and no rule admits shop/web on 5000/TCP',
+      'denied: shop/api-from-web-range selects shop/api for Ingress and no rule admits shop/web on 5000/TCP over IPv6',
     );
     expect(
       step.familyNotes?.map((n) => `${n.from} ${n.to} ${String(n.probe.port)}: ${n.note}`),

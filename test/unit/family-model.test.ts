@@ -303,5 +303,11 @@ describe('model per IP family', () => {
       "from[0] ipBlock 10.0.1.0/24: shop/web's IPv4 address 10.0.1.1 is inside",
     );
     expect(peers(undefined)).to.equal('from[0] ipBlock 10.0.1.0/24: 10.0.1.1 is inside');
+    const six = explainFlow(model, 'shop/web', 'shop/api', TCP80, 6);
+    expect(six.family).to.equal(6);
+    expect(six.result.reason).to.equal(
+      'denied: shop/api-in selects shop/api for Ingress and no rule admits shop/web on 80/TCP over IPv6',
+    );
+    expect(explainFlow(model, 'shop/web', 'shop/api', TCP80)).to.not.have.property('family');
   });
 });
