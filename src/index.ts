@@ -48,7 +48,14 @@ export type {
   ScenarioPolicy,
   ScenarioStep,
 } from './dsl/types.js';
-export { check, run, DEFAULT_PROBE_IMAGE, type RunScenarioOptions } from './engine/api.js';
+export {
+  check,
+  run,
+  DEFAULT_PROBE_IMAGE,
+  type CheckScenarioOptions,
+  type RunScenarioOptions,
+} from './engine/api.js';
+export type { FamilyNote } from './compare/family.js';
 export type { RunEvent } from './engine/run.js';
 export {
   failing,

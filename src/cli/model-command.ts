@@ -353,12 +353,27 @@ export function explainCommand(io: Io): Command {
       )
         .choices(['text', 'json'])
         .default('text'),
+    )
+    .addOption(
+      new Option(
+        '--family <4|6>',
+        "the flow of one IP family of dual-stack pods: ipBlocks match the peer's address of it (default: the destination's primary family)",
+      ).choices(['4', '6']),
     );
   addInputOptions(command, 'or-scenario');
   command.action(
     async (
-      flags: InputFlags & { from: string; to: string; port: ProbePort; output: 'text' | 'json' },
+      flags: InputFlags & {
+        from: string;
+        to: string;
+        port: ProbePort;
+        output: 'text' | 'json';
+        family?: '4' | '6';
+      },
     ) => {
+      const family = flags.family === undefined ? undefined : flags.family === '4' ? 4 : 6;
+      if (family !== undefined && flags.output === 'json')
+        throw new UsageError('--family explains one flow as text: leave out -o json');
       const { manifests, model } = await buildModel(flags, io, command);
       const resolve = (key: string): Endpoint => {
         const bare = !key.includes('/') && !key.startsWith('ext:');
@@ -410,7 +425,9 @@ export function explainCommand(io: Io): Command {
         for (const to of destinations) {
           if (from.kind === 'external' && to.kind === 'external') continue;
           if (resolveProbePort(flags.port, to) === undefined) continue;
-          texts.push(renderExplanation(explainFlow(model, from.key, to.key, flags.port), colors));
+          texts.push(
+            renderExplanation(explainFlow(model, from.key, to.key, flags.port, family), colors),
+          );
         }
       io.out(texts.join('\n\n'));
     },

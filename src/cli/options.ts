@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseIp } from '../model/cidr.js';
 import type { Endpoint } from '../model/engine.js';
 import { matchPattern, type Pattern } from '../domain/pattern.js';
+import type { Family } from '../domain/job.js';
 import { parseProbe, type ProbePort } from '../domain/probe.js';
 import type { ExternalInfo, ModelOptions } from '../model/types.js';
 
@@ -15,6 +16,29 @@ export function probeArg(value: string): ProbePort {
   const probe = parseProbe(value);
   if (typeof probe === 'string') throw new InvalidArgumentError(probe);
   return probe;
+}
+
+/** `--family 4|6|both`: the IP families to probe. */
+export function familyArg(value: string): Family[] {
+  switch (value.trim().toLowerCase()) {
+    case '4':
+    case 'ipv4':
+      return [4];
+    case '6':
+    case 'ipv6':
+      return [6];
+    case 'both':
+      return [4, 6];
+    default:
+      throw new InvalidArgumentError(`expected 4, 6 or both, got "${value}"`);
+  }
+}
+
+/** The help of `--family`: `check` decides the families the pods declare, `run` those they have. */
+export function familyHelp(where: 'declared' | 'live'): string {
+  return where === 'declared'
+    ? 'IP families to decide: 4, 6 or both (default: every family the pods declare in ips:; a cell per family when there are two)'
+    : 'IP families to probe: 4, 6 or both (default: every family the live pods have in status.podIPs; a cell per family when there are two)';
 }
 
 /** `NAME=IP` or a bare IP (named after itself). */

@@ -158,6 +158,14 @@ export function podBody(input: PodSpecInput) {
   };
 }
 
+/** status.podIPs, status.podIP first when the list lacks it; no duplicates. */
+function podIps(pod: k8s.V1Pod): string[] {
+  const ips: string[] = [];
+  for (const ip of [pod.status?.podIP, ...(pod.status?.podIPs ?? []).map((p) => p.ip)])
+    if (ip !== undefined && ip !== '' && !ips.includes(ip)) ips.push(ip);
+  return ips;
+}
+
 export function podInfo(pod: k8s.V1Pod): PodInfo {
   const ready =
     pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
@@ -165,6 +173,7 @@ export function podInfo(pod: k8s.V1Pod): PodInfo {
     namespace: pod.metadata?.namespace ?? '',
     name: pod.metadata?.name ?? '',
     ip: pod.status?.podIP,
+    ips: podIps(pod),
     nodeName: pod.spec?.nodeName,
     phase: pod.status?.phase ?? 'Unknown',
     ready,

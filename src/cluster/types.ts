@@ -55,7 +55,10 @@ export interface DaemonSetFacts {
 export interface PodInfo {
   namespace: string;
   name: string;
+  /** status.podIP: the primary address. */
   ip: string | undefined;
+  /** status.podIPs (status.podIP first when the list is absent): one per IP family. */
+  ips?: string[];
   nodeName: string | undefined;
   phase: string;
   ready: boolean;

@@ -1,11 +1,35 @@
 import type { EndpointKey } from './endpoint.js';
-import type { ProbePort } from './probe.js';
+import { formatProbe, type ProbePort } from './probe.js';
 
-/** One probe: from a source endpoint to a destination endpoint on a port and protocol. */
+/** An IP family. */
+export type Family = 4 | 6;
+
+export const FAMILIES: readonly Family[] = [4, 6];
+
+/** `IPv4` / `IPv6`. */
+export function familyName(family: Family): string {
+  return `IPv${String(family)}`;
+}
+
+/**
+ * One probe: from a source endpoint to a destination endpoint on a port and protocol. `family`
+ * is set when a run probes more than one IP family (a dual-stack scenario): the job is the flow
+ * of that family. Absent: a single-family run, whose flows use the destination's primary
+ * address.
+ */
 export interface Job {
   readonly from: EndpointKey;
   readonly to: EndpointKey;
   readonly probe: ProbePort;
+  readonly family?: Family;
+}
+
+/**
+ * A probe as results name it: `80/TCP`, and `80/TCP IPv6` for a job of a family. The one
+ * rendering of the family that every report uses.
+ */
+export function probeLabel(probe: ProbePort, family?: Family): string {
+  return family === undefined ? formatProbe(probe) : `${formatProbe(probe)} ${familyName(family)}`;
 }
 
 /**

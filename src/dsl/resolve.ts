@@ -11,13 +11,14 @@ function joinPath(dir: string, path: string): string {
   return isAbsolute(path) ? path : join(dir, path);
 }
 import type { Issue, SourceLocation } from '../domain/issue.js';
+import { familyName, type Family } from '../domain/job.js';
 import { parsePattern, type Pattern, type PatternPart } from '../domain/pattern.js';
 import { formatProbe, parseProbe, portNameProblems, type ProbePort } from '../domain/probe.js';
 import type { Protocol } from '../domain/protocol.js';
 import { closest } from '../domain/suggest.js';
 import type { SourceDocument } from '../manifest/document.js';
 import { collectObjects } from '../manifest/objects.js';
-import { parseIp } from '../model/cidr.js';
+import { familiesOf, parseIp } from '../model/cidr.js';
 import { NetworkModel } from '../model/engine.js';
 import {
   DEFAULT_MODEL_OPTIONS,
@@ -142,7 +143,16 @@ function parseRef(
   return { namespace, name };
 }
 
-/** Splits `from P to Q on R` on its keywords (outside brackets and parentheses). */
+/** `IPv4` / `IPv6` (any case) as a family, or an error message. */
+export function parseFamily(text: string): Family | string {
+  const match = /^ipv([46])$/i.exec(text.trim());
+  if (match) return match[1] === '4' ? 4 : 6;
+  return `expected IPv4 or IPv6, got ${JSON.stringify(text)}`;
+}
+
+/**
+ * Splits `from P to Q on R over F` on its keywords (outside brackets and parentheses).
+ */
 export function parseCellSelector(text: string): Omit<CellSelector, 'text'> | string {
   const words: { word: string; start: number; end: number }[] = [];
   const open: string[] = [];
@@ -163,7 +173,7 @@ export function parseCellSelector(text: string): Omit<CellSelector, 'text'> | st
   const unclosed = open.pop();
   if (unclosed !== undefined)
     return `unclosed "${unclosed}": a label selector is written [k=v] or [k in (a,b)]`;
-  const order = ['from', 'to', 'on'] as const;
+  const order = ['from', 'to', 'on', 'over'] as const;
   const parts: Partial<Record<(typeof order)[number], string>> = {};
   let last = -1;
   let current: (typeof order)[number] | undefined;
@@ -171,7 +181,7 @@ export function parseCellSelector(text: string): Omit<CellSelector, 'text'> | st
   const close = (): string | undefined => {
     if (current === undefined) return undefined;
     if (argument.length === 0)
-      return `missing ${current === 'on' ? 'a probe' : 'a pattern'} after "${current}"`;
+      return `missing ${current === 'on' ? 'a probe' : current === 'over' ? 'a family (IPv4 or IPv6)' : 'a pattern'} after "${current}"`;
     parts[current] = argument.join(' ');
     return undefined;
   };
@@ -179,11 +189,15 @@ export function parseCellSelector(text: string): Omit<CellSelector, 'text'> | st
     const keyword = order.find((k) => k === word);
     if (keyword === undefined) {
       if (current === undefined)
-        return `expected "from", "to" or "on", got ${JSON.stringify(word)}`;
+        return `expected "from", "to", "on" or "over", got ${JSON.stringify(word)}`;
       if (argument.length > 0) {
         // A pattern or a probe is one word (a selector's spaces are inside its brackets).
         const next = order.slice(order.indexOf(current) + 1).map((k) => `"${k}"`);
-        return `unexpected ${JSON.stringify(word)} after "${current} ${argument.join(' ')}": expected ${next.length > 0 ? `${next.join(' or ')}, or the end` : 'the end'}`;
+        const choices =
+          next.length > 1
+            ? `${next.slice(0, -1).join(', ')} or ${next.at(-1) ?? ''}`
+            : next.join('');
+        return `unexpected ${JSON.stringify(word)} after "${current} ${argument.join(' ')}": expected ${next.length > 0 ? `${choices}, or the end` : 'the end'}`;
       }
       argument.push(word);
       continue;
@@ -193,7 +207,7 @@ export function parseCellSelector(text: string): Omit<CellSelector, 'text'> | st
     const index = order.indexOf(keyword);
     if (parts[keyword] !== undefined || keyword === current) return `"${keyword}" appears twice`;
     if (index < last)
-      return `"${keyword}" must come before "${order[last] ?? ''}" (the order is from, to, on)`;
+      return `"${keyword}" must come before "${order[last] ?? ''}" (the order is from, to, on, over)`;
     last = index;
     current = keyword;
     argument = [];
@@ -201,8 +215,8 @@ export function parseCellSelector(text: string): Omit<CellSelector, 'text'> | st
   const problem = close();
   if (problem) return problem;
   if (current === undefined)
-    return 'expected "from PATTERN to PATTERN on PROBE" (each part optional, at least one)';
-  const result: { from?: Pattern; to?: Pattern; probe?: ProbePort } = {};
+    return 'expected "from PATTERN to PATTERN on PROBE over FAMILY" (each part optional, at least one)';
+  const result: { from?: Pattern; to?: Pattern; probe?: ProbePort; family?: Family } = {};
   for (const side of ['from', 'to'] as const) {
     const patternText = parts[side];
     if (patternText === undefined) continue;
@@ -214,6 +228,11 @@ export function parseCellSelector(text: string): Omit<CellSelector, 'text'> | st
     const probe = parseProbe(parts.on);
     if (typeof probe === 'string') return `on: ${probe}`;
     result.probe = probe;
+  }
+  if (parts.over !== undefined) {
+    const family = parseFamily(parts.over);
+    if (typeof family === 'string') return `over: ${family}`;
+    result.family = family;
   }
   return result;
 }
@@ -1075,6 +1094,17 @@ export class Resolver {
       const problem = problems.every((p) => p !== undefined) ? problems[0] : undefined;
       if (problem) {
         this.at(path, anyStep(problem));
+        ok = false;
+      }
+    }
+    if (parsed.family !== undefined) {
+      const { family } = parsed;
+      const declared = familiesOf(contexts.flatMap((c) => c.world.pods.flatMap((p) => p.ips)));
+      if (!declared.includes(family)) {
+        this.at(
+          path,
+          `${JSON.stringify(text)}: over ${familyName(family)}: no pod declares an ${familyName(family)} address (ips:)${contexts.length > 1 ? ' in any step' : (first?.where ?? '')}; ${declared.length === 0 ? 'no pod declares ips' : `pods have ${declared.map(familyName).join(' and ')}`}`,
+        );
         ok = false;
       }
     }

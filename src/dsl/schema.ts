@@ -122,16 +122,18 @@ const OPTIONS = z
 export const VERDICTS = ['allow', 'deny', 'unresolvable'] as const;
 const VERDICT = z.enum(VERDICTS);
 
-/** `from PATTERN to PATTERN on PROBE` (each part optional, at least one). */
-export const RULE_KEY_PATTERN = /^\s*(from|to|on)\s/;
+/** `from PATTERN to PATTERN on PROBE over FAMILY` (each part optional, at least one). */
+export const RULE_KEY_PATTERN = /^\s*(from|to|on|over)\s/;
 
 const RULE_KEY = z.string().regex(RULE_KEY_PATTERN, {
-  error: 'a rule "from PATTERN to PATTERN on PROBE" (each part optional)',
+  error: 'a rule "from PATTERN to PATTERN on PROBE over FAMILY" (each part optional)',
 });
 
 const RULE = z
   .record(RULE_KEY, VERDICT)
-  .describe('one rule: "from PATTERN to PATTERN on PROBE": allow | deny | unresolvable');
+  .describe(
+    'one rule: "from PATTERN to PATTERN on PROBE over FAMILY": allow | deny | unresolvable (over IPv4 / over IPv6: flows of that family only; without it, every family)',
+  );
 
 const EXPECTATION = z
   .strictObject({

@@ -5,6 +5,7 @@
  */
 import type { HoldOutcome } from '../domain/hold.js';
 import type { SourceLocation } from '../domain/issue.js';
+import type { Family } from '../domain/job.js';
 import type { ProbePort } from '../domain/probe.js';
 import type { Pattern } from '../domain/pattern.js';
 import type {
@@ -67,11 +68,16 @@ export type Action =
   | { readonly kind: 'create-pod'; readonly pod: PodInfo }
   | { readonly kind: 'delete-pod'; readonly namespace: string; readonly name: string };
 
-/** The cells one expectation rule covers: `from P to Q on PROBE`; absent parts cover all. */
+/**
+ * The cells one expectation rule covers: `from P to Q on PROBE over FAMILY`; absent parts cover
+ * all.
+ */
 export interface CellSelector {
   readonly from?: Pattern;
   readonly to?: Pattern;
   readonly probe?: ProbePort;
+  /** `over IPv4` / `over IPv6`: flows of that family only. */
+  readonly family?: Family;
   /** The text as written, for messages. */
   readonly text: string;
 }

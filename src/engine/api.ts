@@ -4,6 +4,7 @@
  * path of a scenario file and resolve to a ScenarioResult (src/engine/results.ts).
  */
 import { Cluster } from '../cluster/index.js';
+import type { Family } from '../domain/job.js';
 import { loadScenario } from '../dsl/load.js';
 import type { Scenario } from '../dsl/types.js';
 import { checkScenario } from './check.js';
@@ -45,6 +46,11 @@ export interface RunScenarioOptions {
    */
   readonly externalSources?:
     Readonly<Record<string, readonly string[]>> | ReadonlyMap<string, readonly string[]>;
+  /**
+   * The IP families to probe: `[4]`, `[6]` or `[4, 6]`. Default: every family the live pods have
+   * (status.podIPs): on a dual-stack cluster, every cell on each.
+   */
+  readonly families?: readonly Family[];
   /** Aborts the run; what it created is removed. */
   readonly signal?: AbortSignal;
   /** Progress: phases, steps, settling. */
@@ -55,13 +61,28 @@ async function scenarioOf(scenarioOrPath: Scenario | string): Promise<Scenario> 
   return typeof scenarioOrPath === 'string' ? loadScenario(scenarioOrPath) : scenarioOrPath;
 }
 
+/** Options of {@link check}. */
+export interface CheckScenarioOptions {
+  /**
+   * The IP families to decide: `[4]`, `[6]` or `[4, 6]`. Default: every family the scenario's
+   * pods declare in `ips:` (a cell per family when there are two).
+   */
+  readonly families?: readonly Family[];
+}
+
 /**
  * Checks a scenario against the model of the NetworkPolicy spec, offline: every cell's
  * expectation is compared with the model's verdict. Throws an InputError when the file is not a
- * valid scenario.
+ * valid scenario, a UsageError when a requested family is one no pod declares.
  */
-export async function check(scenarioOrPath: Scenario | string): Promise<ScenarioResult> {
-  return checkScenario(await scenarioOf(scenarioOrPath));
+export async function check(
+  scenarioOrPath: Scenario | string,
+  options: CheckScenarioOptions = {},
+): Promise<ScenarioResult> {
+  return checkScenario(
+    await scenarioOf(scenarioOrPath),
+    options.families === undefined ? {} : { families: options.families },
+  );
 }
 
 /**
@@ -103,6 +124,7 @@ export async function run(
     ...common,
     ...(plugin === undefined ? {} : { plugin }),
     ...(options.placement === undefined ? {} : { placement: options.placement }),
+    ...(options.families === undefined ? {} : { families: options.families }),
     externals,
     externalSources,
   });

@@ -2,14 +2,15 @@
  * `check`: a scenario against the model, offline. Per step: plan the jobs once, let the model
  * runner decide the runnable ones, compare every cell with the expectation.
  */
-import { InternalError } from '../domain/errors.js';
-import type { JobResult } from '../domain/job.js';
+import { InternalError, UsageError } from '../domain/errors.js';
+import type { Family, JobResult } from '../domain/job.js';
 import { classify } from '../compare/classify.js';
+import { familyNotes } from '../compare/family.js';
 import { classifyHold } from '../compare/hold.js';
 import { expectedVerdict } from '../compare/expectation.js';
 import type { HeldConnection, Scenario, ScenarioStep } from '../dsl/types.js';
 import { NetworkModel } from '../model/engine.js';
-import { planJobs, type PlanEndpoint } from '../plan/plan.js';
+import { planJobs, podFamilies, selectFamilies, type PlanEndpoint } from '../plan/plan.js';
 import { ModelRunner } from '../probe/model-runner.js';
 import {
   addCounts,
@@ -20,8 +21,41 @@ import {
   type StepResult,
 } from './results.js';
 
-export async function checkStep(scenario: Scenario, step: ScenarioStep): Promise<StepResult> {
-  const plan = planJobs(step.world, scenario.probes);
+/** How the families of a scenario are probed: see familiesFor. */
+export interface FamilyChoice {
+  /** The families the jobs carry (more than one family in play); absent: a single-family run. */
+  readonly families?: readonly Family[];
+  /** The family of every flow of a single-family run, when known (what `over` rules match). */
+  readonly sole?: Family;
+}
+
+/**
+ * The families a scenario is probed on: `requested` (--family), or every family of `available`
+ * (what the pods declare in `ips:` offline, their status.podIPs live). Throws a UsageError when a
+ * requested family is one no pod has.
+ */
+export function familiesFor(
+  file: string,
+  available: readonly Family[],
+  requested?: readonly Family[],
+  origin: 'declared' | 'live' = 'declared',
+): FamilyChoice {
+  const chosen = selectFamilies(available, requested, origin);
+  if ('problem' in chosen)
+    throw new UsageError(
+      `--family ${requested?.length === 1 ? String(requested[0]) : 'both'}: ${file}: ${chosen.problem}`,
+    );
+  if (chosen.families !== undefined) return { families: chosen.families };
+  const sole = available.length === 1 ? available[0] : undefined;
+  return sole === undefined ? {} : { sole };
+}
+
+export async function checkStep(
+  scenario: Scenario,
+  step: ScenarioStep,
+  choice: FamilyChoice = {},
+): Promise<StepResult> {
+  const plan = planJobs(step.world, scenario.probes, choice.families);
   const model = new NetworkModel(step.world, scenario.options);
   const runnable = plan.jobs.filter((j) => j.kind === 'runnable');
   const decided = await new ModelRunner(model).run(runnable);
@@ -35,11 +69,12 @@ export async function checkStep(scenario: Scenario, step: ScenarioStep): Promise
       throw new InternalError(
         `plan returned a job for an unknown endpoint: ${job.from} -> ${job.to}`,
       );
-    const expected = expectedVerdict(step.expect, from, to, job.probe);
+    const expected = expectedVerdict(step.expect, from, to, job.probe, job.family ?? choice.sole);
     const base = {
       from: job.from,
       to: job.to,
       probe: job.probe,
+      ...(job.family === undefined ? {} : { family: job.family }),
       ...(expected === undefined ? {} : { expected }),
     };
     if (planned.kind === 'unresolvable') {
@@ -65,10 +100,13 @@ export async function checkStep(scenario: Scenario, step: ScenarioStep): Promise
     };
   });
   const held = step.holds?.map((h) => heldOffline(h, cells));
+  const notes = plan.families === undefined ? [] : familyNotes(cells);
   return {
     index: step.index,
     name: step.name,
     probes: plan.probes,
+    ...(plan.families === undefined ? {} : { families: plan.families }),
+    ...(notes.length === 0 ? {} : { familyNotes: notes }),
     endpoints: plan.endpoints.map((e) => e.key),
     cells,
     ...(held === undefined ? {} : { held }),
@@ -117,9 +155,21 @@ export function freshModelled(
   )?.modelled;
 }
 
-export async function checkScenario(scenario: Scenario): Promise<ScenarioResult> {
+/**
+ * Checks a scenario against the model. `families` (--family): the IP families to decide; default
+ * every family the pods declare in `ips:` (both when they declare IPv4 and IPv6).
+ */
+export async function checkScenario(
+  scenario: Scenario,
+  options: { readonly families?: readonly Family[] } = {},
+): Promise<ScenarioResult> {
+  const choice = familiesFor(
+    scenario.file,
+    podFamilies(scenario.steps.map((s) => s.world)),
+    options.families,
+  );
   const steps: StepResult[] = [];
-  for (const step of scenario.steps) steps.push(await checkStep(scenario, step));
+  for (const step of scenario.steps) steps.push(await checkStep(scenario, step, choice));
   return {
     file: scenario.file,
     name: scenario.name,

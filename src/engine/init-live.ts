@@ -20,7 +20,7 @@ export async function liveScenarioDocument(
   settings: { name?: string; probes?: readonly ProbePort[] } = {},
 ): Promise<{ document: Record<string, unknown>; tables: number }> {
   const world = worldOfState(state);
-  const { tables } = await initTables(world, options, settings.probes);
+  const { tables, rules } = await initTables(world, options, settings.probes);
   const namespaces: Record<string, { labels?: Record<string, string>; pods?: object }> = {};
   for (const ns of state.namespaces) {
     const labels = Object.fromEntries(
@@ -74,6 +74,7 @@ export async function liveScenarioDocument(
     ...(Object.keys(changed).length > 0 ? { options: changed } : {}),
     ...(settings.probes ? { probes: settings.probes.map(formatProbe) } : {}),
     expect: {
+      ...(rules.length === 0 ? {} : { rules: rules.map((r) => ({ [r.cells]: r.verdict })) }),
       tables: Object.fromEntries(tables.map((t) => [formatProbe(t.probe), t.text])),
     },
   };

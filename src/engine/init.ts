@@ -1,12 +1,15 @@
 /**
  * `init`: a scenario for an existing set of manifests, whose expectations are today's model
  * tables in the table notation — to be reviewed by a person before it becomes a regression test.
+ * Dual-stack pods are decided per family (as `check` will): a cell whose families differ is left
+ * out of the tables (`-`) and written as one `over IPv4` / `over IPv6` rule per family.
  */
+import { familyName, type Family } from '../domain/job.js';
 import type { ProbePort } from '../domain/probe.js';
 import { formatProbe } from '../domain/probe.js';
 import { NetworkModel } from '../model/engine.js';
 import type { ModelOptions, World } from '../model/types.js';
-import { planJobs } from '../plan/plan.js';
+import { planJobs, podFamilies, selectFamilies } from '../plan/plan.js';
 import { ModelRunner } from '../probe/model-runner.js';
 
 export interface InitTables {
@@ -14,6 +17,11 @@ export interface InitTables {
   readonly endpoints: readonly string[];
   /** Per probe, the table text: header `from\to KEY…`, one row per source. */
   readonly tables: readonly { readonly probe: ProbePort; readonly text: string }[];
+  /**
+   * Dual-stack cells whose families the model decides differently: one rule per family,
+   * `from A to B on PROBE over IPv6` → allow | deny (their table cell is `-`).
+   */
+  readonly rules: readonly { readonly cells: string; readonly verdict: 'allow' | 'deny' }[];
 }
 
 /** The model's current tables, as the table notation writes them (`.` `X` `?`, `-` no cell). */
@@ -22,21 +30,44 @@ export async function initTables(
   options: ModelOptions,
   probes?: readonly ProbePort[],
 ): Promise<InitTables> {
-  const plan = planJobs(world, probes);
+  const chosen = selectFamilies(podFamilies([world]));
+  const families = 'families' in chosen ? chosen.families : undefined;
+  const plan = planJobs(world, probes, families);
   const model = new NetworkModel(world, options);
   const runnable = plan.jobs.filter((j) => j.kind === 'runnable');
   const results = await new ModelRunner(model).run(runnable);
-  const marks = new Map<string, string>();
+  // Per cell, the mark of each family (one entry without families).
+  const byFamily = new Map<string, Map<Family | undefined, string>>();
+  const mark = (job: (typeof plan.jobs)[number]['job'], value: string) => {
+    const key = `${formatProbe(job.probe)} ${job.from} ${job.to}`;
+    let cell = byFamily.get(key);
+    if (!cell) byFamily.set(key, (cell = new Map<Family | undefined, string>()));
+    cell.set(job.family, value);
+  };
   runnable.forEach((r, i) => {
     const outcome = results[i]?.outcome;
-    marks.set(
-      `${formatProbe(r.job.probe)} ${r.job.from} ${r.job.to}`,
-      outcome === 'allowed' ? '.' : outcome === 'denied' ? 'X' : '?',
-    );
+    mark(r.job, outcome === 'allowed' ? '.' : outcome === 'denied' ? 'X' : '?');
   });
-  for (const j of plan.jobs)
-    if (j.kind === 'unresolvable')
-      marks.set(`${formatProbe(j.job.probe)} ${j.job.from} ${j.job.to}`, '?');
+  for (const j of plan.jobs) if (j.kind === 'unresolvable') mark(j.job, '?');
+  const marks = new Map<string, string>();
+  const rules: { cells: string; verdict: 'allow' | 'deny' }[] = [];
+  for (const [key, cell] of byFamily) {
+    const values = new Set(cell.values());
+    const [only] = values;
+    if (values.size === 1 && only !== undefined) {
+      marks.set(key, only);
+      continue;
+    }
+    // The families differ: a rule per family (a family's `?` is the other's too: a port).
+    marks.set(key, '-');
+    const [probe = '', from = '', to = ''] = key.split(' ');
+    for (const [family, value] of cell)
+      if (family !== undefined && (value === '.' || value === 'X'))
+        rules.push({
+          cells: `from ${from} to ${to} on ${probe} over ${familyName(family)}`,
+          verdict: value === '.' ? 'allow' : 'deny',
+        });
+  }
   const keys = plan.endpoints.map((e) => e.key);
   const corner = 'from\\to';
   const rowWidth = Math.max(corner.length, ...keys.map((k) => k.length));
@@ -52,5 +83,5 @@ export async function initTables(
     }
     return { probe, text: `${lines.join('\n')}\n` };
   });
-  return { probes: plan.probes, endpoints: keys, tables };
+  return { probes: plan.probes, endpoints: keys, tables, rules };
 }

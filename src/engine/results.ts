@@ -2,7 +2,7 @@
  * What executing a scenario produces, as data: reporters render it, the CLI maps it to an exit
  * code, library users assert on it. Nothing here is text meant for one output format only.
  */
-import type { Outcome } from '../domain/job.js';
+import type { Family, Outcome } from '../domain/job.js';
 import type { ProbePort } from '../domain/probe.js';
 import {
   CELL_CLASSES,
@@ -13,11 +13,14 @@ import {
 import type { ExpectedVerdict } from '../dsl/types.js';
 import type { HoldObserved, HoldOutcome } from '../domain/hold.js';
 import { HOLD_CLASSES, type HoldClass } from '../compare/hold.js';
+import type { FamilyNote } from '../compare/family.js';
 
 export interface CellResult {
   readonly from: string;
   readonly to: string;
   readonly probe: ProbePort;
+  /** The IP family of the flow, when the step probes more than one (absent: one family). */
+  readonly family?: Family;
   /** The destination port plan/ resolved; absent when unresolvable. */
   readonly port?: number;
   readonly expected?: ExpectedVerdict;
@@ -113,6 +116,10 @@ export interface StepResult {
   readonly index: number;
   readonly name: string;
   readonly probes: readonly ProbePort[];
+  /** The IP families probed, when more than one is in play (cells then carry theirs). */
+  readonly families?: readonly Family[];
+  /** Flows whose families were decided differently (absent: none, or one family). */
+  readonly familyNotes?: readonly FamilyNote[];
   /** Endpoint keys, in matrix order (rows and columns). */
   readonly endpoints: readonly string[];
   readonly cells: readonly CellResult[];

@@ -11,8 +11,15 @@ import { classify, type Decided } from '../compare/classify.js';
 import { classifyHold } from '../compare/hold.js';
 import { expectedVerdict, selects } from '../compare/expectation.js';
 import { InternalError, UsageError } from '../domain/errors.js';
-import { outcomeVerdict, type JobResult, type Outcome, type RunnableJob } from '../domain/job.js';
-import { formatProbe } from '../domain/probe.js';
+import {
+  familyName,
+  outcomeVerdict,
+  probeLabel,
+  type Family,
+  type JobResult,
+  type Outcome,
+  type RunnableJob,
+} from '../domain/job.js';
 import type {
   Action,
   HeldConnection,
@@ -26,7 +33,9 @@ import { NAMESPACE_NAME_LABEL, type PodInfo, type World } from '../model/types.j
 import { planJobs, type PlanEndpoint, type PlannedJob } from '../plan/plan.js';
 import type { LivePod } from '../probe/cluster-runner.js';
 import type { HeldClient, HoldReport } from '../probe/hold.js';
-import { heldBase } from './check.js';
+import { familiesFor, heldBase, type FamilyChoice } from './check.js';
+import { familyNotes } from '../compare/family.js';
+import { familiesOf } from '../model/cidr.js';
 import { ModelRunner } from '../probe/model-runner.js';
 import { PROBE_CONTAINER, scenarioProbePod } from '../probe/probe-pod.js';
 import type { ClusterPolicyRef, LiveCluster, ProbeSettings } from './live-cluster.js';
@@ -70,6 +79,11 @@ export interface RunOptions {
   readonly plugin?: string;
   /** Scenario external name → a live address that stands for it. */
   readonly externals?: ReadonlyMap<string, string>;
+  /**
+   * The IP families to probe (`--family`): `[4]`, `[6]` or `[4, 6]`. Default: every family the
+   * live pods have (status.podIPs); on a dual-stack cluster every cell is probed on each.
+   */
+  readonly families?: readonly Family[];
   /**
    * Scenario external name → the command that runs a program on the host standing for it
    * (e.g. `['ip', 'netns', 'exec', 'ext1']`): its cells as a source are probed from there. Each
@@ -147,7 +161,7 @@ export function scenarioNamespaces(scenario: Scenario): string[] {
 }
 
 const cellKey = (job: RunnableJob['job']): string =>
-  `${formatProbe(job.probe)} ${job.from} ${job.to}`;
+  `${probeLabel(job.probe, job.family)} ${job.from} ${job.to}`;
 
 /** The known deviations of `plugin` that apply to a step. */
 export function stepDeviations(
@@ -337,6 +351,7 @@ export async function runScenario(
       namespace: info.namespace,
       name: info.name,
       ip: info.ip,
+      ips: info.ips ?? (info.ip === undefined || info.ip === '' ? [] : [info.ip]),
       container: PROBE_CONTAINER,
     });
   }
@@ -462,8 +477,9 @@ export async function runScenario(
     return {
       ...world,
       pods: world.pods.map((p) => {
-        const ip = state.pods.get(`${p.namespace}/${p.name}`)?.ip;
-        return ip === undefined || ip === '' ? p : { ...p, ips: [ip] };
+        const pod = state.pods.get(`${p.namespace}/${p.name}`);
+        const ips = pod?.ips ?? (pod?.ip === undefined || pod.ip === '' ? [] : [pod.ip]);
+        return ips.length === 0 ? p : { ...p, ips: [...ips] };
       }),
       externals: world.externals.map((e) => {
         const ip = externals.get(e.name);
@@ -476,8 +492,22 @@ export async function runScenario(
   function targets(): Map<string, LivePod> {
     const map = new Map(state.pods);
     for (const [name, ip] of externals)
-      map.set(`ext:${name}`, { namespace: '', name, ip, container: '' });
+      map.set(`ext:${name}`, { namespace: '', name, ip, ips: [ip], container: '' });
     return map;
+  }
+
+  /**
+   * The IP families of the run, from the live pods' addresses (status.podIPs) once they exist:
+   * every family they have, or the requested ones (options.families).
+   */
+  let families: FamilyChoice | undefined;
+  function familyChoice(): FamilyChoice {
+    if (families !== undefined) return families;
+    const available = familiesOf([...state.pods.values()].flatMap((p) => p.ips ?? []));
+    families = familiesFor(scenario.file, available, options.families, 'live');
+    if (families.families !== undefined)
+      phase(`probing every cell on ${families.families.map(familyName).join(' and ')}`);
+    return families;
   }
 
   /** Why a job cannot be probed here, if it cannot. */
@@ -549,7 +579,8 @@ export async function runScenario(
       await perform(action);
       lastActionAt = now();
     }
-    const plan = planJobs(step.world, scenario.probes);
+    const choice = familyChoice();
+    const plan = planJobs(step.world, scenario.probes, choice.families);
     const endpoints = new Map(plan.endpoints.map((e) => [e.key, e]));
     const model = new NetworkModel(modelWorld(step.world), scenario.options);
     const runnable = plan.jobs.filter(
@@ -573,8 +604,9 @@ export async function runScenario(
         throw new InternalError(
           `plan returned a job for an unknown endpoint: ${cellKey(planned.job)}`,
         );
+      const family = planned.job.family ?? choice.sole;
       const deviation = deviations.find((d) =>
-        d.cells.some((c) => selects(c, from, to, planned.job.probe)),
+        d.cells.some((c) => selects(c, from, to, planned.job.probe, family)),
       );
       return {
         planned,
@@ -683,11 +715,12 @@ export async function runScenario(
       const to = endpoints.get(job.to);
       if (from === undefined || to === undefined)
         throw new InternalError(`plan returned a job for an unknown endpoint: ${cellKey(job)}`);
-      const expected = expectedVerdict(step.expect, from, to, job.probe);
+      const expected = expectedVerdict(step.expect, from, to, job.probe, job.family ?? choice.sole);
       const base = {
         from: job.from,
         to: job.to,
         probe: job.probe,
+        ...(job.family === undefined ? {} : { family: job.family }),
         ...(expected === undefined ? {} : { expected }),
       };
       if (planned.kind === 'unresolvable')
@@ -741,10 +774,13 @@ export async function runScenario(
       durationMs: Math.round(now() - stepStart),
       settle,
     };
+    const notes = plan.families === undefined ? [] : familyNotes(cells);
     return {
       index: step.index,
       name: step.name,
       probes: plan.probes,
+      ...(plan.families === undefined ? {} : { families: plan.families }),
+      ...(notes.length === 0 ? {} : { familyNotes: notes }),
       endpoints: plan.endpoints.map((e) => e.key),
       cells,
       ...(held === undefined ? {} : { held }),
@@ -945,7 +981,7 @@ export async function runScenario(
       // What the cluster shows before any policy: the settle baseline of the first step.
       {
         const world = modelWorld({ ...scenario.initial, policies: [], clusterPolicies: [] });
-        const plan = planJobs(world, scenario.probes);
+        const plan = planJobs(world, scenario.probes, familyChoice().families);
         const runnable = plan.jobs.filter(
           (j): j is Extract<PlannedJob, { kind: 'runnable' }> => j.kind === 'runnable',
         );

@@ -166,3 +166,9 @@ export function cidrContains(cidr: Cidr, ip: { readonly bytes: readonly number[]
 export function cidrStrictlyInside(outer: Cidr, inner: Cidr): boolean {
   return cidrContains(outer, inner) && inner.prefix > outer.prefix;
 }
+
+/** The families of a list of addresses, in order 4, 6; unparseable addresses are ignored. */
+export function familiesOf(ips: readonly string[]): (4 | 6)[] {
+  const found = new Set(ips.map((ip) => parseIp(ip)?.family));
+  return ([4, 6] as const).filter((f) => found.has(f));
+}

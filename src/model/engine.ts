@@ -1,4 +1,5 @@
 import { externalAlias, externalKey, podKey, type EndpointKey } from '../domain/endpoint.js';
+import { familyName } from '../domain/job.js';
 import { formatProbe, type ProbePort } from '../domain/probe.js';
 import type { Protocol } from '../domain/protocol.js';
 import { emptyBits, fullBits, hasBit, or, orAnd, popcount, setBit, type Bits } from './bitset.js';
@@ -137,8 +138,10 @@ interface CompiledClusterRule {
   readonly ref: RuleRef;
   /** The action applied: a Deny or Pass rule with a peer with no field fails closed to Deny. */
   readonly action: ClusterAction;
-  /** Endpoints the peers match (networks: by the destination's primary address). */
+  /** Endpoints the peers match (networks: by the endpoint's primary address). */
   readonly peers: Bits;
+  /** With networks peers: the endpoints the peers match, networks by the address of a family. */
+  readonly byFamily?: { readonly 4: Bits; readonly 6: Bits };
   readonly ports: readonly ClusterPort[] | null;
   /** Equal for equal port lists: the tables share the ports' matches between rules by it. */
   readonly portsKey: string;
@@ -174,18 +177,25 @@ interface CompiledPolicy {
 export class TruthTable {
   readonly size: number;
   readonly resolved: Bits;
+  /** A table of one family: the endpoints that take part in it (absent: every endpoint). */
+  readonly present: Bits | undefined;
   private readonly rows: Bits[];
   constructor(
     readonly probe: ProbePort,
     readonly endpoints: readonly Endpoint[],
     rows: Bits[],
     resolved: Bits,
+    present?: Bits,
   ) {
     this.size = endpoints.length;
     this.rows = rows;
     this.resolved = resolved;
+    this.present = present;
   }
-  /** A cell is absent for unresolved named ports and for external-to-external pairs. */
+  /**
+   * A cell is absent for unresolved named ports, for external-to-external pairs and, in a table of
+   * one family, when an end has no address of that family.
+   */
   isCell(from: number, to: number): boolean {
     const a = this.endpoints[from];
     const b = this.endpoints[to];
@@ -193,7 +203,8 @@ export class TruthTable {
       a !== undefined &&
       b !== undefined &&
       !(a.kind === 'external' && b.kind === 'external') &&
-      hasBit(this.resolved, to)
+      hasBit(this.resolved, to) &&
+      (this.present === undefined || (hasBit(this.present, from) && hasBit(this.present, to)))
     );
   }
   allowed(from: number, to: number): boolean {
@@ -204,6 +215,7 @@ export class TruthTable {
   count(): { cells: number; allowed: number } {
     const pods = emptyBits(this.size);
     for (const e of this.endpoints) if (e.kind === 'pod') setBit(pods, e.index);
+    if (this.present !== undefined) return this.countPresent(pods, this.present);
     let resolved = 0;
     let resolvedPods = 0;
     for (let w = 0; w < this.resolved.length; w++) {
@@ -226,31 +238,72 @@ export class TruthTable {
     }
     return { cells, allowed };
   }
+
+  /** count() of a table of one family: rows and columns of the endpoints in it only. */
+  private countPresent(pods: Bits, present: Bits): { cells: number; allowed: number } {
+    const all = emptyBits(this.size);
+    const fromPods = emptyBits(this.size);
+    for (let w = 0; w < all.length; w++) {
+      all[w] = (this.resolved[w] ?? 0) & (present[w] ?? 0);
+      fromPods[w] = (all[w] ?? 0) & (pods[w] ?? 0);
+    }
+    let cells = 0;
+    let allowed = 0;
+    for (const from of this.endpoints) {
+      if (!hasBit(present, from.index)) continue;
+      // External-to-external pairs are no cells.
+      const mask = from.kind === 'external' ? fromPods : all;
+      const row = this.rows[from.index];
+      for (let w = 0; w < mask.length; w++) {
+        cells += popcount(mask[w] ?? 0);
+        if (row) allowed += popcount((row[w] ?? 0) & (mask[w] ?? 0));
+      }
+    }
+    return { cells, allowed };
+  }
 }
 
 /**
  * The endpoints a rule's peers match for a flow. An ipBlock is matched against the peer's address
- * of the flow's family: the destination's primary family. On egress the peer is the destination
- * itself, so its primary address; on ingress, the source's address of the destination's family
- * (its primary address when the destination has none).
+ * of the flow's family. Given a family (a dual-stack run decides each family apart), that family:
+ * on egress the destination's address of it, on ingress the source's. Without one, the flow's
+ * family is the destination's primary family: on egress the peer is the destination itself, so
+ * its primary address; on ingress, the source's address of the destination's family (its primary
+ * address when the destination has none).
  */
 function peersFor(
   rule: CompiledRule,
   direction: Direction,
   destinationFamily: 4 | 6 | undefined,
+  family?: 4 | 6,
 ): Bits {
+  if (family !== undefined) return family === 4 ? rule.peers.v4 : rule.peers.v6;
   if (direction === 'egress' || destinationFamily === undefined) return rule.peers.primary;
   return destinationFamily === 4 ? rule.peers.v4 : rule.peers.v6;
 }
 
 /**
  * The address of `peer` an ipBlock is matched against in a flow towards `destination`: the
- * peer's address of the flow's family (the destination's primary family; the peer's own primary
- * address when the destination has none). On egress the peer is the destination itself.
+ * peer's address of the flow's family (`family` when given; else the destination's primary
+ * family, or the peer's own primary address when the destination has none). On egress the peer
+ * is the destination itself.
  */
-export function ipBlockAddress(peer: Endpoint, destination: Endpoint): IpAddress | undefined {
-  const family = familyOf(destination.addresses);
-  return family === undefined ? peer.addresses[0] : addressOf(peer.addresses, family);
+export function ipBlockAddress(
+  peer: Endpoint,
+  destination: Endpoint,
+  family?: 4 | 6,
+): IpAddress | undefined {
+  const flow = family ?? familyOf(destination.addresses);
+  return flow === undefined ? peer.addresses[0] : addressOf(peer.addresses, flow);
+}
+
+/**
+ * Whether an endpoint takes part in flows of `family`: it has an address of that family, or it
+ * declares no address at all (a pod of an offline scenario without `ips`: its addresses are
+ * unknown, so it is in every family and no ipBlock matches it).
+ */
+export function hasFamily(e: Endpoint, family: 4 | 6): boolean {
+  return e.addresses.length === 0 || e.addresses.some((a) => a.family === family);
 }
 
 function familyOf(addresses: readonly IpAddress[]): 4 | 6 | undefined {
@@ -556,6 +609,12 @@ export class NetworkModel {
         const peers = emptyBits(n);
         if (failClosed) peers.set(fullBits(n));
         else for (const peer of rule.peers) this.clusterPeer(peer, namespaces, peers);
+        const networks = !failClosed && rule.peers.some((p) => p.kind === 'networks');
+        const familyPeers = (family: 4 | 6): Bits => {
+          const bits = emptyBits(n);
+          for (const peer of rule.peers) this.clusterPeer(peer, namespaces, bits, family);
+          return bits;
+        };
         return {
           id: this.clusterRuleCount++,
           ref: {
@@ -570,6 +629,7 @@ export class NetworkModel {
           },
           action: failClosed ? 'Deny' : rule.action,
           peers,
+          ...(networks ? { byFamily: { 4: familyPeers(4), 6: familyPeers(6) } } : {}),
           ports: failClosed ? null : rule.ports,
           portsKey: failClosed || rule.ports === null ? '*' : JSON.stringify(rule.ports),
           domains: rule.peers.some((p) => p.kind === 'domainNames'),
@@ -578,8 +638,16 @@ export class NetworkModel {
     return { key, info, selected, ingress: compile('ingress'), egress: compile('egress') };
   }
 
-  /** The endpoints one cluster policy peer matches. */
-  private clusterPeer(peer: ClusterPeer, namespaces: Map<string, Labels>, bits: Bits): void {
+  /**
+   * The endpoints one cluster policy peer matches; networks by the endpoint's address of
+   * `family`, or by its primary address.
+   */
+  private clusterPeer(
+    peer: ClusterPeer,
+    namespaces: Map<string, Labels>,
+    bits: Bits,
+    family?: 4 | 6,
+  ): void {
     switch (peer.kind) {
       case 'namespaces':
       case 'pods': {
@@ -596,7 +664,7 @@ export class NetworkModel {
         // against the rule as well".
         const cidrs = peer.cidrs.map(parseCidr).filter((c): c is Cidr => c !== undefined);
         for (const e of this.endpoints) {
-          const a = e.addresses[0];
+          const a = family === undefined ? e.addresses[0] : addressOf(e.addresses, family);
           if (a !== undefined && cidrs.some((c) => cidrContains(c, a))) setBit(bits, e.index);
         }
         return;
@@ -757,8 +825,11 @@ export class NetworkModel {
     return known === 1;
   }
 
-  /** The truth table of one probe over every endpoint. */
-  table(probe: ProbePort): TruthTable {
+  /**
+   * The truth table of one probe over every endpoint; given a family, of the flows of that family
+   * alone (cells between endpoints that both take part in it, ipBlocks matched per family).
+   */
+  table(probe: ProbePort, family?: 4 | 6): TruthTable {
     const n = this.endpoints.length;
     const resolvedPort = new Int32Array(n).fill(-1);
     const resolved = emptyBits(n);
@@ -851,7 +922,7 @@ export class NetworkModel {
       let found = byKey.get(key);
       if (!found) {
         found = { admin: take(), undecided: take(), open: take() };
-        this.tierOutcome(tiers, direction, ports, found, passed);
+        this.tierOutcome(tiers, direction, ports, found, passed, family);
         byKey.set(key, found);
       }
       return found;
@@ -878,12 +949,12 @@ export class NetworkModel {
         continue;
       }
       if (!hasBit(resolved, d.index)) continue;
-      const family = familyOf(d.addresses);
+      const primary = familyOf(d.addresses);
       const np = policies.length === 0 ? null : tiers === NO_TIERS ? bits : scratch.fill(0);
       for (const policy of policies) {
         for (const rule of policy.ingress ?? []) {
           if (!hasBit(portSet(rule), d.index)) continue;
-          or(np ?? bits, peersFor(rule, 'ingress', family));
+          or(np ?? bits, peersFor(rule, 'ingress', primary, family));
         }
       }
       if (tiers === NO_TIERS) continue;
@@ -906,7 +977,7 @@ export class NetworkModel {
         row = emptyBits(n);
         for (const policy of policies)
           for (const rule of policy.egress ?? [])
-            orAnd(row, peersFor(rule, 'egress', undefined), portSet(rule));
+            orAnd(row, peersFor(rule, 'egress', undefined, family), portSet(rule));
       }
       if (tiers !== NO_TIERS) {
         scratch.set(row);
@@ -921,7 +992,9 @@ export class NetworkModel {
       if (this.options.selfTraffic === 'allow' && hasBit(resolved, s.index)) setBit(row, s.index);
       else if (tiers !== NO_TIERS || this.ingressTiers[s.index] !== NO_TIERS) {
         // A pod connecting to its own IP is not subject to cluster policies: NetworkPolicy only.
-        const self = hasBit(resolved, s.index) ? this.verdict(s.key, s.key, probe) : undefined;
+        const self = hasBit(resolved, s.index)
+          ? this.verdict(s.key, s.key, probe, family)
+          : undefined;
         const bit = 1 << (s.index & 31);
         const w = s.index >>> 5;
         row[w] =
@@ -936,7 +1009,10 @@ export class NetworkModel {
         if (hasBit(resolved, other)) setBit(row, other);
       return row;
     });
-    return new TruthTable(probe, this.endpoints, rows, resolved);
+    if (family === undefined) return new TruthTable(probe, this.endpoints, rows, resolved);
+    const present = emptyBits(n);
+    for (const e of this.endpoints) if (hasFamily(e, family)) setBit(present, e.index);
+    return new TruthTable(probe, this.endpoints, rows, resolved, present);
   }
 
   /**
@@ -952,19 +1028,20 @@ export class NetworkModel {
     ports: (rule: CompiledClusterRule) => Bits | undefined,
     out: { admin: Bits; undecided: Bits; open: Bits },
     passed: Bits,
+    family: 4 | 6 | undefined,
   ): void {
     const { admin, undecided, open } = out;
     const words = admin.length;
     admin.fill(0);
     passed.fill(0);
     undecided.set(this.allEndpoints);
-    this.runTier(tiers.admin, direction, false, ports, admin, undecided, passed);
+    this.runTier(tiers.admin, direction, false, ports, admin, undecided, passed, family);
     for (let w = 0; w < words; w++) undecided[w] = (undecided[w] ?? 0) | (passed[w] ?? 0);
     // `open` first holds what the Baseline tier leaves undecided, then the allowed peers.
     open.set(undecided);
     const allow = passed.fill(0);
     for (let w = 0; w < words; w++) allow[w] = admin[w] ?? 0;
-    this.runTier(tiers.baseline, direction, true, ports, allow, open, passed);
+    this.runTier(tiers.baseline, direction, true, ports, allow, open, passed, family);
     for (let w = 0; w < words; w++) open[w] = (open[w] ?? 0) | (allow[w] ?? 0);
   }
 
@@ -977,6 +1054,7 @@ export class NetworkModel {
     allow: Bits,
     rest: Bits,
     passed: Bits,
+    family: 4 | 6 | undefined,
   ): void {
     const words = allow.length;
     for (const policy of policies)
@@ -991,7 +1069,7 @@ export class NetworkModel {
             : rule.action === 'Pass'
               ? passed
               : undefined;
-        const peers = rule.peers;
+        const peers = clusterPeers(rule, family);
         for (let w = 0; w < words; w++) {
           const m = (peers[w] ?? 0) & (p[w] ?? 0) & (rest[w] ?? 0);
           if (m === 0) continue;
@@ -1001,10 +1079,24 @@ export class NetworkModel {
       }
   }
 
-  /** The verdict of one flow with its provenance; undefined keys throw. */
-  verdict(fromKey: string, toKey: string, probe: ProbePort): Verdict | Unresolved {
+  /**
+   * The verdict of one flow with its provenance; undefined keys throw. Given a family, the flow
+   * of that family: unresolved when an end has no address of it, ipBlocks matched against the
+   * peer's address of it.
+   */
+  verdict(fromKey: string, toKey: string, probe: ProbePort, family?: 4 | 6): Verdict | Unresolved {
     const from = this.mustGet(fromKey);
     const to = this.mustGet(toKey);
+    if (family !== undefined) {
+      const missing = [from, to].find((e) => !hasFamily(e, family));
+      if (missing !== undefined)
+        return {
+          from: from.key,
+          to: to.key,
+          probe,
+          reason: `${missing.key} has no ${familyName(family)} address: no ${familyName(family)} flow`,
+        };
+    }
     const port = resolveProbePort(probe, to);
     if (port === undefined) {
       return {
@@ -1023,10 +1115,10 @@ export class NetworkModel {
     const cluster = from.index !== to.index;
     const egress: SideDecision = node
       ? { kind: 'own-node', node }
-      : this.side('egress', from, to, probe.protocol, port, cluster);
+      : this.side('egress', from, to, probe.protocol, port, cluster, family);
     const ingress: SideDecision = node
       ? { kind: 'own-node', node }
-      : this.side('ingress', to, from, probe.protocol, port, cluster);
+      : this.side('ingress', to, from, probe.protocol, port, cluster, family);
     const allowed = self || (isOpen(egress) && isOpen(ingress));
     return {
       from: from.key,
@@ -1037,7 +1129,7 @@ export class NetworkModel {
       self,
       egress,
       ingress,
-      reason: describeVerdict(from, to, probe, port, self, egress, ingress),
+      reason: describeVerdict(from, to, probe, port, self, egress, ingress, family),
     };
   }
 
@@ -1049,6 +1141,7 @@ export class NetworkModel {
     protocol: Protocol,
     port: number,
     cluster = true,
+    family?: 4 | 6,
   ): SideDecision {
     if (subject.kind === 'external') return { kind: 'not-subject', why: 'external' };
     if (!this.subjectToPolicy(subject)) return { kind: 'not-subject', why: 'host-network' };
@@ -1072,7 +1165,7 @@ export class NetworkModel {
       for (const policy of list) {
         for (const rule of policy[direction]) {
           if (
-            !hasBit(rule.peers, peer.index) ||
+            !hasBit(clusterPeers(rule, family), peer.index) ||
             !clusterRuleAdmitsPort(rule, destination, protocol, port)
           ) {
             if (rule.domains) unresolvedDomains.push(rule.ref);
@@ -1092,12 +1185,12 @@ export class NetworkModel {
     const admin = walk(tiers.admin);
     if (admin !== undefined && admin !== 'pass') return admin;
     if (policies.length > 0) {
-      const family = familyOf(destination.addresses);
+      const primary = familyOf(destination.addresses);
       const admittedBy: RuleRef[] = [];
       for (const policy of policies) {
         for (const rule of policy[direction] ?? []) {
           if (
-            hasBit(peersFor(rule, direction, family), peer.index) &&
+            hasBit(peersFor(rule, direction, primary, family), peer.index) &&
             ruleAdmitsPort(rule.rule, destination, protocol, port)
           )
             admittedBy.push(rule.ref);
@@ -1118,6 +1211,11 @@ export class NetworkModel {
     if (!e) throw new RangeError(`unknown endpoint ${key}`);
     return e;
   }
+}
+
+/** The endpoints a cluster rule's peers match in flows of `family` (none: primary addresses). */
+function clusterPeers(rule: CompiledClusterRule, family: 4 | 6 | undefined): Bits {
+  return family === undefined || rule.byFamily === undefined ? rule.peers : rule.byFamily[family];
 }
 
 /** The first index set in both, or undefined. */
@@ -1207,9 +1305,11 @@ function describeVerdict(
   self: boolean,
   egress: SideDecision,
   ingress: SideDecision,
+  family?: 4 | 6,
 ): string {
-  const on =
-    typeof probe.port === 'string' ? `${formatProbe(probe)} (port ${port})` : formatProbe(probe);
+  const on = `${
+    typeof probe.port === 'string' ? `${formatProbe(probe)} (port ${port})` : formatProbe(probe)
+  }${family === undefined ? '' : ` over ${familyName(family)}`}`;
   if (self)
     return `allowed: ${from.key} connecting to itself is not subject to NetworkPolicy (selfTraffic: allow)`;
   const denials: string[] = [];

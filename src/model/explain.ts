@@ -1,3 +1,4 @@
+import { familyName } from '../domain/job.js';
 import { formatProbe, type ProbePort } from '../domain/probe.js';
 import { cidrContains, parseCidr, type Cidr } from './cidr.js';
 import { actionWord, clusterPolicyKey } from './cluster-validate.js';
@@ -110,6 +111,8 @@ export interface FlowExplanation {
   readonly from: string;
   readonly to: string;
   readonly probe: ProbePort;
+  /** The IP family of the flow, when one was asked for. */
+  readonly family?: 4 | 6;
   readonly result: Verdict | Unresolved;
   readonly self?: string;
   readonly sides: readonly [SideWalk, SideWalk] | readonly [];
@@ -141,6 +144,7 @@ function peerCheck(
   policy: NetworkPolicyInfo,
   other: Endpoint,
   destination: Endpoint,
+  family: 4 | 6 | undefined,
 ): Check {
   const matched = (ok: boolean, text: string): Check => ({ ok, text: `${label} ${text}` });
   if (peer.ipBlock) {
@@ -150,22 +154,30 @@ function peerCheck(
         false,
         `${block}: pods are not matched by ipBlock (ipBlockMatchesPods: false)`,
       );
-    const address = ipBlockAddress(other, destination);
+    const address = ipBlockAddress(other, destination, family);
+    const flow = family ?? destination.addresses[0]?.family;
     if (!address)
       return matched(
         false,
-        `${block}: ${other.key} has no ${destination.addresses[0] ? `IPv${destination.addresses[0].family} ` : ''}address`,
+        `${block}: ${other.key} has no ${flow !== undefined ? `${familyName(flow)} ` : ''}address`,
       );
+    // A flow of a chosen family names it: the address of that family decides.
+    const text =
+      family === undefined
+        ? address.text
+        : `${other.key}'s ${familyName(family)} address ${address.text}`;
     const cidr = parseCidr(peer.ipBlock.cidr) as Cidr;
     if (!cidrContains(cidr, address))
-      return matched(false, `${block}: ${address.text} is outside ${peer.ipBlock.cidr}`);
+      return matched(
+        false,
+        `${block}: ${text} is ${family === undefined ? 'outside' : 'not in'} ${peer.ipBlock.cidr}`,
+      );
     const excluded = peer.ipBlock.except.find((x) => {
       const c = parseCidr(x);
       return c !== undefined && cidrContains(c, address);
     });
-    if (excluded)
-      return matched(false, `${block}: ${address.text} is in the exception ${excluded}`);
-    return matched(true, `${block}: ${address.text} is inside`);
+    if (excluded) return matched(false, `${block}: ${text} is in the exception ${excluded}`);
+    return matched(true, `${block}: ${text} is inside`);
   }
   if (other.kind !== 'pod')
     return matched(false, `${describePeer(peer)}: ${describeEndpoint(other)} is not a pod`);
@@ -245,6 +257,7 @@ function walkSide(
   probe: ProbePort,
   port: number,
   decision: SideDecision,
+  family: 4 | 6 | undefined,
 ): SideWalk {
   const base = {
     direction,
@@ -304,7 +317,7 @@ function walkSide(
                       },
                     ]
                   : rule.peers.map((p, j) =>
-                      peerCheck(model, p, `${peersKey}[${j}]`, policy, peer, destination),
+                      peerCheck(model, p, `${peersKey}[${j}]`, policy, peer, destination, family),
                     );
               const ports = portChecks(rule, destination, probe, port);
               const peerMatched = peers.some((c) => c.ok);
@@ -324,7 +337,17 @@ function walkSide(
   // Cluster policies do not apply to a pod connecting to its own IP.
   if ((model.world.clusterPolicies ?? []).length === 0 || subject.index === peer.index)
     return { ...base, policies };
-  const walked = walkTiers(model, direction, subject, peer, destination, probe, port, policies);
+  const walked = walkTiers(
+    model,
+    direction,
+    subject,
+    peer,
+    destination,
+    probe,
+    port,
+    policies,
+    family,
+  );
   return {
     ...base,
     // The NetworkPolicy tier's rules are evaluated only when the Admin tier did not decide.
@@ -339,6 +362,7 @@ function clusterPeerCheck(
   peer: ClusterPeer,
   label: string,
   other: Endpoint,
+  family: 4 | 6 | undefined,
 ): Check {
   const matched = (ok: boolean, text: string): Check => ({ ok, text: `${label} ${text}` });
   switch (peer.kind) {
@@ -350,9 +374,15 @@ function clusterPeerCheck(
         `domainNames ${peer.names.join(', ')}: the model cannot resolve domain names, so this peer matches nothing`,
       );
     case 'networks': {
-      const address = other.addresses[0];
+      const address =
+        family === undefined
+          ? other.addresses[0]
+          : other.addresses.find((a) => a.family === family);
       if (!address)
-        return matched(false, `networks ${peer.cidrs.join(', ')}: ${other.key} has no address`);
+        return matched(
+          false,
+          `networks ${peer.cidrs.join(', ')}: ${other.key} has no ${family === undefined ? '' : `${familyName(family)} `}address`,
+        );
       const inside = peer.cidrs.find((c) => {
         const cidr = parseCidr(c);
         return cidr !== undefined && cidrContains(cidr, address);
@@ -482,6 +512,7 @@ function walkClusterRule(
   destination: Endpoint,
   probe: ProbePort,
   port: number,
+  family: 4 | 6 | undefined,
 ): ClusterRuleWalk {
   const path = `spec.${direction}[${index}]`;
   const named = rule.name !== undefined ? { name: rule.name } : {};
@@ -501,7 +532,9 @@ function walkClusterRule(
       matches: true,
     };
   const portsKey = policy.kind === 'ClusterNetworkPolicy' ? 'protocols' : 'ports';
-  const peers = rule.peers.map((p, j) => clusterPeerCheck(model, p, `${peersKey}[${j}]`, peer));
+  const peers = rule.peers.map((p, j) =>
+    clusterPeerCheck(model, p, `${peersKey}[${j}]`, peer, family),
+  );
   const ports = clusterPortChecks(rule.ports, destination, probe, port).map((c) => ({
     ok: c.ok,
     text: c.text.startsWith('[') ? `${portsKey}${c.text}` : c.text,
@@ -530,6 +563,7 @@ function walkTiers(
   probe: ProbePort,
   port: number,
   networkPolicies: readonly PolicyWalk[],
+  family: 4 | 6 | undefined,
 ): { tiers: TierWalk[]; decidedBy?: string; networkPolicyReached: boolean } {
   const ordered = [...(model.world.clusterPolicies ?? [])]
     .sort(tierOrder)
@@ -564,6 +598,7 @@ function walkTiers(
             destination,
             probe,
             port,
+            family,
           );
           rules.push(walk);
           if (!walk.matches) continue;
@@ -617,24 +652,40 @@ function walkTiers(
   };
 }
 
-/** The walkthrough of one flow: egress on the source, then ingress on the destination. */
+/**
+ * The walkthrough of one flow: egress on the source, then ingress on the destination. Given a
+ * family, the flow of that family (ipBlocks and networks matched against its addresses).
+ */
 export function explainFlow(
   model: NetworkModel,
   fromKey: string,
   toKey: string,
   probe: ProbePort,
+  family?: 4 | 6,
 ): FlowExplanation {
-  const result = model.verdict(fromKey, toKey, probe);
+  const result = model.verdict(fromKey, toKey, probe, family);
   const from = model.endpoint(fromKey);
   const to = model.endpoint(toKey);
+  const of = family === undefined ? {} : { family };
   if (!from || !to || !('verdict' in result))
-    return { from: fromKey, to: toKey, probe, result, sides: [] };
-  const egress = walkSide(model, 'egress', from, to, to, probe, result.port, result.egress);
-  const ingress = walkSide(model, 'ingress', to, from, to, probe, result.port, result.ingress);
+    return { from: fromKey, to: toKey, probe, ...of, result, sides: [] };
+  const egress = walkSide(model, 'egress', from, to, to, probe, result.port, result.egress, family);
+  const ingress = walkSide(
+    model,
+    'ingress',
+    to,
+    from,
+    to,
+    probe,
+    result.port,
+    result.ingress,
+    family,
+  );
   return {
     from: describeEndpoint(from),
     to: describeEndpoint(to),
     probe,
+    ...of,
     result,
     ...(result.self
       ? {

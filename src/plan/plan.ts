@@ -6,9 +6,10 @@
  * resolves ports. Pure: no I/O.
  */
 import { podKey, type EndpointKey } from '../domain/endpoint.js';
-import type { Job } from '../domain/job.js';
+import { familyName, FAMILIES, type Family, type Job } from '../domain/job.js';
 import type { PatternEndpoint } from '../domain/pattern.js';
 import { formatProbe, type ProbePort } from '../domain/probe.js';
+import { familiesOf } from '../model/cidr.js';
 import {
   NAMESPACE_NAME_LABEL,
   type ContainerPort,
@@ -24,6 +25,8 @@ export interface PlanEndpoint extends PatternEndpoint {
   readonly name: string;
   /** What the endpoint serves; undefined for a host that declares nothing. */
   readonly ports: readonly ContainerPort[];
+  /** The IP families of its addresses; empty when it has none (it is then in every family). */
+  readonly families: readonly Family[];
 }
 
 export type PlannedJob =
@@ -33,9 +36,58 @@ export type PlannedJob =
 export interface JobPlan {
   readonly endpoints: readonly PlanEndpoint[];
   readonly probes: readonly ProbePort[];
-  /** Probe-major, then source, then destination (the order of `endpoints`). */
+  /** The families of a run that probes more than one (jobs carry them); absent: one family. */
+  readonly families?: readonly Family[];
+  /**
+   * Probe-major, then family (in `families` order), then source, then destination (the order of
+   * `endpoints`). A flow of a family an end has no address of is no job: it does not exist.
+   */
   readonly jobs: readonly PlannedJob[];
 }
+
+/** Whether an endpoint takes part in flows of `family` (one without addresses: in every one). */
+export function inFamily(e: PlanEndpoint, family: Family): boolean {
+  return e.families.length === 0 || e.families.includes(family);
+}
+
+/** The families of the addresses the pods of some worlds declare (or have, live), in order. */
+export function podFamilies(worlds: readonly World[]): Family[] {
+  return familiesOf(worlds.flatMap((w) => w.pods.flatMap((p) => p.ips)));
+}
+
+/**
+ * The families a run probes. `requested` (--family): each must be a family some pod has, else
+ * the message says which is missing. Default: every family the pods have. More than one family
+ * available: the jobs carry their family (also when one is requested, so that a dual-stack
+ * scenario probed on one family says which). One family or none: undefined, a single-family run
+ * whose flows use the destination's primary address, as a run without families.
+ */
+export function selectFamilies(
+  available: readonly Family[],
+  requested?: readonly Family[],
+  origin: 'declared' | 'live' = 'declared',
+): { families?: readonly Family[] } | { problem: string } {
+  if (requested !== undefined) {
+    const missing = requested.filter((f) => !available.includes(f)).map(familyName);
+    if (missing.length > 0) {
+      const have = available.length === 0 ? 'none' : available.map(familyName).join(' and ');
+      const use =
+        available.length === 0
+          ? ''
+          : `use --family ${available.length === 1 ? String(available[0]) : 'both'}`;
+      return {
+        problem:
+          origin === 'declared'
+            ? `no pod declares an ${missing.join(' or ')} address in ips: (they declare ${have})${use === '' ? '' : `; ${use}`}`
+            : `no pod has an ${missing.join(' or ')} address in status.podIPs (they have ${have}): the cluster does not give pods that family${use === '' ? '' : `; ${use}`}`,
+      };
+    }
+  }
+  if (available.length < 2) return {};
+  return { families: FAMILIES.filter((f) => (requested ?? available).includes(f)) };
+}
+
+export { familiesOf };
 
 /** Pods (in world order), then externals and nodes, keyed as expectations name them. */
 export function planEndpoints(world: World): PlanEndpoint[] {
@@ -50,6 +102,7 @@ export function planEndpoints(world: World): PlanEndpoint[] {
     labels: pod.labels,
     namespaceLabels: nsLabels.get(pod.namespace) ?? { [NAMESPACE_NAME_LABEL]: pod.namespace },
     ports: pod.ports,
+    families: familiesOf(pod.ips),
   }));
   for (const e of world.externals)
     endpoints.push({
@@ -58,6 +111,7 @@ export function planEndpoints(world: World): PlanEndpoint[] {
       name: e.name,
       external: true,
       ports: e.ports ?? [],
+      families: familiesOf([e.ip]),
     });
   return endpoints;
 }
@@ -99,27 +153,41 @@ function describeServed(e: PlanEndpoint): string {
 
 /**
  * Every job of a world: from every endpoint to every endpoint (external to external excepted:
- * no policy decides it) on every probe.
+ * no policy decides it) on every probe and, given families (selectFamilies), on every family
+ * both ends have.
  */
-export function planJobs(world: World, probes?: readonly ProbePort[]): JobPlan {
+export function planJobs(
+  world: World,
+  probes?: readonly ProbePort[],
+  families?: readonly Family[],
+): JobPlan {
   const endpoints = planEndpoints(world);
   const chosen = probes ?? servedProbes(endpoints);
   const jobs: PlannedJob[] = [];
   for (const probe of chosen) {
     const ports = endpoints.map((d) => resolvePort(probe, d));
-    for (const from of endpoints) {
-      endpoints.forEach((to, t) => {
-        if (from.kind !== 'pod' && to.kind !== 'pod') return;
-        const job: Job = { from: from.key, to: to.key, probe };
-        // Stryker disable next-line StringLiteral: equivalent, `ports` has one entry per endpoint, so the fallback is never read
-        const port = ports[t] ?? 'internal: no port';
-        jobs.push(
-          typeof port === 'number'
-            ? { kind: 'runnable', job, port }
-            : { kind: 'unresolvable', job, reason: port },
-        );
-      });
+    for (const family of families ?? [undefined]) {
+      for (const from of endpoints) {
+        if (family !== undefined && !inFamily(from, family)) continue;
+        endpoints.forEach((to, t) => {
+          if (from.kind !== 'pod' && to.kind !== 'pod') return;
+          if (family !== undefined && !inFamily(to, family)) return;
+          const job: Job = {
+            from: from.key,
+            to: to.key,
+            probe,
+            ...(family === undefined ? {} : { family }),
+          };
+          // Stryker disable next-line StringLiteral: equivalent, `ports` has one entry per endpoint, so the fallback is never read
+          const port = ports[t] ?? 'internal: no port';
+          jobs.push(
+            typeof port === 'number'
+              ? { kind: 'runnable', job, port }
+              : { kind: 'unresolvable', job, reason: port },
+          );
+        });
+      }
     }
   }
-  return { endpoints, probes: chosen, jobs };
+  return { endpoints, probes: chosen, ...(families === undefined ? {} : { families }), jobs };
 }

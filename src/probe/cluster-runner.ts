@@ -8,7 +8,15 @@
  */
 import pLimit from 'p-limit';
 import { isExternalKey, type EndpointKey } from '../domain/endpoint.js';
-import type { Job, JobResult, Outcome, RunnableJob } from '../domain/job.js';
+import {
+  familyName,
+  type Family,
+  type Job,
+  type JobResult,
+  type Outcome,
+  type RunnableJob,
+} from '../domain/job.js';
+import { parseIp } from '../model/cidr.js';
 import type { ProbeJob, ProbeOutcome, ProbeResult } from './batch-protocol.js';
 import type { ProbeSource } from './batch.js';
 import type { JobRunner } from './job-runner.js';
@@ -17,8 +25,13 @@ import type { JobRunner } from './job-runner.js';
 export interface LivePod {
   readonly namespace: string;
   readonly name: string;
-  /** The pod's IP; a destination without one cannot be probed. */
+  /** The pod's (primary) IP; a destination without one cannot be probed. */
   readonly ip: string | undefined;
+  /**
+   * Every address of the pod (status.podIPs), one per family: a job of a family targets the
+   * address of that family. Absent: `ip` alone.
+   */
+  readonly ips?: readonly string[];
   /** The container to exec the probe client in (it needs bash and /usr/bin/nc). */
   readonly container: string;
 }
@@ -176,8 +189,13 @@ export class ClusterRunner implements JobRunner {
       );
     const destination = this.pods.get(job.to);
     if (destination === undefined) return skip(`destination ${job.to} is not a known pod`);
-    if (destination.ip === undefined || destination.ip === '')
-      return skip(`destination ${job.to} has no IP`);
+    const host = targetAddress(destination, job.family);
+    if (host === undefined)
+      return skip(
+        job.family === undefined
+          ? `destination ${job.to} has no IP`
+          : `destination ${job.to} has no ${familyName(job.family)} address`,
+      );
     const protocol = job.probe.protocol;
     if (protocol === 'SCTP') {
       return skip(
@@ -190,13 +208,27 @@ export class ClusterRunner implements JobRunner {
       index,
       probe: {
         id: `j${String(index)}`,
-        host: destination.ip,
+        host,
         port,
         protocol,
         timeoutSeconds: this.timeoutSeconds,
       },
     };
   }
+}
+
+/**
+ * The address a job targets on a destination: its address of the job's family, or its primary
+ * address for a single-family job. Undefined when it has none.
+ */
+export function targetAddress(
+  destination: LivePod,
+  family: Family | undefined,
+): string | undefined {
+  if (family === undefined)
+    return destination.ip === undefined || destination.ip === '' ? undefined : destination.ip;
+  const all = destination.ips ?? (destination.ip === undefined ? [] : [destination.ip]);
+  return all.find((ip) => parseIp(ip)?.family === family);
 }
 
 /** A probe result's detail with its elapsed time, as results carry it. */

@@ -27,7 +27,7 @@ export class ModelRunner implements JobRunner {
         typeof job.probe.port === 'string' && to.kind === 'pod'
           ? job.probe
           : { port, protocol: job.probe.protocol };
-      const verdict = this.model.verdict(job.from, job.to, probe);
+      const verdict = this.model.verdict(job.from, job.to, probe, job.family);
       results.push(
         'verdict' in verdict
           ? {

@@ -2,7 +2,8 @@
  * Results → the result document (src/report/document.ts, docs/REPORTS.md): compact tables plus
  * the cells worth reading, or every cell. Every reporter renders from this document.
  */
-import { formatProbe } from '../domain/probe.js';
+import { probeLabel, type Family } from '../domain/job.js';
+import { formatProbe, type ProbePort } from '../domain/probe.js';
 import type { CellClass } from '../compare/classify.js';
 import type {
   CellResult,
@@ -93,11 +94,22 @@ function heldJson(h: HeldResult): HeldJson {
   };
 }
 
+/** The step's probes as the document names them: per family when it probes more than one. */
+function stepProbes(step: StepResult): { probe: ProbePort; family?: Family; label: string }[] {
+  return step.probes.flatMap((probe) =>
+    (step.families ?? [undefined]).map((family) => ({
+      probe,
+      ...(family === undefined ? {} : { family }),
+      label: probeLabel(probe, family),
+    })),
+  );
+}
+
 function tables(step: StepResult): StepJson['tables'] {
   const index = new Map(step.endpoints.map((k, i) => [k, i]));
   const live = step.cells.some((c) => c.observed !== undefined);
   const out: Record<string, TableJson> = {};
-  for (const probe of step.probes) {
+  for (const { probe, family, label } of stepProbes(step)) {
     const blank = () => step.endpoints.map(() => Array<string>(step.endpoints.length).fill(' '));
     const expected = blank();
     const modelled = blank();
@@ -105,6 +117,7 @@ function tables(step: StepResult): StepJson['tables'] {
     const classes = blank();
     for (const cell of step.cells) {
       if (cell.probe.port !== probe.port || cell.probe.protocol !== probe.protocol) continue;
+      if (cell.family !== family) continue;
       const r = index.get(cell.from) ?? 0;
       const c = index.get(cell.to) ?? 0;
       const set = (rows: string[][], mark: string) => {
@@ -117,7 +130,7 @@ function tables(step: StepResult): StepJson['tables'] {
       set(classes, CLASS_MARK[cell.class]);
     }
     const rows = (t: string[][]) => t.map((row) => row.join(''));
-    out[formatProbe(probe)] = {
+    out[label] = {
       expected: rows(expected),
       modelled: rows(modelled),
       ...(live ? { observed: rows(observed) } : {}),
@@ -138,7 +151,8 @@ function cell(c: CellResult): CellJson {
   return {
     from: c.from,
     to: c.to,
-    probe: formatProbe(c.probe),
+    probe: probeLabel(c.probe, c.family),
+    ...(c.family === undefined ? {} : { family: c.family }),
     ...(c.port === undefined ? {} : { port: c.port }),
     ...(c.expected === undefined ? {} : { expected: c.expected }),
     modelled: c.modelled,
@@ -197,7 +211,19 @@ export function resultDocument(
           name: s.name,
           summary: counts(s.counts),
           endpoints: [...s.endpoints],
-          probes: s.probes.map(formatProbe),
+          probes: stepProbes(s).map((p) => p.label),
+          ...(s.families === undefined ? {} : { families: [...s.families] }),
+          ...(s.familyNotes === undefined
+            ? {}
+            : {
+                familyNotes: s.familyNotes.map((n) => ({
+                  from: n.from,
+                  to: n.to,
+                  probe: formatProbe(n.probe),
+                  families: n.families.map((f) => ({ ...f })),
+                  note: n.note,
+                })),
+              }),
           tables: tables(s),
           cells: s.cells.filter((c) => all || !QUIET.includes(c.class)).map(cell),
           ...(s.held === undefined ? {} : { held: s.held.map(heldJson) }),

@@ -86,11 +86,38 @@ const TABLE = z
   })
   .describe('the truth tables of one probe; a space where there is no cell (external to external)');
 
+const FAMILY = z.union([z.literal(4), z.literal(6)]);
+
+const FAMILY_NOTE = z
+  .strictObject({
+    from: z.string(),
+    to: z.string(),
+    probe: z.string().describe('PORT/PROTOCOL, without a family'),
+    families: z
+      .array(
+        z.strictObject({
+          family: FAMILY,
+          modelled: z.enum(['allow', 'deny', 'unresolvable']),
+          observed: OUTCOME.optional(),
+        }),
+      )
+      .describe('per family: the model and, on a live run, the cluster'),
+    note: z.string().describe('e.g. "families disagree: IPv4 allow, IPv6 deny"'),
+  })
+  .describe('a flow whose IP families were decided differently, by the model or on the cluster');
+
 const CELL = z
   .strictObject({
     from: z.string(),
     to: z.string(),
-    probe: z.string().describe('PORT/PROTOCOL as planned, e.g. 80/TCP or mysql/TCP'),
+    probe: z
+      .string()
+      .describe(
+        'PORT/PROTOCOL as planned, e.g. 80/TCP or mysql/TCP; followed by the family when the step probes more than one, e.g. 80/TCP IPv6',
+      ),
+    family: FAMILY.optional().describe(
+      'the IP family of the flow, when the step probes more than one',
+    ),
     port: z.int().min(1).max(65535).optional().describe('the destination port probed'),
     expected: z.enum(['allow', 'deny', 'unresolvable']).optional(),
     modelled: z.enum(['allow', 'deny', 'unresolvable']),
@@ -154,7 +181,17 @@ const STEP = z.strictObject({
   name: z.string(),
   summary: z.strictObject(COUNTS_SHAPE),
   endpoints: z.array(z.string()).describe('endpoint keys: rows and columns of every table'),
-  probes: z.array(z.string()),
+  probes: z
+    .array(z.string())
+    .describe('PORT/PROTOCOL; one per probe and family when the step probes more than one family'),
+  families: z
+    .array(FAMILY)
+    .optional()
+    .describe('the IP families probed, when more than one (probes and cells then name theirs)'),
+  familyNotes: z
+    .array(FAMILY_NOTE)
+    .optional()
+    .describe('flows whose families disagree with each other (absent: none)'),
   tables: z.record(z.string(), TABLE).describe('per probe (as in `probes`)'),
   cells: z
     .array(CELL)

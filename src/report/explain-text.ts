@@ -117,7 +117,11 @@ function renderSide(side: SideWalk, colors: Palette): string[] {
 
 export function renderExplanation(x: FlowExplanation, colors: Palette): string {
   const port = 'port' in x.result ? x.result.port : undefined;
-  const lines = [colors.bold(`Flow ${x.from} -> ${x.to} on ${probeLabel(x.probe, port)}`), ''];
+  const over = x.family === undefined ? '' : ` over IPv${String(x.family)}`;
+  const lines = [
+    colors.bold(`Flow ${x.from} -> ${x.to} on ${probeLabel(x.probe, port)}${over}`),
+    '',
+  ];
   if (!('verdict' in x.result)) {
     lines.push(`Not evaluated: ${x.result.reason}`);
     return lines.join('\n');

@@ -154,6 +154,17 @@ function cellsTable(step: StepJson, nodes: Readonly<Record<string, string>> | un
   return `<details open><summary>${plural(cells.length, 'cell')} to read</summary><table class="cells"><thead><tr><th>probe</th><th>from</th><th>to</th><th>expected</th><th>model</th>${live ? '<th>observed</th>' : ''}<th>class</th><th>why</th></tr></thead><tbody>${rows.join('')}</tbody></table></details>`;
 }
 
+/** Flows whose IP families were decided differently (dual-stack steps). */
+function familyTable(step: StepJson): string {
+  const notes = step.familyNotes ?? [];
+  if (notes.length === 0) return '';
+  const rows = notes.map(
+    (n) =>
+      `<tr class="families"><td><code>${escapeHtml(n.probe)}</code></td><td><code>${escapeHtml(n.from)}</code></td><td><code>${escapeHtml(n.to)}</code></td><td>${escapeHtml(n.note)}</td></tr>`,
+  );
+  return `<details open><summary>${plural(notes.length, 'flow')} whose IP families were decided differently</summary><table class="cells families"><thead><tr><th>probe</th><th>from</th><th>to</th><th>families</th></tr></thead><tbody>${rows.join('')}</tbody></table></details>`;
+}
+
 /** Held connections, apart from the matrices (they have no spec verdict). */
 function heldTable(step: StepJson): string {
   const held = step.held ?? [];
@@ -181,7 +192,7 @@ function stepSection(
         `<figure><figcaption>${escapeHtml(grid.probe)}</figcaption>${matrixSvg(grid, `m${String(s)}-${String(step.index)}-${String(p)}`)}</figure>`,
     )
     .join('\n');
-  return `<section class="step"><h3>Step ${String(step.index + 1)}/${String(total)} ${escapeHtml(step.name)}</h3><p>${escapeHtml(facts.join('; '))}</p>${legend(step)}<div class="matrices">${matrices}</div>${cellsTable(step, nodes)}${heldTable(step)}</section>`;
+  return `<section class="step"><h3>Step ${String(step.index + 1)}/${String(total)} ${escapeHtml(step.name)}</h3><p>${escapeHtml(facts.join('; '))}</p>${legend(step)}<div class="matrices">${matrices}</div>${cellsTable(step, nodes)}${familyTable(step)}${heldTable(step)}</section>`;
 }
 
 function scenarioSection(scenario: ScenarioJson, s: number): string {

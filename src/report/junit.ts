@@ -76,7 +76,24 @@ function stepCases(
   steps: number,
   nodes: Readonly<Record<string, string>> | undefined,
 ): Case[] {
-  return [...gridCases(step, steps, nodes), ...heldCases(step, steps)];
+  return [...gridCases(step, steps, nodes), ...familyCases(step, steps), ...heldCases(step, steps)];
+}
+
+/**
+ * Flows whose IP families were decided differently: one case per step that has any, passing (each
+ * family's cell is judged in its grid's case), its output naming them.
+ */
+function familyCases(step: StepJson, steps: number): Case[] {
+  const notes = step.familyNotes ?? [];
+  if (notes.length === 0) return [];
+  return [
+    {
+      name: `step ${String(step.index + 1)}/${String(steps)} ${step.name}: IP families`,
+      time: '0',
+      failing: [],
+      out: notes.map((n) => `${n.probe} ${n.from} -> ${n.to}: ${n.note}`).join('\n'),
+    },
+  ];
 }
 
 function gridCases(

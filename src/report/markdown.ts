@@ -119,6 +119,28 @@ export function renderMarkdown(doc: ResultDocument): string {
           ]),
         );
     }
+    const families = scenario.steps.flatMap((step) =>
+      (step.familyNotes ?? []).map((n) => ({ step: `${String(step.index + 1)}. ${step.name}`, n })),
+    );
+    if (families.length > 0) {
+      lines.push(
+        '',
+        `**${plural(families.length, 'flow')} whose IP families were decided differently:**`,
+        '',
+        row(['step', 'probe', 'from', 'to', 'families']),
+        row(['---', '---', '---', '---', '---']),
+      );
+      for (const { step, n } of families)
+        lines.push(
+          row([
+            escapeMarkdown(step),
+            code(n.probe),
+            code(n.from),
+            code(n.to),
+            escapeMarkdown(n.note),
+          ]),
+        );
+    }
     const notable: { step: string; cell: CellJson }[] = [];
     for (const cls of SHOWN)
       for (const step of scenario.steps)

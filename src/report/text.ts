@@ -199,6 +199,16 @@ function heldLines(step: StepJson, colors: Palette): string[] {
   return lines;
 }
 
+/** Flows whose IP families were decided differently (dual-stack steps). */
+function familyLines(step: StepJson, colors: Palette): string[] {
+  const notes = step.familyNotes ?? [];
+  if (notes.length === 0) return [];
+  return [
+    `    IP families decided differently (${String(notes.length)}):`,
+    ...notes.map((n) => `      ${colors.bold(`${n.probe} ${n.from} -> ${n.to}`)}: ${n.note}`),
+  ];
+}
+
 function renderStep(
   step: StepJson,
   total: number,
@@ -218,6 +228,7 @@ function renderStep(
     for (const cell of cells) lines.push(...cellLine(cell, colors, nodes));
   }
   lines.push(...skippedLines(step));
+  lines.push(...familyLines(step, colors));
   lines.push(...heldLines(step, colors));
   if (options.tables === 'never') return { lines, tables: false, live: false };
   const grids = stepGrids(step, nodes).filter(

@@ -202,4 +202,42 @@ describe('ClusterRunner (fake runBatch)', () => {
         ),
     ).to.throw(/timeoutSeconds/);
   });
+
+  it('probes a cell of a dual-stack pod once per family, each to the address of its family', async () => {
+    const calls: Call[] = [];
+    const dual = new Map<string, LivePod>([
+      ['x/a', { ...live('x', 'a', '10.244.0.11'), ips: ['10.244.0.11', 'fd00:10:244::11'] }],
+      ['x/b', { ...live('x', 'b', 'fd00:10:244::12'), ips: ['fd00:10:244::12', '10.244.0.12'] }],
+      ['x/v4', { ...live('x', 'v4', '10.244.0.13'), ips: ['10.244.0.13'] }],
+    ]);
+    const runner = new ClusterRunner(
+      dual,
+      {},
+      fakeBatch((j) => (j.host.includes(':') ? 'dropped' : 'allowed'), calls),
+    );
+    const of = (to: string, family?: 4 | 6): RunnableJob => ({
+      job: {
+        from: 'x/a',
+        to,
+        probe: { port: 80, protocol: 'TCP' },
+        ...(family === undefined ? {} : { family }),
+      },
+      port: 80,
+    });
+    const results = await runner.run([of('x/b', 4), of('x/b', 6), of('x/v4', 6), of('x/b')]);
+    // One cell (x/a → x/b on 80/TCP) is two probes, one to each address; no family: the primary.
+    expect(calls.flatMap((c) => c.jobs.map((j) => j.host))).to.deep.equal([
+      '10.244.0.12',
+      'fd00:10:244::12',
+      'fd00:10:244::12',
+    ]);
+    expect(results.map((r) => r.outcome)).to.deep.equal([
+      'allowed',
+      'dropped',
+      'skipped',
+      'dropped',
+    ]);
+    expect(results[2]?.detail).to.equal('destination x/v4 has no IPv6 address');
+    expect(results[1]?.job.family).to.equal(6);
+  });
 });

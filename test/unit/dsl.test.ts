@@ -274,10 +274,24 @@ describe('scenarios: rule keys', () => {
   });
   it('requires at least one part, in order', () => {
     expect(parseCellSelector('')).to.equal(
-      'expected "from PATTERN to PATTERN on PROBE" (each part optional, at least one)',
+      'expected "from PATTERN to PATTERN on PROBE over FAMILY" (each part optional, at least one)',
     );
     expect(parseCellSelector('on 80 to x/y')).to.equal(
-      '"to" must come before "on" (the order is from, to, on)',
+      '"to" must come before "on" (the order is from, to, on, over)',
+    );
+    expect(parseCellSelector('over IPv6 on 80')).to.equal(
+      '"on" must come before "over" (the order is from, to, on, over)',
+    );
+  });
+  it('reads a family after "over": IPv4 or IPv6, in any case', () => {
+    expect(parseCellSelector('from x/a to x/b on 80 over IPv6')).to.deep.include({ family: 6 });
+    expect(parseCellSelector('over ipv4')).to.deep.include({ family: 4 });
+    expect(parseCellSelector('from x/a over v6')).to.equal('over: expected IPv4 or IPv6, got "v6"');
+    expect(parseCellSelector('from x/a over')).to.equal(
+      'missing a family (IPv4 or IPv6) after "over"',
+    );
+    expect(parseCellSelector('from x/a over IPv6 IPv4')).to.equal(
+      'unexpected "IPv4" after "over IPv6": expected the end',
     );
   });
 });

@@ -554,4 +554,54 @@ describe('probe session client (probes/probe.sh --session, local bash, loopback 
       sessions.close(); // a failed assertion must not leave the local bash running
     }
   });
+
+  it('probes an IPv6 literal as it probes an IPv4 one (TCP through nc, UDP through bash)', async function () {
+    this.timeout(10_000);
+    // The IPv6 loopback: a TCP server, a closed TCP port and a UDP server that answers.
+    const tcp6 = createServer((socket) => socket.destroy());
+    const tcp6Port = await new Promise<number>((resolve) => {
+      tcp6.listen(0, '::1', () => {
+        resolve((tcp6.address() as AddressInfo).port);
+      });
+    });
+    const closed6 = createServer();
+    const closed6Port = await new Promise<number>((resolve) => {
+      closed6.listen(0, '::1', () => {
+        resolve((closed6.address() as AddressInfo).port);
+      });
+    });
+    await new Promise((resolve) => closed6.close(resolve));
+    const udp6 = createSocket('udp6');
+    udp6.on('message', (_message, from) => {
+      udp6.send('pod-b\n', from.port, from.address);
+    });
+    const udp6Port = await new Promise<number>((resolve) => {
+      udp6.bind(0, '::1', () => {
+        resolve(udp6.address().port);
+      });
+    });
+    const sessions = new ProbeSessions(sessionCommand(), local, () =>
+      Promise.reject(new Error('the one-exec fallback was not expected')),
+    );
+    const at = (id: string, port: number, protocol: 'TCP' | 'UDP'): ProbeJob => ({
+      ...job(id, port, protocol),
+      host: '::1',
+    });
+    try {
+      const results = await sessions.runBatch(SOURCE, [
+        at('t6-open', tcp6Port, 'TCP'),
+        at('t6-closed', closed6Port, 'TCP'),
+        at('u6-served', udp6Port, 'UDP'),
+      ]);
+      expect(results.map((r) => `${r.id}:${r.outcome}`)).to.deep.equal([
+        't6-open:allowed',
+        't6-closed:refused',
+        'u6-served:allowed',
+      ]);
+    } finally {
+      sessions.close();
+      tcp6.close();
+      udp6.close();
+    }
+  });
 });

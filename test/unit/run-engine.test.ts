@@ -11,6 +11,7 @@ import type {
   PodSpecInput,
 } from '../../src/cluster/index.js';
 import { ClusterError } from '../../src/cluster/index.js';
+import { UsageError } from '../../src/domain/errors.js';
 import type { JobResult, Outcome, RunnableJob } from '../../src/domain/job.js';
 import { parsePattern, type Pattern } from '../../src/domain/pattern.js';
 import type {
@@ -44,7 +45,7 @@ import {
   type World,
 } from '../../src/model/types.js';
 import { readNetworkPolicy } from '../../src/model/validate.js';
-import type { LivePod } from '../../src/probe/cluster-runner.js';
+import { targetAddress, type LivePod } from '../../src/probe/cluster-runner.js';
 
 const LOC = { file: 'test.yaml', line: 1, col: 1 };
 
@@ -177,6 +178,10 @@ class FakeCluster implements LiveCluster {
   private snapshot = new Map<string, NetworkPolicyManifest>();
   /** Overrides an outcome: (cell key, round) → outcome. */
   override?: (key: string, round: number) => Outcome | undefined;
+  /** Overrides the outcome of the jobs of one family. */
+  familyOverride?: (key: string, family: 4 | 6) => Outcome | undefined;
+  /** Every probe as `from>to host`, the host being the address the job targets. */
+  readonly probedHosts: string[] = [];
   failOn?: string;
   onProbe?: () => void;
   world: World = BASE_WORLD;
@@ -233,6 +238,8 @@ class FakeCluster implements LiveCluster {
       );
     return Promise.resolve(this.nodes);
   }
+  /** Pods get an IPv6 address too (status.podIPs of a dual-stack cluster). */
+  dualStack = false;
   waitPodsReady(namespace: string, names: readonly string[]) {
     this.record(`wait ${namespace} ${names.join(',')}`);
     return Promise.resolve(
@@ -240,6 +247,14 @@ class FakeCluster implements LiveCluster {
         namespace,
         name,
         ip: `10.244.0.${String(namespace.length * 10 + i)}`,
+        ...(this.dualStack
+          ? {
+              ips: [
+                `10.244.0.${String(namespace.length * 10 + i)}`,
+                `fd00::${String(namespace.length * 10 + i)}`,
+              ],
+            }
+          : {}),
         nodeName: this.pinned.get(`${namespace}/${name}`) ?? 'n',
         phase: 'Running',
         ready: true,
@@ -379,7 +394,13 @@ class FakeCluster implements LiveCluster {
     return Promise.resolve(
       jobs.map(({ job, port }) => {
         const key = `${job.from}>${job.to}/${job.probe.protocol}`;
-        const forced = this.override?.(key, this.probeRounds);
+        const to = targets.get(job.to);
+        this.probedHosts.push(
+          `${job.from}>${job.to} ${to === undefined ? '?' : (targetAddress(to, job.family) ?? '-')}`,
+        );
+        const forced =
+          (job.family === undefined ? undefined : this.familyOverride?.(key, job.family)) ??
+          this.override?.(key, this.probeRounds);
         const v = model.verdict(job.from, job.to, { port, protocol: job.probe.protocol });
         const outcome: Outcome =
           forced ?? ('verdict' in v && v.verdict === 'allow' ? 'allowed' : 'refused');
@@ -511,6 +532,63 @@ describe('engine run (fake cluster)', () => {
     const cell = step?.cells.find((c) => c.from === 'y/b' && c.to === 'x/a');
     expect(cell?.class).to.equal('cluster-deviates');
     expect(cell?.tries).to.deep.equal(['refused', 'refused', 'refused']);
+  });
+
+  it('on a dual-stack cluster probes every cell on each family, to the address of that family, and notes families that disagree', async () => {
+    const fake = new FakeCluster('r');
+    fake.dualStack = true;
+    // The cluster enforces the deny into x on IPv4 only: y/b → x/a on 80/TCP opens on IPv6.
+    fake.familyOverride = (key, family) =>
+      key === 'y/b>x/a/TCP' && family === 6 ? 'allowed' : undefined;
+    const phases: string[] = [];
+    let t = 0;
+    const result = await runScenario(scenario(), fake, {
+      image: 'img',
+      runId: 'r',
+      retries: 0,
+      settleTimeoutMs: 1000,
+      now: () => (t += 100),
+      onEvent: (e) => {
+        if (e.kind === 'phase') phases.push(e.message);
+      },
+    });
+    expect(phases).to.include('probing every cell on IPv4 and IPv6');
+    const step = result.steps[0];
+    expect(step?.families).to.deep.equal([4, 6]);
+    // 2 pods, 2 probes (80/TCP, 80/UDP), 2 families.
+    expect(step?.cells).to.have.length(16);
+    const cell = (family: 4 | 6) =>
+      step?.cells.find(
+        (c) =>
+          c.from === 'y/b' && c.to === 'x/a' && c.probe.protocol === 'TCP' && c.family === family,
+      );
+    expect(cell(4)).to.deep.include({ modelled: 'deny', observed: 'refused', class: 'unchecked' });
+    expect(cell(6)).to.deep.include({
+      modelled: 'deny',
+      observed: 'allowed',
+      class: 'cluster-deviates',
+    });
+    expect(step?.familyNotes?.map((n) => n.note)).to.deep.equal([
+      'families disagree: observed IPv4 refused, IPv6 allowed',
+    ]);
+    // One cell, two probes: x/a's IPv4 address, then its IPv6 address (live names x-r, y-r).
+    const hosts = fake.probedHosts.filter((h) => h.startsWith('y/b>x/a '));
+    expect(new Set(hosts)).to.deep.equal(new Set(['y/b>x/a 10.244.0.30', 'y/b>x/a fd00::30']));
+  });
+
+  it('a requested family the live pods lack is a usage error, and the run cleans up', async () => {
+    const fake = new FakeCluster('r');
+    let error: unknown;
+    try {
+      await runScenario(scenario(), fake, { image: 'img', runId: 'r', families: [6] });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(UsageError);
+    expect((error as Error).message).to.equal(
+      '--family 6: test.yaml: no pod has an IPv6 address in status.podIPs (they have IPv4): the cluster does not give pods that family; use --family 4',
+    );
+    expect(fake.calls.filter((c) => c.startsWith('delete-namespace'))).to.have.length(2);
   });
 
   it('reports a cell whose outcome changes between tries as flaky, never as passed', async () => {

@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import type { Family } from '../../domain/job.js';
+import { familyArg, familyHelp } from '../options.js';
 import { checkScenario } from '../../engine/check.js';
 import type { ScenarioResult } from '../../engine/results.js';
 import type { ReportTarget } from '../../report/sinks.js';
@@ -12,6 +14,7 @@ interface CheckFlags {
   color?: boolean;
   report?: ReportTarget[];
   tables?: boolean;
+  family?: Family[];
 }
 
 export function checkCommand(io: Io, done: (result: CommandResult) => void): Command {
@@ -31,7 +34,8 @@ export function checkCommand(io: Io, done: (result: CommandResult) => void): Com
       .argument(
         '<scenario...>',
         'scenario files (YAML, apiVersion polygraph.dev/v1alpha1), or directories of them',
-      ),
+      )
+      .option('--family <4|6|both>', familyHelp('declared'), familyArg),
   ).action(async (paths: string[], flags: CheckFlags) => {
     const targets = flags.report ?? [];
     checkTargets(targets);
@@ -40,7 +44,10 @@ export function checkCommand(io: Io, done: (result: CommandResult) => void): Com
       for (const warning of scenario.warnings ?? [])
         io.err(`warning: ${scenario.file}: ${warning}`);
     const results: ScenarioResult[] = [];
-    for (const scenario of scenarios) results.push(await checkScenario(scenario));
+    for (const scenario of scenarios)
+      results.push(
+        await checkScenario(scenario, flags.family === undefined ? {} : { families: flags.family }),
+      );
     await emitResults(io, results, flags, targets);
     done({ kind: 'check', results });
   });

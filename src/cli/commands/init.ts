@@ -105,7 +105,7 @@ export function initCommand(io: Io, done: (result: CommandResult) => void): Comm
         ...manifests.world,
         externals: [...manifests.world.externals, ...(flags.external ?? [])],
       };
-      const { tables } = await initTables(world, options, flags.probe);
+      const { tables, rules } = await initTables(world, options, flags.probe);
       const paths = filename.map((p) => fromScenario(p, flags.output));
       const changed = Object.fromEntries(
         (Object.keys(DEFAULT_MODEL_OPTIONS) as (keyof typeof options)[])
@@ -130,6 +130,7 @@ export function initCommand(io: Io, done: (result: CommandResult) => void): Comm
         ...(Object.keys(changed).length > 0 ? { options: changed } : {}),
         ...(flags.probe ? { probes: flags.probe.map(formatProbe) } : {}),
         expect: {
+          ...(rules.length === 0 ? {} : { rules: rules.map((r) => ({ [r.cells]: r.verdict })) }),
           tables: Object.fromEntries(tables.map((t) => [formatProbe(t.probe), t.text])),
         },
       };

@@ -9,7 +9,8 @@ import { runScenario } from '../../engine/run.js';
 import { progressReporter } from '../../report/progress.js';
 import type { ReportTarget } from '../../report/sinks.js';
 import type { Io } from '../io.js';
-import { collect, externalArg, externalExecArg } from '../options.js';
+import type { Family } from '../../domain/job.js';
+import { collect, externalArg, externalExecArg, familyArg, familyHelp } from '../options.js';
 import { addResultOptions, checkTargets, emitResults } from '../reports.js';
 import type { CommandResult } from '../result.js';
 import { loadScenarios } from '../scenario-files.js';
@@ -38,6 +39,7 @@ interface RunFlags {
   external?: { name: string; ip: string }[];
   externalExec?: { name: string; command: string[] }[];
   skipCanary?: boolean;
+  family?: Family[];
   output: 'text' | 'json';
   color?: boolean;
   report?: ReportTarget[];
@@ -139,6 +141,7 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
         'a command that runs the probe client on that host, to probe from it (e.g. "ext1=docker exec ext1"; split on blanks, no shell; repeatable)',
         collect(externalExecArg),
       )
+      .option('--family <4|6|both>', familyHelp('live'), familyArg)
       .option('--skip-canary', 'do not check that the cluster enforces NetworkPolicies first'),
   ).action(async (paths: string[], flags: RunFlags) => {
     const targets = flags.report ?? [];
@@ -197,6 +200,7 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
             placement: flags.placement,
             ...(flags.keep === true ? { keep: true } : {}),
             ...(plugin === undefined ? {} : { plugin }),
+            ...(flags.family === undefined ? {} : { families: flags.family }),
             externals: new Map((flags.external ?? []).map((e) => [e.name, e.ip])),
             externalSources: new Map((flags.externalExec ?? []).map((e) => [e.name, e.command])),
           }),
