@@ -140,6 +140,34 @@ describe('check per IP family', () => {
     ]);
   });
 
+  it('a scenario for a live dual-stack cluster may name a family without declaring addresses', async () => {
+    // No pod declares ips: offline the family of a flow is unknown (one cell per flow, which
+    // the default covers); a live run learns both families and the IPv6 rule applies there.
+    const scenario = await parseScenario(
+      `apiVersion: polygraph.dev/v1alpha1
+kind: Scenario
+metadata: { name: t }
+topology:
+  namespaces:
+    shop:
+      pods:
+        web: { ports: [80] }
+        api: { ports: [80] }
+expect:
+  default: allow
+  rules: [from shop/web to shop/api over IPv6: deny]
+`,
+      'dir/t.yaml',
+    );
+    const [step] = (await checkScenario(scenario)).steps;
+    expect(step?.cells.map((c) => `${c.from}>${c.to} ${c.expected ?? '-'}`)).to.deep.equal([
+      'shop/web>shop/web allow',
+      'shop/web>shop/api allow',
+      'shop/api>shop/web allow',
+      'shop/api>shop/api allow',
+    ]);
+  });
+
   it('an expectation without a family applies to both; a wrong one fails each family', async () => {
     const scenario = await parseScenario(
       `apiVersion: polygraph.dev/v1alpha1
