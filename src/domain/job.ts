@@ -42,7 +42,7 @@ export interface RunnableJob {
 }
 
 /**
- * What a runner found for a job. Never a boolean: a cluster runner tells a refused connection
+ * What a runner found for a job. Never a boolean: the probe runner tells a refused connection
  * from a dropped one and from a probe that could not run; the model says allowed or denied.
  */
 export type Outcome =

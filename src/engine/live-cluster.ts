@@ -1,6 +1,6 @@
 /**
  * What the engine needs of a live cluster, as an interface: `clusterBackend` implements it with
- * src/cluster and the cluster runner; unit tests implement it with a recording fake (a seam for
+ * src/cluster and the probe runner; unit tests implement it with a recording fake (a seam for
  * the engine's logic, never the proof: behaviour on Kubernetes is proven on the lab).
  */
 import {
@@ -23,7 +23,7 @@ import { CLUSTER_POLICY_GROUP, CLUSTER_POLICY_RESOURCES } from '../model/cluster
 import type { ClusterPolicyKind } from '../model/types.js';
 import { holdCommand, runProbeBatch, sessionCommand, type ProbeSource } from '../probe/batch.js';
 import { HoldSession, type HeldClient } from '../probe/hold.js';
-import { ClusterRunner, type LivePod } from '../probe/cluster-runner.js';
+import { ProbeRunner, type LivePod } from '../probe/probe-runner.js';
 import { hostBatch } from '../probe/host-runner.js';
 import { ProbeSessions } from '../probe/session.js';
 
@@ -147,7 +147,7 @@ export function clusterBackend(cluster: Cluster): LiveCluster {
     deleteClusterPolicy: (policy) =>
       deleteClusterObject(cluster, resourceOf(policy.kind, policy.apiVersion), policy.name),
     probe: (jobs, targets, settings, signal) =>
-      new ClusterRunner(
+      new ProbeRunner(
         targets,
         {
           concurrency: settings.concurrency,

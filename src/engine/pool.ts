@@ -7,7 +7,7 @@
  * A scenario that created or deleted pods, or that failed, is not reset: its namespaces are
  * deleted as usual. `close` deletes what is left.
  */
-import type { LivePod } from '../probe/cluster-runner.js';
+import type { LivePod } from '../probe/probe-runner.js';
 import type { Scenario } from '../dsl/types.js';
 import type { LiveCluster } from './live-cluster.js';
 

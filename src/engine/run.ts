@@ -2,7 +2,7 @@
  * `run`: a scenario on a live cluster, step by step. Namespaces (live names: names.ts) and a
  * probe pod per scenario pod are created, the top-level policies applied; then per step: the
  * actions, settling by probing (the cells this step changes, until they flip), the whole table
- * through the cluster runner and the same planned jobs through the model runner, re-probes of
+ * through the probe runner and the same planned jobs through the model runner, re-probes of
  * disagreeing cells, and the three-way comparison. Everything created is removed at the end,
  * whatever happens (unless kept on purpose).
  */
@@ -31,7 +31,7 @@ import type {
 import { NetworkModel } from '../model/engine.js';
 import { NAMESPACE_NAME_LABEL, type PodInfo, type World } from '../model/types.js';
 import { planJobs, type PlanEndpoint, type PlannedJob } from '../plan/plan.js';
-import type { LivePod } from '../probe/cluster-runner.js';
+import type { LivePod } from '../probe/probe-runner.js';
 import type { HeldClient, HoldReport } from '../probe/hold.js';
 import { familiesFor, heldBase, type FamilyChoice } from './check.js';
 import { familyNotes } from '../compare/family.js';

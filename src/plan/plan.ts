@@ -2,7 +2,7 @@
  * Jobs, resolved once. For a world and its probes: every (source, destination, probe) is either
  * runnable (with the destination port it targets) or unresolvable (with the reason: a port name
  * the destination does not serve, a port number no container of it declares, a host that
- * declares no ports). The model runner and the cluster runner take these jobs; nobody else
+ * declares no ports). The model runner and the probe runner take these jobs; nobody else
  * resolves ports. Pure: no I/O.
  */
 import { podKey, type EndpointKey } from '../domain/endpoint.js';

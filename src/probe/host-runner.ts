@@ -2,7 +2,7 @@
  * Probes from hosts outside the cluster (scenario externals as sources): the same batched probe
  * client as in the pods (probes/probe.sh), run through a command the user names for that host —
  * `ip netns exec ext1` on the lab, `docker exec ext1` next to kind, `ssh bastion` elsewhere.
- * `hostBatch` is the cluster runner's batch function for such a source: one run per host carries
+ * `hostBatch` is the probe runner's batch function for such a source: one run per host carries
  * all of its jobs concurrently. A command that fails, hangs or says
  * nothing makes its jobs probe-errors with the reason and the command to reproduce them — never
  * a denial. The command is run as given (no shell), and it is the user's: polygraph never picks
@@ -11,7 +11,7 @@
 import type { EndpointKey } from '../domain/endpoint.js';
 import { probeCommand } from './batch.js';
 import { formatJob, matchResults, parseProbeOutput } from './batch-protocol.js';
-import type { HostBatch } from './cluster-runner.js';
+import type { HostBatch } from './probe-runner.js';
 
 /** What running one command gave. */
 export interface HostCommandResult {

@@ -261,7 +261,7 @@ export class ProbeSession {
 
 /**
  * The sessions of a run, one per source pod, with the one-exec fallback. `runBatch` has the
- * shape the cluster runner takes.
+ * shape the probe runner takes.
  */
 export class ProbeSessions {
   private readonly sessions = new Map<string, ProbeSession>();

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Job, RunnableJob } from '../../src/domain/job.js';
-import { ClusterRunner, type LivePod, type RunBatch } from '../../src/probe/cluster-runner.js';
+import { ProbeRunner, type LivePod, type RunBatch } from '../../src/probe/probe-runner.js';
 import {
   hostBatch,
   runHostCommand,
@@ -27,8 +27,8 @@ function hostRunner(
   options: { timeoutSeconds?: number },
   run: RunHostCommand,
   podBatch: RunBatch = () => Promise.reject(new Error('no pod batch expected')),
-): ClusterRunner {
-  return new ClusterRunner(
+): ProbeRunner {
+  return new ProbeRunner(
     pods,
     {
       ...options,

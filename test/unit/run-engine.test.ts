@@ -45,7 +45,7 @@ import {
   type World,
 } from '../../src/model/types.js';
 import { readNetworkPolicy } from '../../src/model/validate.js';
-import { targetAddress, type LivePod } from '../../src/probe/cluster-runner.js';
+import { targetAddress, type LivePod } from '../../src/probe/probe-runner.js';
 
 const LOC = { file: 'test.yaml', line: 1, col: 1 };
 

@@ -42,7 +42,7 @@ export interface LivePod {
  */
 export type HostBatch = (jobs: readonly ProbeJob[], signal?: AbortSignal) => Promise<ProbeResult[]>;
 
-export interface ClusterRunnerOptions {
+export interface ProbeRunnerOptions {
   /** Source pods probing at the same time (one exec or session each). Default 4. */
   readonly concurrency?: number;
   /** Per-probe timeout in whole seconds. Default 1. */
@@ -88,7 +88,7 @@ export function probeOutcome(outcome: ProbeOutcome): Outcome {
   }
 }
 
-export class ClusterRunner implements JobRunner {
+export class ProbeRunner implements JobRunner {
   readonly name = 'cluster';
   private readonly concurrency: number;
   private readonly timeoutSeconds: number;
@@ -102,7 +102,7 @@ export class ClusterRunner implements JobRunner {
    */
   constructor(
     private readonly pods: ReadonlyMap<EndpointKey, LivePod>,
-    options: ClusterRunnerOptions,
+    options: ProbeRunnerOptions,
     private readonly runBatch: RunBatch,
   ) {
     this.concurrency = options.concurrency ?? 4;

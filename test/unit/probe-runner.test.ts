@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Job, RunnableJob } from '../../src/domain/job.js';
 import type { ProbeJob, ProbeOutcome, ProbeResult } from '../../src/probe/batch-protocol.js';
 import type { ProbeSource } from '../../src/probe/batch.js';
-import { ClusterRunner, type LivePod, type RunBatch } from '../../src/probe/cluster-runner.js';
+import { ProbeRunner, type LivePod, type RunBatch } from '../../src/probe/probe-runner.js';
 
 const live = (namespace: string, name: string, ip: string | undefined): LivePod => ({
   namespace,
@@ -50,10 +50,10 @@ function fakeBatch(answer: (job: ProbeJob) => ProbeOutcome, calls: Call[] = []):
   };
 }
 
-describe('ClusterRunner (fake runBatch)', () => {
+describe('ProbeRunner (fake runBatch)', () => {
   it('runs one batch per source pod, with every probe of that pod, to destination IPs', async () => {
     const calls: Call[] = [];
-    const runner = new ClusterRunner(
+    const runner = new ProbeRunner(
       pods,
       { timeoutSeconds: 2 },
       fakeBatch(() => 'allowed', calls),
@@ -92,7 +92,7 @@ describe('ClusterRunner (fake runBatch)', () => {
       3: 'dropped',
       4: 'probe-error',
     };
-    const runner = new ClusterRunner(
+    const runner = new ProbeRunner(
       pods,
       {},
       fakeBatch((j) => byPort[j.port] ?? 'probe-error'),
@@ -109,7 +109,7 @@ describe('ClusterRunner (fake runBatch)', () => {
 
   it('probes the port plan/ resolved for a named probe, never resolving names itself', async () => {
     const calls: Call[] = [];
-    const runner = new ClusterRunner(
+    const runner = new ProbeRunner(
       pods,
       {},
       fakeBatch(() => 'allowed', calls),
@@ -130,7 +130,7 @@ describe('ClusterRunner (fake runBatch)', () => {
       job('x/a', 'y/p', 80),
       job('x/a', 'x/b', 80, 'SCTP'),
     ];
-    const told = new ClusterRunner(
+    const told = new ProbeRunner(
       pods,
       { sctp: false },
       fakeBatch(() => 'refused', calls),
@@ -143,7 +143,7 @@ describe('ClusterRunner (fake runBatch)', () => {
       ['skipped', 'the cluster cannot carry SCTP'],
     ]);
     expect(calls).to.deep.equal([]);
-    const [sctp] = await new ClusterRunner(
+    const [sctp] = await new ProbeRunner(
       pods,
       {},
       fakeBatch(() => 'refused'),
@@ -158,7 +158,7 @@ describe('ClusterRunner (fake runBatch)', () => {
           .slice(1)
           .map((j) => ({ id: j.id, outcome: 'refused' as const, elapsedMs: 1, detail: '' })),
       );
-    const results = await new ClusterRunner(pods, {}, short).run([
+    const results = await new ProbeRunner(pods, {}, short).run([
       job('x/a', 'x/b', 80),
       job('x/a', 'x/b', 81),
     ]);
@@ -179,7 +179,7 @@ describe('ClusterRunner (fake runBatch)', () => {
     for (let i = 0; i < 6; i++)
       many.set(`n/p${String(i)}`, live('n', `p${String(i)}`, `10.0.0.${String(i + 1)}`));
     const jobs = [...many.keys()].map((from) => job(from, 'n/p0', 80));
-    const results = await new ClusterRunner(many, { concurrency: 2 }, slow).run(jobs);
+    const results = await new ProbeRunner(many, { concurrency: 2 }, slow).run(jobs);
     expect(results).to.have.length(6);
     expect(peak).to.equal(2);
   });
@@ -187,7 +187,7 @@ describe('ClusterRunner (fake runBatch)', () => {
   it('rejects options it could not honour', () => {
     expect(
       () =>
-        new ClusterRunner(
+        new ProbeRunner(
           pods,
           { concurrency: 0 },
           fakeBatch(() => 'allowed'),
@@ -195,7 +195,7 @@ describe('ClusterRunner (fake runBatch)', () => {
     ).to.throw(/concurrency/);
     expect(
       () =>
-        new ClusterRunner(
+        new ProbeRunner(
           pods,
           { timeoutSeconds: 0.5 },
           fakeBatch(() => 'allowed'),
@@ -210,7 +210,7 @@ describe('ClusterRunner (fake runBatch)', () => {
       ['x/b', { ...live('x', 'b', 'fd00:10:244::12'), ips: ['fd00:10:244::12', '10.244.0.12'] }],
       ['x/v4', { ...live('x', 'v4', '10.244.0.13'), ips: ['10.244.0.13'] }],
     ]);
-    const runner = new ClusterRunner(
+    const runner = new ProbeRunner(
       dual,
       {},
       fakeBatch((j) => (j.host.includes(':') ? 'dropped' : 'allowed'), calls),
