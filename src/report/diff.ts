@@ -60,10 +60,11 @@ function cell(change: CellChange): DiffCellJson {
   };
 }
 
-export function diffDocument(
+/** The fields of a DiffDocument before its cells, in the document's order. */
+function documentHead(
   result: DiffResult,
   sides: { before: DiffSide; after: DiffSide },
-): DiffDocument {
+): Omit<DiffDocument, 'opened' | 'closed' | 'summary'> {
   return {
     apiVersion: DIFF_API_VERSION,
     kind: 'DiffResult',
@@ -73,6 +74,15 @@ export function diffDocument(
     probes: result.probes.map((p) => ({ port: p.port, protocol: p.protocol })),
     changed: hasChanges(result),
     changes: result.changes,
+  };
+}
+
+export function diffDocument(
+  result: DiffResult,
+  sides: { before: DiffSide; after: DiffSide },
+): DiffDocument {
+  return {
+    ...documentHead(result, sides),
     opened: result.opened.map(cell),
     closed: result.closed.map(cell),
     summary: result.summary,
@@ -89,17 +99,7 @@ export function* diffJsonChunks(
   result: DiffResult,
   sides: { before: DiffSide; after: DiffSide },
 ): Generator<string> {
-  const head: Omit<DiffDocument, 'opened' | 'closed' | 'summary'> = {
-    apiVersion: DIFF_API_VERSION,
-    kind: 'DiffResult',
-    options: result.options,
-    before: sides.before,
-    after: sides.after,
-    probes: result.probes.map((p) => ({ port: p.port, protocol: p.protocol })),
-    changed: hasChanges(result),
-    changes: result.changes,
-  };
-  yield `{\n${Object.entries(head)
+  yield `{\n${Object.entries(documentHead(result, sides))
     .map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)},\n`)
     .join('')}`;
   for (const key of ['opened', 'closed'] as const) {
