@@ -1,4 +1,4 @@
-import { isProtocol, PROTOCOLS, type Protocol } from '../domain/protocol.js';
+import type { Protocol } from '../domain/protocol.js';
 import { parseCidr } from './cidr.js';
 import {
   checkKeys,
@@ -22,6 +22,7 @@ import {
   type ClusterTier,
   type NamespacedPodSelector,
 } from './types.js';
+import { readProtocol } from './validate-core.js';
 import { readObjectMeta, readSelector } from './validate-meta.js';
 
 /*
@@ -302,17 +303,6 @@ function readPortNumber(value: unknown, path: string, sink: IssueSink): number |
   return n;
 }
 
-function readProtocolName(value: unknown, path: string, sink: IssueSink): Protocol {
-  if (value === undefined || value === null) return 'TCP';
-  const text = readString(value, path, sink);
-  if (text === undefined) return 'TCP';
-  if (isProtocol(text)) return text;
-  const upper = text.toUpperCase();
-  const hint = isProtocol(upper) ? `; did you mean "${upper}"? (protocols are case-sensitive)` : '';
-  sink.add(path, `unsupported protocol "${text}": expected one of ${PROTOCOLS.join(', ')}${hint}`);
-  return 'TCP';
-}
-
 /** v1alpha2/v1beta1 `protocols[]`: one of tcp, udp, sctp (with destinationPort) or a named port. */
 function readProtocolEntry(value: unknown, path: string, sink: IssueSink): ClusterPort | undefined {
   const map = readMap(value, path, sink);
@@ -389,12 +379,12 @@ function readV1alpha1Port(value: unknown, path: string, sink: IssueSink): Cluste
   const entry = readMap(map[key], field, sink) ?? {};
   if (key === 'portNumber') {
     checkKeys(entry, ['protocol', 'port'], field, sink);
-    const protocol = readProtocolName(entry.protocol, join(field, 'protocol'), sink);
+    const protocol = readProtocol(entry.protocol, join(field, 'protocol'), sink);
     const port = readPortNumber(entry.port, join(field, 'port'), sink);
     return port === undefined ? undefined : { protocol, port };
   }
   checkKeys(entry, ['protocol', 'start', 'end'], field, sink);
-  const protocol = readProtocolName(entry.protocol, join(field, 'protocol'), sink);
+  const protocol = readProtocol(entry.protocol, join(field, 'protocol'), sink);
   const start = readPortNumber(entry.start, join(field, 'start'), sink);
   const end = readPortNumber(entry.end, join(field, 'end'), sink);
   return start === undefined || end === undefined
