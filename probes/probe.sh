@@ -47,6 +47,8 @@
 #   probe-error  the probe itself failed (a bad job, a local error); the detail says why.
 set -u
 NC=/usr/bin/nc
+# A UDP probe sends its datagram again after this long without a reply (microseconds).
+UDP_RESEND_US=250000
 
 now_us() { local t=${EPOCHREALTIME//[.,]/}; echo "$t"; }
 
@@ -86,26 +88,44 @@ probe_one() {
     UDP | udp)
       # bash's own UDP socket, no process started: a datagram to the port; a reply proves
       # delivery. One byte of it is enough (bash reads one byte at a time from a socket, which
-      # takes the whole datagram), so the probe ends as soon as the reply arrives.
+      # takes the whole datagram), so the probe ends as soon as the reply arrives. The datagram
+      # is sent again every UDP_RESEND_US from the same socket (one conntrack entry), as TCP sends
+      # its SYN again: one datagram or reply lost on a busy node is not a denial.
       if ! { exec 3<>"/dev/udp/$host/$port"; } 2>/dev/null; then
         emit "$id" probe-error 0 "could not open a UDP socket to $host:$port"
         return
       fi
-      if ! { printf 'polygraph\n' >&3; } 2>/dev/null; then
+      local sent=0 limit=$((start + timeout * 1000000)) left slice wait
+      while :; do
+        if ! { printf 'polygraph\n' >&3; } 2>/dev/null; then
+          # A send fails once the socket holds an error: an ICMP unreachable for an earlier one.
+          end=${EPOCHREALTIME//[.,]/}
+          exec 3>&-
+          if [[ $sent -gt 0 ]]; then
+            emit "$id" refused $(((end - start) / 1000)) "no reply; the socket reported an error (an ICMP unreachable)"
+          else
+            emit "$id" probe-error $(((end - start) / 1000)) "could not send to $host:$port"
+          fi
+          return
+        fi
+        sent=$((sent + 1))
         end=${EPOCHREALTIME//[.,]/}
-        emit "$id" probe-error $(((end - start) / 1000)) "could not send to $host:$port"
-        return
-      fi
-      local reply=''
-      read -r -t "$timeout" -N 1 reply <&3 2>/dev/null
-      rc=$?
+        left=$((limit - end))
+        [[ $left -le 0 ]] && { rc=142; break; }
+        slice=$((left < UDP_RESEND_US ? left : UDP_RESEND_US))
+        printf -v wait '%d.%06d' $((slice / 1000000)) $((slice % 1000000))
+        read -r -t "$wait" -N 1 _ <&3 2>/dev/null
+        rc=$?
+        [[ $rc -le 128 ]] && break # a reply (0) or an error on the socket
+        [[ ${EPOCHREALTIME//[.,]/} -ge $limit ]] && break
+      done
       end=${EPOCHREALTIME//[.,]/}
       elapsed=$(((end - start) / 1000))
       exec 3>&-
       if [[ $rc -eq 0 ]]; then
-        emit "$id" allowed "$elapsed" "a reply arrived"
-      elif [[ $rc -gt 128 || $elapsed -ge $((timeout * 800)) ]]; then
-        emit "$id" dropped "$elapsed" "no reply within ${timeout}s"
+        emit "$id" allowed "$elapsed" "a reply arrived$([[ $sent -gt 1 ]] && echo " (datagram $sent)")"
+      elif [[ $rc -gt 128 ]]; then
+        emit "$id" dropped "$elapsed" "no reply within ${timeout}s ($sent datagrams)"
       else
         emit "$id" refused "$elapsed" "no reply; the socket reported an error (an ICMP unreachable)"
       fi
@@ -136,7 +156,7 @@ run_jobs() {
 # datagram and its reply), within $3 seconds. Run in a subshell with stderr on stdout: prints
 # "open|reset|dropped <detail>".
 exchange() {
-  local fd=$1 proto=$2 timeout=$3 line length=0 body err
+  local fd=$1 proto=$2 timeout=$3 line length=0 err
   # Whatever already waits on the connection is not this exchange's answer: discard it first.
   while read -r -t 0 <&"$fd" 2>/dev/null; do read -r -N 1 -t 1 line <&"$fd" 2>/dev/null || break; done
   if [[ $proto == UDP ]]; then
@@ -179,7 +199,7 @@ exchange() {
     [[ -z $line ]] && break
     [[ ${line,,} == content-length:* ]] && length=${line#*: }
   done
-  [[ $length =~ ^[0-9]+$ && $length -gt 0 ]] && read -r -t "$timeout" -N "$length" body <&"$fd"
+  [[ $length =~ ^[0-9]+$ && $length -gt 0 ]] && read -r -t "$timeout" -N "$length" _ <&"$fd"
   echo "open a response arrived"
 }
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Validates .github/workflows/*.yml with actionlint (npm run lint:workflows, part of npm test).
+# Validates .github/workflows/*.yml with actionlint (npm run lint:workflows, part of npm test), and,
+# when shellcheck is on PATH, the shell scripts the product ships or CI runs (probes/probe.sh,
+# .ci/run, scripts/*.sh).
 #
 # actionlint is built from source with Go, at the version pinned below, into a cache outside the
 # work tree (~/.cache/polygraph-tools/actionlint-<version>/), once; later runs reuse the binary.
@@ -39,5 +41,9 @@ if [[ ! -x "${bin}" ]]; then
 fi
 
 args=(-no-color -pyflakes=)
-if ! command -v shellcheck >/dev/null; then args+=(-shellcheck=); fi
+if command -v shellcheck >/dev/null; then
+  shellcheck probes/probe.sh .ci/run scripts/*.sh
+else
+  args+=(-shellcheck=)
+fi
 exec "${bin}" "${args[@]}" "$@"

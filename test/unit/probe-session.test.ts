@@ -409,11 +409,13 @@ describe('probe sessions (fake exec streams)', () => {
 });
 
 /** A UDP socket on the loopback, bound to a free port; `reply` answers every datagram. */
-function loopbackUdp(reply: boolean): Promise<{ socket: Socket; port: number }> {
+/** A UDP server on the loopback that answers every datagram after the first `ignore` (never, when false). */
+function loopbackUdp(reply: boolean, ignore = 0): Promise<{ socket: Socket; port: number }> {
   const socket = createSocket('udp4');
+  let seen = 0;
   if (reply)
     socket.on('message', (_message, from) => {
-      socket.send('pod-b\n', from.port, from.address);
+      if (++seen > ignore) socket.send('pod-b\n', from.port, from.address);
     });
   return new Promise((resolve) => {
     socket.bind(0, '127.0.0.1', () => {
@@ -442,6 +444,7 @@ describe('probe session client (probes/probe.sh --session, local bash, loopback 
   let server: { socket: Socket; port: number };
   let closedPort: number;
   let silent: { socket: Socket; port: number };
+  let lossy: { socket: Socket; port: number };
   let tcp: Server;
   let tcpPort: number;
   let refusedPort: number;
@@ -465,6 +468,7 @@ describe('probe session client (probes/probe.sh --session, local bash, loopback 
     chmodSync(join(dir, 'nc'), 0o755);
     server = await loopbackUdp(true);
     silent = await loopbackUdp(false); // receives, never answers
+    lossy = await loopbackUdp(true, 2); // as if two datagrams were lost on the way
     const closed = await loopbackUdp(false);
     closedPort = closed.port;
     closed.socket.close(); // nothing listens there any more: an ICMP port unreachable
@@ -475,6 +479,7 @@ describe('probe session client (probes/probe.sh --session, local bash, loopback 
   after(() => {
     server.socket.close();
     silent.socket.close();
+    lossy.socket.close();
     tcp.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -531,6 +536,7 @@ describe('probe session client (probes/probe.sh --session, local bash, loopback 
       at('u-served', server.port, 'UDP'),
       at('u-closed', closedPort, 'UDP'),
       at('u-silent', silent.port, 'UDP'),
+      at('u-lossy', lossy.port, 'UDP'),
     ];
     try {
       const t0 = Date.now();
@@ -542,9 +548,14 @@ describe('probe session client (probes/probe.sh --session, local bash, loopback 
         'u-served:allowed',
         'u-closed:refused',
         'u-silent:dropped',
+        'u-lossy:allowed',
       ]);
       expect(first[1]?.detail).to.include('Connection refused');
       expect(first[2]?.detail).to.equal('a reply arrived');
+      // The datagram is sent again within the timeout, as TCP sends its SYN again: a lost
+      // datagram is not a denial; a server that never answers got one every 250 ms.
+      expect(first[5]?.detail).to.equal('a reply arrived (datagram 3)');
+      expect(first[4]?.detail).to.match(/^no reply within 1s \([45] datagrams\)$/);
       // The probes ran at once: the silent one's 1 s, not the sum.
       expect(elapsed).to.be.below(2500);
       const second = await sessions.runBatch(SOURCE, [at('again', tcpPort, 'TCP')]);
