@@ -87,6 +87,20 @@ export class TopologyPool {
   }
 
   /**
+   * Deletes the idle deployments of topology `key` (probe sessions closed, namespaces deleted
+   * without waiting): for a suite that knows no later scenario needs them.
+   */
+  async release(cluster: LiveCluster, key: string): Promise<void> {
+    const idle = this.idle.get(key) ?? [];
+    this.idle.delete(key);
+    for (const d of idle) this.deployed.delete(d);
+    await cluster.closeProbes(idle.flatMap((d) => [...d.pods.values()]));
+    await Promise.all(
+      idle.flatMap((d) => [...d.names.values()].map((ns) => cluster.deleteNamespace(ns, false))),
+    );
+  }
+
+  /**
    * Closes the probe sessions of every deployment still held and deletes its namespaces (without
    * waiting until they are gone).
    */

@@ -18,7 +18,8 @@
  * SCTP (the lab kernel has none), and on a plugin that does not enforce cluster policies (the
  * lab's kube-router; POLYGRAPH_CLUSTER_POLICIES=on|off overrides) the scenarios that have them.
  * POLYGRAPH_SCENARIOS (a regular expression on the path) selects files; POLYGRAPH_PARALLEL (default
- * 3) sets how many scenarios run at once. Cells of SCTP
+ * 3) sets how many scenarios run at once, POLYGRAPH_PROBE_TIMEOUT (default 2) the per-probe timeout
+ * in seconds. Cells of SCTP
  * probes, of external hosts and of nodes are reported as skipped, with the reason.
  */
 import { expect } from 'chai';
@@ -30,8 +31,8 @@ import { loadScenario } from '../../src/dsl/load.js';
 import type { Scenario } from '../../src/dsl/types.js';
 import { clusterBackend } from '../../src/engine/live-cluster.js';
 import { OWNED_SELECTOR } from '../../src/engine/names.js';
-import { TopologyPool } from '../../src/engine/pool.js';
-import { runScenario, type RunEvent } from '../../src/engine/run.js';
+import type { RunEvent } from '../../src/engine/run.js';
+import { runSuite } from '../../src/engine/suite.js';
 import type { Counts, ScenarioResult } from '../../src/engine/results.js';
 import { formatCounts as formatSummary } from '../../src/report/result-view.js';
 
@@ -42,6 +43,8 @@ import { CASES_DIR, ROOT, SCENARIOS_DIR, scenarioFiles } from '../support/scenar
 /** Scenarios run at once (each in its own namespaces). */
 const PARALLEL = Number(process.env.POLYGRAPH_PARALLEL ?? 3);
 const PLUGIN = process.env.POLYGRAPH_PLUGIN ?? 'kube-router';
+/** Per-probe timeout, seconds (POLYGRAPH_PROBE_TIMEOUT, default 2). */
+const PROBE_TIMEOUT_S = Number(process.env.POLYGRAPH_PROBE_TIMEOUT ?? 2);
 /** Only files whose path (relative to the repository) matches this regular expression. */
 const ONLY =
   process.env.POLYGRAPH_SCENARIOS === undefined
@@ -132,7 +135,8 @@ interface Phases {
 
 /** Marks the engine's events with the time they arrive; `phases()` splits the run by them. */
 function phaseClock(): { onEvent: (event: RunEvent) => void; phases: () => Phases } {
-  const start = Date.now();
+  // From the scenario's first event: a suite starts it when a runner takes it.
+  let start: number | undefined;
   let pods: number | undefined;
   let policies: number | undefined;
   let steps: number | undefined;
@@ -140,6 +144,7 @@ function phaseClock(): { onEvent: (event: RunEvent) => void; phases: () => Phase
   return {
     onEvent: (event) => {
       const now = Date.now();
+      start ??= now;
       if (
         event.kind === 'phase' &&
         event.message.startsWith('creating') &&
@@ -152,12 +157,13 @@ function phaseClock(): { onEvent: (event: RunEvent) => void; phases: () => Phase
     },
     phases: () => {
       const end = Date.now();
-      const p = pods ?? start;
+      const first = start ?? end;
+      const p = pods ?? first;
       const s = steps ?? cleanup ?? end;
       const q = policies ?? s;
       const c = cleanup ?? end;
       return {
-        namespaces: p - start,
+        namespaces: p - first,
         pods: q - p,
         policies: s - q,
         steps: c - s,
@@ -190,15 +196,19 @@ export function problems(result: ScenarioResult): string[] {
   return bad;
 }
 
-function describeRun(label: string, files: readonly string[]) {
+/**
+ * The cases and the examples as one suite through the engine's runSuite (src/engine/suite.ts):
+ * PARALLEL scenarios at once on one topology pool, so that every scenario of a topology after
+ * the first runs on its deployment, whichever list it comes from.
+ */
+function describeRun(label: string, lists: readonly (readonly string[])[]) {
+  const files = lists.flat();
   describe(label, function () {
     const outcomes = new Map<string, Outcome>();
     const left: { file: string; why: string }[] = [];
     let cluster: Cluster | undefined;
     const start = Date.now();
-    // Scenarios of one topology share its deployment, reset between them (src/engine/pool.ts).
-    const pool = new TopologyPool();
-    let backend: ReturnType<typeof clusterBackend> | undefined;
+    let reuses = 0;
 
     before(async function () {
       this.timeout(3_600_000);
@@ -213,7 +223,6 @@ function describeRun(label: string, files: readonly string[]) {
         `cluster ${cluster.server}, Kubernetes ${await cluster.serverVersion()}, plugin ${PLUGIN}`,
       );
       const live = clusterBackend(cluster);
-      backend = live;
       const probeImage = await image();
       const clusterNodes = (await cluster.listNodes()).map((n) => n.name);
       const runnable: { file: string; scenario: Scenario }[] = [];
@@ -225,48 +234,45 @@ function describeRun(label: string, files: readonly string[]) {
       }
       log(`${String(runnable.length)} scenarios to run, ${String(left.length)} left out:`);
       for (const l of left) log(`  left out ${relative(ROOT, l.file)}: ${l.why}`);
-      // A pool of PARALLEL runs; each is independent (own namespaces, own pods).
-      let next = 0;
-      const worker = async () => {
-        for (;;) {
-          const item = runnable[next++];
-          if (item === undefined) return;
-          const t0 = Date.now();
-          const clock = phaseClock();
-          try {
-            const result = await runScenario(item.scenario, live, {
-              image: probeImage,
-              plugin: PLUGIN,
-              waitForCleanup: false,
-              pool,
-              onEvent: clock.onEvent,
-            });
-            outcomes.set(item.file, {
-              ...item,
-              result,
-              ms: Date.now() - t0,
-              phases: clock.phases(),
-            });
-            log(
-              `ran ${relative(ROOT, item.file)} in ${seconds(Date.now() - t0)}: ${formatCounts(result.counts)}`,
-            );
-          } catch (error) {
-            outcomes.set(item.file, { ...item, error, ms: Date.now() - t0 });
-            log(`FAILED ${relative(ROOT, item.file)}: ${String(error)}`);
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: PARALLEL }, worker));
+      const clocks = runnable.map(() => phaseClock());
+      const suite = await runSuite(
+        runnable.map((r) => r.scenario),
+        live,
+        {
+          image: probeImage,
+          plugin: PLUGIN,
+          parallel: PARALLEL,
+          // Two seconds per probe, not one: with three scenarios at once on the lab's two cores
+          // (load average 15–50), a UDP server's reply was seen to take more than a second
+          // (a cell dropped, then allowed on its re-probe: flaky). A denied cell's round costs
+          // a second more.
+          timeoutSeconds: PROBE_TIMEOUT_S,
+          // Not waited for: that took 100 s on two nodes, and this suite runs last
+          // (test/e2e/.mocharc.json), so no later file sees them; after() checks that each is
+          // gone or terminating, and lab:down removes whatever is still terminating.
+          waitForCleanup: false,
+          onEvent: (event, index) => clocks[index]?.onEvent(event),
+          onOutcome: ({ index, result, error, ms }) => {
+            const item = runnable[index]!;
+            const name = relative(ROOT, item.file);
+            if (result !== undefined) {
+              outcomes.set(item.file, { ...item, result, ms, phases: clocks[index]!.phases() });
+              log(`ran ${name} in ${seconds(ms)}: ${formatCounts(result.counts)}`);
+            } else {
+              outcomes.set(item.file, { ...item, error, ms });
+              log(`FAILED ${name}: ${String(error)}`);
+            }
+          },
+        },
+      );
+      reuses = suite.reuses;
     });
 
     after(async function () {
       this.timeout(180_000);
       if (cluster === undefined) return;
-      if (backend !== undefined) await pool.close(backend);
-      // Every namespace the runs created is gone or being deleted (they delete without waiting,
-      // as `polygraph run` does; the API server finishes what it has started). Not waited for:
-      // that took 100 s on two nodes, and this suite runs last (test/e2e/.mocharc.json), so no
-      // later file sees them; lab:down removes whatever is still terminating.
+      // Every namespace the runs created is gone or being deleted (runSuite deletes without
+      // waiting here; the API server finishes what it has started).
       const t0 = Date.now();
       const live = (await listNamespaces(cluster, OWNED_SELECTOR)).filter(
         (n) => n.phase !== 'Terminating',
@@ -316,7 +322,7 @@ function describeRun(label: string, files: readonly string[]) {
           `(${(probes / Math.max(probeMs / 1000, 0.001)).toFixed(0)} probes/s, ${String(PARALLEL)} scenarios at once); ` +
           `exposure window median ${String(exposures[Math.floor(exposures.length / 2)] ?? 0)} ms, ` +
           `max ${String(exposures[exposures.length - 1] ?? 0)} ms; namespaces checked in ${seconds(Date.now() - t0)}; ` +
-          `whole ${seconds(Date.now() - start)}; ${String(pool.reuses)} scenarios ran on a reused topology`,
+          `whole ${seconds(Date.now() - start)}; ${String(reuses)} scenarios ran on a reused topology`,
       );
     });
 
@@ -364,11 +370,7 @@ function describeRun(label: string, files: readonly string[]) {
   });
 }
 
-describeRun(
-  'conformance: test/cases on the live cluster, through the engine',
+describeRun('conformance: test/cases and the example scenarios (scenarios/) on the live cluster', [
   selected(scenarioFiles(CASES_DIR)),
-);
-describeRun(
-  'example scenarios (scenarios/) on the live cluster',
   selected(scenarioFiles(SCENARIOS_DIR)),
-);
+]);

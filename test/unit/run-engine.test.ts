@@ -33,6 +33,7 @@ import { TopologyPool, topologyKey } from '../../src/engine/pool.js';
 import { liveClusterPolicy, livePolicy, namespaceMap } from '../../src/engine/names.js';
 import { canaryScenario, enforcementCanary } from '../../src/engine/preflight.js';
 import { runScenario } from '../../src/engine/run.js';
+import { runSuite, SuiteQueue } from '../../src/engine/suite.js';
 import { scenarioProbePod } from '../../src/probe/probe-pod.js';
 import type { HeldClient } from '../../src/probe/hold.js';
 import { NetworkModel } from '../../src/model/engine.js';
@@ -186,7 +187,8 @@ class FakeCluster implements LiveCluster {
   onProbe?: () => void;
   world: World = BASE_WORLD;
 
-  constructor(readonly suffix: string) {}
+  /** The run id the live names carry, or a pattern of `-<run id>` for several runs. */
+  constructor(readonly suffix: string | RegExp) {}
 
   private record(call: string): void {
     this.calls.push(call);
@@ -366,7 +368,9 @@ class FakeCluster implements LiveCluster {
     this.probeRounds++;
     const showing = this.stale > 0 ? this.snapshot : this.policies;
     if (this.stale > 0) this.stale--;
-    const unsuffix = (s: string) => s.replaceAll(`-${this.suffix}`, '');
+    const suffix = this.suffix;
+    const unsuffix = (s: string) =>
+      typeof suffix === 'string' ? s.replaceAll(`-${suffix}`, '') : s.replace(suffix, '');
     const infos = [...showing.values()].map((m) => {
       const info = readNetworkPolicy(
         JSON.parse(unsuffix(JSON.stringify(m))) as Record<string, unknown>,
@@ -891,6 +895,65 @@ describe('engine run (fake cluster)', () => {
     await pool.close(fake);
     expect(fake.namespaces.size).to.equal(0);
     expect(fake.sessions.size).to.equal(0);
+  });
+
+  it('a suite runs scenarios of one topology on one deployment, releases a topology once no waiting scenario needs it, and returns outcomes in input order', async () => {
+    const fake = new FakeCluster(/-s[0-9]\b/g);
+    let ids = 0;
+    const other = scenario({
+      name: 'other',
+      initial: { ...BASE_WORLD, pods: [pod('x', 'a'), pod('y', 'c')], policies: [] },
+    });
+    const ran: string[] = [];
+    const { outcomes, reuses } = await runSuite(
+      [scenario({ name: 's1' }), other, scenario({ name: 's2' }), scenario({ name: 's3' })],
+      fake,
+      {
+        image: 'img',
+        newRunId: () => `s${String(++ids)}`,
+        onOutcome: (o) => ran.push(o.scenario.name),
+      },
+    );
+    // One runner: the three of one topology back to back on one deployment, then the other.
+    expect(ran).to.deep.equal(['s1', 's2', 's3', 'other']);
+    expect(outcomes.map((o) => o.scenario.name)).to.deep.equal(['s1', 'other', 's2', 's3']);
+    expect(outcomes.every((o) => o.result !== undefined && o.error === undefined)).to.equal(true);
+    expect(reuses).to.equal(2);
+    const creates = fake.calls.filter((c) => c.startsWith('create-namespace'));
+    // x and y, twice: one deployment per topology, each with a run id of its own (an id is
+    // drawn for every scenario; the three that reused s1's deployment ran under s1)
+    expect(creates.map((c) => c.split(' ')[1])).to.deep.equal(['x-s1', 'y-s1', 'x-s4', 'y-s4']);
+    // The first topology was deleted as soon as "other" was the only one left, before it ran.
+    const firstDeleted = fake.calls.findIndex((c) => c.startsWith('delete-namespace'));
+    expect(firstDeleted).to.be.greaterThan(-1);
+    expect(firstDeleted).to.be.lessThan(fake.calls.indexOf(creates[2]!));
+    // Nothing is left.
+    expect(fake.namespaces.size).to.equal(0);
+    expect(fake.sessions.size).to.equal(0);
+  });
+
+  it('the suite queue: a runner keeps its topology, else takes one no runner is using, else the first waiting', () => {
+    const queue = new SuiteQueue(['A', 'B', 'A', 'C', 'B']);
+    expect(queue.next(undefined, new Set())).to.equal(0); // A
+    expect(queue.next(undefined, new Set(['A']))).to.equal(1); // B: A is busy
+    expect(queue.next('A', new Set(['B']))).to.equal(2); // A again, its deployment is idle
+    expect(queue.next('A', new Set(['B']))).to.equal(3); // no A left: C, which nobody runs
+    expect(queue.next(undefined, new Set(['B']))).to.equal(4); // only B left, though busy
+    expect(queue.next('B', new Set())).to.equal(undefined);
+  });
+
+  it('a suite that stops on error starts nothing after a failure, cleans up, and says which never ran', async () => {
+    const fake = new FakeCluster('e');
+    fake.failOn = 'create-pod';
+    const { outcomes } = await runSuite([scenario({ name: 'a' }), scenario({ name: 'b' })], fake, {
+      image: 'img',
+      stopOnError: true,
+    });
+    expect(outcomes[0]!.error).to.be.instanceOf(ClusterError);
+    expect(outcomes[1]).to.deep.include({ ms: 0 });
+    expect(outcomes[1]!.result).to.equal(undefined);
+    expect(outcomes[1]!.error).to.equal(undefined);
+    expect(fake.namespaces.size).to.equal(0);
   });
 
   it('cleans up everything it created when an action fails, and rethrows', async () => {

@@ -5,7 +5,7 @@ import { DEFAULT_PROBE_IMAGE } from '../../engine/api.js';
 import { clusterBackend } from '../../engine/live-cluster.js';
 import { enforcementCanary, preflightRun } from '../../engine/preflight.js';
 import type { ScenarioResult } from '../../engine/results.js';
-import { runScenario } from '../../engine/run.js';
+import { runSuite } from '../../engine/suite.js';
 import { progressReporter } from '../../report/progress.js';
 import type { ReportTarget } from '../../report/sinks.js';
 import type { Io } from '../io.js';
@@ -39,6 +39,7 @@ interface RunFlags {
   external?: { name: string; ip: string }[];
   externalExec?: { name: string; command: string[] }[];
   skipCanary?: boolean;
+  parallel: number;
   family?: Family[];
   output: 'text' | 'json';
   color?: boolean;
@@ -142,6 +143,12 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
         collect(externalExecArg),
       )
       .option('--family <4|6|both>', familyHelp('live'), familyArg)
+      .option(
+        '--parallel <n>',
+        'scenarios running at once, each in its own namespaces (scenarios with the same namespaces, pods, labels and ports share one deployment, reset between them)',
+        positiveInt('--parallel'),
+        1,
+      )
       .option('--skip-canary', 'do not check that the cluster enforces NetworkPolicies first'),
   ).action(async (paths: string[], flags: RunFlags) => {
     const targets = flags.report ?? [];
@@ -152,6 +159,10 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
         throw new UsageError(
           `--external-exec ${e.name}=… needs the host's address too: add --external ${e.name}=IP (ipBlock rules decide by the source's address)`,
         );
+    if (flags.parallel > 1 && flags.namespaceNames === 'exact')
+      throw new UsageError(
+        '--parallel above 1 needs --namespace-names suffix: scenarios running at once would share namespaces named as written',
+      );
     const scenarios = await loadScenarios(paths);
     const progress = progressReporter({
       line: (t) => {
@@ -191,20 +202,26 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
           `enforcement canary: a deny-all policy was enforced within ${String(canary.enforcedAfterMs)} ms`,
         );
       }
-      const results: ScenarioResult[] = [];
-      for (const scenario of scenarios)
-        results.push(
-          await runScenario(scenario, live, {
-            ...common,
-            namespaceNames: flags.namespaceNames,
-            placement: flags.placement,
-            ...(flags.keep === true ? { keep: true } : {}),
-            ...(plugin === undefined ? {} : { plugin }),
-            ...(flags.family === undefined ? {} : { families: flags.family }),
-            externals: new Map((flags.external ?? []).map((e) => [e.name, e.ip])),
-            externalSources: new Map((flags.externalExec ?? []).map((e) => [e.name, e.command])),
-          }),
-        );
+      // Scenarios with the same topology share one deployment, reset between them
+      // (src/engine/suite.ts); the first failure stops the suite and is thrown once everything
+      // is cleaned up.
+      const suite = await runSuite(scenarios, live, {
+        ...common,
+        parallel: flags.parallel,
+        stopOnError: true,
+        namespaceNames: flags.namespaceNames,
+        placement: flags.placement,
+        ...(flags.keep === true ? { keep: true } : {}),
+        ...(plugin === undefined ? {} : { plugin }),
+        ...(flags.family === undefined ? {} : { families: flags.family }),
+        externals: new Map((flags.external ?? []).map((e) => [e.name, e.ip])),
+        externalSources: new Map((flags.externalExec ?? []).map((e) => [e.name, e.command])),
+      });
+      const failed = suite.outcomes.find((o) => o.error !== undefined);
+      if (failed !== undefined) throw failed.error;
+      const results: ScenarioResult[] = suite.outcomes.flatMap((o) =>
+        o.result === undefined ? [] : [o.result],
+      );
       progress.end();
       await emitResults(io, results, flags, targets, {
         kind: 'RunResult',
