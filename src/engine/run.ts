@@ -116,6 +116,11 @@ export interface RunOptions {
    * `keep`.
    */
   readonly pool?: TopologyPool;
+  /**
+   * With a pool: give the deployment back to it at the end (default), or — for the last scenario
+   * of its topology — take one from it but delete it at the end as without a pool.
+   */
+  readonly returnToPool?: boolean;
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: RunEvent) => void;
   /** Milliseconds clock; tests pass a fake one. */
@@ -1013,6 +1018,7 @@ export async function runScenario(
       options.keep !== true &&
       pool !== undefined &&
       poolKey !== undefined &&
+      options.returnToPool !== false &&
       failure === undefined &&
       !state.topologyChanged &&
       state.created.length > 0;

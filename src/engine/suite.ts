@@ -116,7 +116,9 @@ export async function runSuite(
       try {
         const result = await runScenario(scenario, cluster, {
           ...run,
-          ...(pool === undefined ? {} : { pool }),
+          // The last waiting scenario of its topology deletes the deployment itself (waited for
+          // as for a single scenario) rather than resetting it for nobody.
+          ...(pool === undefined ? {} : { pool, returnToPool: queue.has(key) }),
           ...(newRunId === undefined ? {} : { runId: newRunId() }),
           ...(onEvent === undefined
             ? {}

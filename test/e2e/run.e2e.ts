@@ -27,7 +27,12 @@ interface RunDoc {
   passed: boolean;
   summary: { cells: number; classes: Record<string, number> };
   scenarios: {
-    live?: { placement?: string; nodes?: Record<string, string> };
+    live?: {
+      placement?: string;
+      nodes?: Record<string, string>;
+      runId?: string;
+      namespaces?: Record<string, string>;
+    };
     steps: {
       name: string;
       cells: {
@@ -91,6 +96,35 @@ describe('polygraph run and clean on the live cluster (built CLI)', function () 
       'visitors/browser',
     ]);
     for (const node of Object.values(live?.nodes ?? {})) expect(nodes).to.include(node);
+    expect(await noneLeft(), 'left after the run').to.deep.equal([]);
+  });
+
+  it('two scenarios of one topology: the second runs on the pods of the first, reset; both agree; nothing left', async () => {
+    const r = await polygraph(
+      'run',
+      'scenarios/allow-all.yaml',
+      'scenarios/default-deny-ingress.yaml',
+      ...base(),
+      '-o',
+      'json',
+    );
+    log(r.stderr.split('\n').slice(-4).join(' | '));
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    expect(doc.scenarios).to.have.length(2);
+    const [first, second] = doc.scenarios.map((sc) => sc.live);
+    // The same run id and live namespaces: one deployment, reset between the two.
+    expect(second?.runId).to.be.a('string').and.equal(first?.runId);
+    expect(second?.namespaces).to.deep.equal(first?.namespaces);
+    expect(r.stderr).to.include('reusing namespaces');
+    for (const bad of [
+      'cluster-deviates',
+      'model-disagrees',
+      'flaky',
+      'probe-error',
+      'expectation-contradicts-spec',
+    ])
+      expect(doc.summary.classes[bad] ?? 0, bad).to.equal(0);
     expect(await noneLeft(), 'left after the run').to.deep.equal([]);
   });
 

@@ -932,6 +932,23 @@ describe('engine run (fake cluster)', () => {
     expect(fake.sessions.size).to.equal(0);
   });
 
+  it('a suite of one scenario deletes its deployment as a single run does: no reset, a cleanup event', async () => {
+    const fake = new FakeCluster('one');
+    const kinds: string[] = [];
+    await runSuite([scenario()], fake, {
+      image: 'img',
+      newRunId: () => 'one',
+      onEvent: (event, index) => kinds.push(`${String(index)} ${event.kind}`),
+    });
+    expect(kinds).to.include('0 cleanup');
+    expect(fake.calls.filter((c) => c.startsWith('delete-policy'))).to.deep.equal([]);
+    expect(fake.calls.filter((c) => c.startsWith('delete-namespace'))).to.deep.equal([
+      'delete-namespace x-one',
+      'delete-namespace y-one',
+    ]);
+    expect(fake.namespaces.size).to.equal(0);
+  });
+
   it('the suite queue: a runner keeps its topology, else takes one no runner is using, else the first waiting', () => {
     const queue = new SuiteQueue(['A', 'B', 'A', 'C', 'B']);
     expect(queue.next(undefined, new Set())).to.equal(0); // A
