@@ -87,30 +87,38 @@ export class TopologyPool {
   }
 
   /**
-   * Deletes the idle deployments of topology `key` (probe sessions closed, namespaces deleted
-   * without waiting): for a suite that knows no later scenario needs them.
+   * Deletes the idle deployments of topology `key`: for a suite that knows no later scenario
+   * needs them.
    */
-  async release(cluster: LiveCluster, key: string): Promise<void> {
+  async release(cluster: LiveCluster, key: string, wait = false): Promise<void> {
     const idle = this.idle.get(key) ?? [];
     this.idle.delete(key);
     for (const d of idle) this.deployed.delete(d);
-    await cluster.closeProbes(idle.flatMap((d) => [...d.pods.values()]));
-    await Promise.all(
-      idle.flatMap((d) => [...d.names.values()].map((ns) => cluster.deleteNamespace(ns, false))),
-    );
+    await remove(cluster, idle, wait);
   }
 
   /**
-   * Closes the probe sessions of every deployment still held and deletes its namespaces (without
-   * waiting until they are gone).
+   * Closes the probe sessions of every deployment still held and deletes its namespaces (waiting
+   * until they are gone with `wait`).
    */
   async close(cluster: LiveCluster, wait = false): Promise<void> {
     const all = [...this.deployed];
     this.deployed.clear();
     this.idle.clear();
-    await cluster.closeProbes(all.flatMap((d) => [...d.pods.values()]));
-    await Promise.all(
-      all.flatMap((d) => [...d.names.values()].map((ns) => cluster.deleteNamespace(ns, wait))),
-    );
+    await remove(cluster, all, wait);
   }
+}
+
+/** Closes the probe sessions of deployments, then deletes their namespaces. */
+async function remove(
+  cluster: LiveCluster,
+  deployments: readonly Deployed[],
+  wait: boolean,
+): Promise<void> {
+  await cluster.closeProbes(deployments.flatMap((d) => [...d.pods.values()]));
+  await Promise.all(
+    deployments.flatMap((d) =>
+      [...d.names.values()].map((ns) => cluster.deleteNamespace(ns, wait)),
+    ),
+  );
 }

@@ -64,10 +64,6 @@ export class SuiteQueue {
     this.waiting = keys.map((_, i) => i);
   }
 
-  get size(): number {
-    return this.waiting.length;
-  }
-
   /** Whether a waiting scenario has topology `key`. */
   has(key: string): boolean {
     return this.waiting.some((i) => this.keys[i] === key);
@@ -94,6 +90,8 @@ export async function runSuite(
   // A pool needs run-suffixed names and no keep (runScenario refuses otherwise): without one,
   // every scenario deploys and deletes its own topology.
   const pool = run.keep === true || run.namespaceNames === 'exact' ? undefined : new TopologyPool();
+  // Deployments the suite deletes are waited for as a single scenario's are (unless told not to).
+  const wait = run.waitForCleanup ?? true;
   const keys = scenarios.map((s) => topologyKey(s, scenarioNamespaces(s)));
   const queue = new SuiteQueue(keys);
   const outcomes: (SuiteOutcome | undefined)[] = scenarios.map(() => undefined);
@@ -133,13 +131,13 @@ export async function runSuite(
         outcome = { index, scenario, error, ms: Date.now() - t0 };
         if (stopOnError) stopped = true;
       } finally {
-        busy.set(key, (busy.get(key) ?? 1) - 1);
+        busy.set(key, (busy.get(key) ?? 0) - 1);
       }
       previous = key;
       // No waiting scenario has this topology: its idle deployments go now rather than at the
       // end (a suite of many topologies would otherwise keep every one of them deployed).
       if (pool !== undefined && !queue.has(key) && busy.get(key) === 0)
-        await pool.release(cluster, key);
+        await pool.release(cluster, key, wait);
       outcomes[index] = outcome;
       onOutcome?.(outcome);
     }
@@ -157,11 +155,13 @@ export async function runSuite(
       }
     }),
   );
-  // What is still deployed: probe sessions closed, namespaces deleted (waited for unless the
-  // caller said not to, as for a single scenario).
-  await pool?.close(cluster, run.waitForCleanup ?? true);
+  // What is still deployed: probe sessions closed, namespaces deleted.
+  await pool?.close(cluster, wait);
   const broken = ended.find((e) => e.status === 'rejected');
   if (broken !== undefined) throw broken.reason;
+  // Interrupted between two scenarios: the scenarios not started have no outcome to report, so
+  // the suite ends as an interrupted scenario does, with the signal's reason.
+  run.signal?.throwIfAborted();
   return {
     outcomes: scenarios.map((scenario, index) => outcomes[index] ?? { index, scenario, ms: 0 }),
     reuses: pool?.reuses ?? 0,

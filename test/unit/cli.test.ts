@@ -263,6 +263,18 @@ describe('polygraph CLI (built)', function () {
     expect(flag.stderr).to.contain("unknown option '--prob'");
   });
 
+  it('run --parallel: a positive number, and above 1 only with run-suffixed namespaces (exit 2, before any cluster is asked)', async () => {
+    const args = ['run', 'scenarios/three-tier.yaml', '--kubeconfig', '/nonexistent/kubeconfig'];
+    const exact = await polygraph(...args, '--parallel', '2', '--namespace-names', 'exact');
+    expect(exact.code).to.equal(2);
+    expect(exact.stderr).to.contain(
+      '--parallel above 1 needs --namespace-names suffix: scenarios running at once would share namespaces named as written',
+    );
+    const zero = await polygraph(...args, '--parallel', '0');
+    expect(zero.code).to.equal(2);
+    expect(zero.stderr).to.contain('--parallel');
+  });
+
   it('renders tables and explanations exactly as the golden files', async () => {
     await matchesGolden('three-tier.model.txt', (await polygraph('model', '-f', EXAMPLE)).stdout);
     for (const [name, from, to, port] of [

@@ -256,23 +256,3 @@ describe('run preflight: cluster policies need their API served', function () {
     expect(requests.some((r) => r.includes('/namespaces') || r.includes('/pods'))).to.equal(false);
   });
 });
-
-describe('polygraph run: usage', () => {
-  it('--parallel above 1 with --namespace-names exact: exit 2 before the cluster is asked', async () => {
-    const err: string[] = [];
-    const io: Io = {
-      out: () => undefined,
-      err: (t) => err.push(t),
-      write: () => Promise.resolve(),
-      color: () => false,
-      width: () => 120,
-    };
-    const args = ['run', NP_CASE, '--kubeconfig', '/nonexistent/kubeconfig'];
-    const code = await main([...args, '--parallel', '2', '--namespace-names', 'exact'], io);
-    expect(code).to.equal(2);
-    expect(err.join('\n')).to.include('--parallel above 1 needs --namespace-names suffix');
-    err.length = 0;
-    expect(await main([...args, '--parallel', '0'], io)).to.equal(2);
-    expect(err.join('\n')).to.include('--parallel');
-  });
-});

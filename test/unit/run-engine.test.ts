@@ -949,6 +949,28 @@ describe('engine run (fake cluster)', () => {
     expect(fake.namespaces.size).to.equal(0);
   });
 
+  it('a suite interrupted between two scenarios cleans up and ends with the signal’s reason, starting nothing more', async () => {
+    const fake = new FakeCluster('i');
+    const controller = new AbortController();
+    const reason = new Error('interrupted');
+    let error: unknown;
+    await runSuite([scenario({ name: 'a' }), scenario({ name: 'b' })], fake, {
+      image: 'img',
+      newRunId: () => 'i',
+      signal: controller.signal,
+      onOutcome: () => {
+        controller.abort(reason);
+      },
+    }).catch((e: unknown) => {
+      error = e;
+    });
+    expect(error).to.equal(reason);
+    // "a" ran and gave its deployment back; "b" never started; the pool deleted it at the end.
+    expect(fake.calls.filter((c) => c.startsWith('create-namespace'))).to.have.length(2);
+    expect(fake.namespaces.size).to.equal(0);
+    expect(fake.sessions.size).to.equal(0);
+  });
+
   it('the suite queue: a runner keeps its topology, else takes one no runner is using, else the first waiting', () => {
     const queue = new SuiteQueue(['A', 'B', 'A', 'C', 'B']);
     expect(queue.next(undefined, new Set())).to.equal(0); // A
