@@ -72,12 +72,12 @@ export interface LabNode {
   /** Its IP on the bridge `k8s0` (the host's own address for node1). */
   readonly ip: string;
   readonly prefix: number;
-  /** What the controller-manager allocates to it (checked at start): nodes register in order. */
+  /** Its pod range: lab:up sets it on the Node when the kubelet has registered it. */
   readonly podCIDR: string;
   /** Its IPv6 address on `k8s0` (dual-stack lab only), prefix length `prefix6`. */
   readonly ip6: string;
   readonly prefix6: number;
-  /** Its IPv6 pod range (dual-stack lab only), also allocated in registration order. */
+  /** Its IPv6 pod range (dual-stack lab only), set with `podCIDR`. */
   readonly podCIDR6: string;
   /** The pods' bridge, made by the CNI bridge plugin in the node's network namespace. */
   readonly cniBridge: string;

@@ -266,12 +266,23 @@ function kubeconfigFile(client: string): string {
 
 /** GET on the apiserver with the admin certificate; resolves to [status, body]. */
 function apiGet(path: string): Promise<[number, string]> {
+  return apiRequest('GET', path);
+}
+
+/** One request to the API server as admin: [status code, body]. */
+function apiRequest(
+  method: string,
+  path: string,
+  body?: { contentType: string; text: string },
+): Promise<[number, string]> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
         host: node.ip,
         port: API_PORT,
         path,
+        method,
+        ...(body === undefined ? {} : { headers: { 'content-type': body.contentType } }),
         ca: readFileSync(pkiPath('ca.crt')),
         cert: readFileSync(pkiPath('admin.crt')),
         key: readFileSync(pkiPath('admin.key')),
@@ -288,7 +299,7 @@ function apiGet(path: string): Promise<[number, string]> {
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
-    req.end();
+    req.end(body?.text);
   });
 }
 
@@ -547,16 +558,17 @@ async function installClusterPolicyCrds(): Promise<void> {
     '--field-manager=polygraph-lab',
     ...files.flatMap((f) => ['-f', f]),
   ]);
-  await run(kubectl, [
-    kubeconfig,
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    ...files.flatMap((f) => ['-f', f]),
-  ]);
-  log(
-    `${NETWORK_POLICY_API_MODULE}@${NETWORK_POLICY_API_VERSION}: ${(await clusterPolicyCrds()).join(', ')}`,
+  // Polled, not `kubectl wait --for=condition=Established`: that fails at once ("status.conditions
+  // accessor error") on a CRD the API server has not given any condition yet.
+  const established = await waitFor(
+    `the ${String(files.length)} CRDs of ${NETWORK_POLICY_API_MODULE} to be Established`,
+    async () => {
+      const crds = await clusterPolicyCrds();
+      return crds.length >= files.length && crds;
+    },
+    60_000,
   );
+  log(`${NETWORK_POLICY_API_MODULE}@${NETWORK_POLICY_API_VERSION}: ${established.join(', ')}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -866,13 +878,6 @@ async function start(
   });
 
   const serviceCIDRs = dual ? `${SERVICE_CIDR},${SERVICE_CIDR6}` : SERVICE_CIDR;
-  // One mask per family on a dual-stack cluster (--node-cidr-mask-size is refused there).
-  const nodeMasks = dual
-    ? [
-        `--node-cidr-mask-size-ipv4=${node.podCIDR.split('/')[1] ?? ''}`,
-        `--node-cidr-mask-size-ipv6=${node.podCIDR6.split('/')[1] ?? ''}`,
-      ]
-    : ['--node-cidr-mask-size=24'];
 
   await phase('etcd', () =>
     startAndWait(
@@ -937,9 +942,8 @@ async function start(
           `--authorization-kubeconfig=${kubeconfigFile('controllerManager')}`,
           '--bind-address=127.0.0.1',
           '--leader-elect=false',
-          '--allocate-node-cidrs=true',
-          `--cluster-cidr=${dual ? `${CLUSTER_CIDR},${CLUSTER_CIDR6}` : CLUSTER_CIDR}`,
-          ...nodeMasks,
+          // lab:up sets each node's pod CIDRs itself (kubelet phase).
+          '--allocate-node-cidrs=false',
           `--service-cluster-ip-range=${serviceCIDRs}`,
           `--service-account-private-key-file=${pkiPath('sa.key')}`,
           `--root-ca-file=${pkiPath('ca.crt')}`,
@@ -1024,8 +1028,9 @@ async function start(
   });
 
   await phase('kubelet (until every node is Ready)', async () => {
-    // One at a time until each has registered: the controller-manager hands out pod CIDRs in
-    // registration order, and each node's CNI conflist names its CIDR. Then all until Ready.
+    // One at a time until each has registered, then the lab gives it the pod CIDRs its CNI
+    // conflist names (the controller-manager allocates none: its allocator can skip a range when
+    // an allocation races with the node's registration). Then all until Ready.
     for (const n of labNodes) {
       writeFileSync(n.kubeletConfig, kubeletConfig(n));
       await startAndWait(
@@ -1040,14 +1045,24 @@ async function start(
           `--node-ip=${dual ? `${n.ip},${n.ip6}` : n.ip}`,
           '--v=1',
         ],
-        async () => (await readNode(n))?.spec?.podCIDR !== undefined,
+        async () => (await readNode(n)) !== undefined,
         120_000,
         n.netns === undefined ? {} : { netns: n.netns },
       );
       // Every family's range, in order (IPv4 first): what the conflist hands out.
+      const want = podCIDRs(n, labFamily);
+      if ((await readNode(n))?.spec?.podCIDR === undefined) {
+        const [code, body] = await apiRequest('PATCH', `/api/v1/nodes/${n.name}`, {
+          contentType: 'application/strategic-merge-patch+json',
+          text: JSON.stringify({ spec: { podCIDR: want[0], podCIDRs: want } }),
+        });
+        if (code !== 200)
+          throw new LabError(
+            `setting the pod CIDRs of node ${n.name}: HTTP ${String(code)} ${body}`,
+          );
+      }
       const spec = (await readNode(n))?.spec;
       const got = spec?.podCIDRs ?? (spec?.podCIDR === undefined ? [] : [spec.podCIDR]);
-      const want = podCIDRs(n, labFamily);
       if (got.join(',') !== want.join(',')) {
         throw new LabError(
           `node ${n.name} got pod CIDRs ${got.join(', ') || 'none'}, but its CNI conflist hands out ${want.join(', ')}`,
