@@ -28,18 +28,29 @@ interface Walk {
   readonly issues: Issue[];
 }
 
-function walk(node: unknown, value: unknown, path: Path, w: Walk): void {
+/**
+ * Walks `node` and its `value`; returns the value with the keys renamed (a copy of each map and
+ * list on the way to a renamed key, never a change to `value`, which the YAML reader shares).
+ */
+function walk(node: unknown, value: unknown, path: Path, w: Walk): unknown {
   if (isSeq(node)) {
+    const list = Array.isArray(value) ? (value as unknown[]) : undefined;
+    let copy: unknown[] | undefined;
     node.items.forEach((item, i) => {
-      walk(item, Array.isArray(value) ? (value as unknown[])[i] : undefined, [...path, i], w);
+      const before = list?.[i];
+      const after = walk(item, before, [...path, i], w);
+      if (list && after !== before) (copy ??= [...list])[i] = after;
     });
-    return;
+    return copy ?? value;
   }
-  if (!isMap(node)) return;
+  if (!isMap(node)) return value;
   const object =
     typeof value === 'object' && value !== null && !Array.isArray(value)
       ? (value as Record<string, unknown>)
       : undefined;
+  // By the key the object has: the name as written, and the value walked.
+  const renamed = new Map<string, string>();
+  const walked = new Map<string, unknown>();
   for (const pair of node.items) {
     const key = pair.key as Node | null;
     if (!isScalar(key) || !key.range) continue;
@@ -47,6 +58,7 @@ function walk(node: unknown, value: unknown, path: Path, w: Walk): void {
     const written = w.text.slice(key.range[0], key.range[1]);
     const from = jsKey(key.value);
     let name = from;
+    let held = from;
     if (read !== undefined && written !== from) {
       w.issues.push({
         path: formatPath([...path, written]),
@@ -54,30 +66,38 @@ function walk(node: unknown, value: unknown, path: Path, w: Walk): void {
         location: w.at(key.range[0]),
       });
       name = written;
-      if (object && Object.hasOwn(object, from) && !Object.hasOwn(object, written)) {
-        // Same place in the map, the name as written.
-        const entries = Object.entries(object).map(([k, v]) => [k === from ? written : k, v]);
-        for (const k of Object.keys(object)) Reflect.deleteProperty(object, k);
-        Object.assign(object, Object.fromEntries(entries));
-      }
+      if (object && Object.hasOwn(object, from) && !Object.hasOwn(object, written))
+        renamed.set(from, written);
+      else held = written;
     }
-    walk(pair.value, object?.[name], [...path, name], w);
+    const before = object?.[held];
+    const after = walk(pair.value, before, [...path, name], w);
+    if (object && after !== before) walked.set(held, after);
   }
+  if (!object || (renamed.size === 0 && walked.size === 0)) return value;
+  // Same place in the map, the name as written.
+  return Object.fromEntries(
+    Object.entries(object).map(([k, v]) => [
+      renamed.get(k) ?? k,
+      walked.has(k) ? walked.get(k) : v,
+    ]),
+  );
 }
 
 /**
- * Reports (and renames, in `value`) the map keys of the document starting at `start` that YAML
- * 1.1 does not read as the string written.
+ * Reports the map keys of the document starting at `start` that YAML 1.1 does not read as the
+ * string written, and gives `value` with those keys renamed back to the text written (`value`
+ * itself is left as it is).
  */
 export function yaml11Keys(
   text: string,
   file: string,
   start: SourceLocation,
   value: unknown,
-): Issue[] {
+): { issues: Issue[]; value: unknown } {
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { version: '1.1', lineCounter: lines, uniqueKeys: false });
-  if (!Array.isArray(docs)) return [];
+  if (!Array.isArray(docs)) return { issues: [], value };
   const at = (offset: number): SourceLocation => {
     const pos = lines.linePos(offset);
     return { file, line: pos.line, col: pos.col };
@@ -88,10 +108,9 @@ export function yaml11Keys(
     const pos = at(offset);
     return pos.line === start.line && pos.col === start.col;
   });
-  if (!doc) return [];
+  if (!doc) return { issues: [], value };
   const issues: Issue[] = [];
-  walk(doc.contents, value, [], { text, at, issues });
-  return issues;
+  return { issues, value: walk(doc.contents, value, [], { text, at, issues }) };
 }
 
 /**

@@ -80,9 +80,9 @@ export async function parseScenario(
       },
     ]);
   }
-  const keyIssues = yaml11Keys(text, file, doc.start, doc.value);
-  const shape = checkShape(doc.value, (path) => doc.plainText('', path));
-  const issues: Issue[] = [...keyIssues];
+  const keys = yaml11Keys(text, file, doc.start, doc.value);
+  const shape = checkShape(keys.value, (path) => doc.plainText('', path));
+  const issues: Issue[] = [...keys.issues];
   issues.push(
     ...shape.issues.map((issue) => ({
       path: formatPath(issue.path),

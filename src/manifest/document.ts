@@ -37,10 +37,51 @@ export function splitPath(path: string): (string | number)[] {
   return parts;
 }
 
-export function parseYamlDocuments(
-  text: string,
-  file: string,
-): { documents: SourceDocument[]; issues: Issue[] } {
+export function parseYamlDocuments(text: string, file: string): ParsedYaml {
+  if (text.length > CACHE_MAX_TEXT) return parse(text, file);
+  const key = `${file}\0${text}`;
+  let parsed = parsedTexts.get(key);
+  if (parsed === undefined) {
+    parsed = parse(text, file);
+    for (const d of parsed.documents) deepFreeze(d.value);
+    cachedChars += key.length;
+    for (const old of parsedTexts.keys()) {
+      if (cachedChars <= CACHE_MAX_CHARS) break;
+      parsedTexts.delete(old);
+      cachedChars -= old.length;
+    }
+  } else {
+    // Most recently used last: the first entries are the ones to drop.
+    parsedTexts.delete(key);
+  }
+  parsedTexts.set(key, parsed);
+  return { documents: [...parsed.documents], issues: [...parsed.issues] };
+}
+
+export interface ParsedYaml {
+  documents: SourceDocument[];
+  issues: Issue[];
+}
+
+/*
+ * Parsed texts by file and text, least recently used first: a suite whose scenarios share a
+ * topology file (test/cases has one used by 100 scenarios) parses it once, not once per scenario
+ * (the YAML reader takes ~1 ms per kB). The text is part of the key, so an edited file is parsed
+ * again; the values are frozen, shared by every reader. Texts above 1 MB (Helm streams) are not
+ * kept, nor more than 8 MB of text in all.
+ */
+const CACHE_MAX_TEXT = 1 << 20;
+const CACHE_MAX_CHARS = 8 << 20;
+const parsedTexts = new Map<string, ParsedYaml>();
+let cachedChars = 0;
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
+}
+
+function parse(text: string, file: string): ParsedYaml {
   const lines = new LineCounter();
   const parsed = parseAllDocuments(text, {
     customTags: kubectlScalars,
