@@ -32,7 +32,7 @@ import { ROOT } from '../support/scenarios.js';
 const FIXTURES = join(ROOT, 'test/e2e/fixtures/fuzz');
 /** The CI run: fixed seed and size (docs/LAB.md, "Deviations found by fuzz", has the numbers). */
 const SEED = Number(process.env.POLYGRAPH_FUZZ_SEED ?? 7);
-const CASES = Number(process.env.POLYGRAPH_FUZZ_CASES ?? 6);
+const CASES = Number(process.env.POLYGRAPH_FUZZ_CASES ?? 4);
 const PLUGIN = process.env.POLYGRAPH_PLUGIN ?? 'kube-router';
 
 function log(message: string): void {
