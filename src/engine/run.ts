@@ -1032,6 +1032,8 @@ export async function runScenario(
     } else if (toPool) {
       try {
         await resetTopology();
+        // The deployment goes back as what this scenario left: the one it took is no more.
+        if (reused !== undefined) pool.discard(reused);
         pool.give({
           key: poolKey,
           runId,

@@ -208,8 +208,11 @@ class FakeCluster implements LiveCluster {
     this.record(`label-namespace ${name} ${JSON.stringify(labels)}`);
     return Promise.resolve();
   }
-  deleteNamespace(name: string): Promise<void> {
+  /** The namespaces deleted with `wait` (the caller waits until they are gone). */
+  readonly waitedFor: string[] = [];
+  deleteNamespace(name: string, wait: boolean): Promise<void> {
     this.calls.push(`delete-namespace ${name}`);
+    if (wait) this.waitedFor.push(name);
     this.namespaces.delete(name);
     return Promise.resolve();
   }
@@ -927,9 +930,27 @@ describe('engine run (fake cluster)', () => {
     const firstDeleted = fake.calls.findIndex((c) => c.startsWith('delete-namespace'));
     expect(firstDeleted).to.be.greaterThan(-1);
     expect(firstDeleted).to.be.lessThan(fake.calls.indexOf(creates[2]!));
-    // Nothing is left.
+    // Nothing is left, and every deletion was waited for, as a single run's is by default.
     expect(fake.namespaces.size).to.equal(0);
     expect(fake.sessions.size).to.equal(0);
+    expect(fake.waitedFor).to.deep.equal(['x-s1', 'y-s1', 'x-s4', 'y-s4']);
+  });
+
+  it('a suite told not to wait for cleanup deletes every deployment without waiting', async () => {
+    const fake = new FakeCluster(/-w[0-9]\b/g);
+    let ids = 0;
+    const other = scenario({
+      name: 'other',
+      initial: { ...BASE_WORLD, pods: [pod('x', 'a'), pod('y', 'c')], policies: [] },
+    });
+    await runSuite([scenario({ name: 'w1' }), other, scenario({ name: 'w2' })], fake, {
+      image: 'img',
+      newRunId: () => `w${String(++ids)}`,
+      waitForCleanup: false,
+    });
+    expect(fake.calls.filter((c) => c.startsWith('delete-namespace'))).to.have.length(4);
+    expect(fake.waitedFor).to.deep.equal([]);
+    expect(fake.namespaces.size).to.equal(0);
   });
 
   it('a suite of one scenario deletes its deployment as a single run does: no reset, a cleanup event', async () => {
