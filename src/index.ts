@@ -51,8 +51,10 @@ export type {
 export {
   check,
   run,
+  runAll,
   DEFAULT_PROBE_IMAGE,
   type CheckScenarioOptions,
+  type RunAllOptions,
   type RunScenarioOptions,
 } from './engine/api.js';
 export type { FamilyNote } from './compare/family.js';

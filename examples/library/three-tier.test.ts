@@ -1,8 +1,9 @@
 /**
  * A test a user of the library writes: run a scenario on a live cluster and assert that the
- * cluster, the model and the expectation agree. Outside this repository the imports read
+ * cluster, the model and the expectation agree; then a list of scenarios at once, those of one
+ * topology on one deployment. Outside this repository the imports read
  *
- *     import { run } from 'netpol-polygraph';
+ *     import { run, runAll } from 'netpol-polygraph';
  *     import { polygraphChai } from 'netpol-polygraph/chai';
  *
  * Cluster: POLYGRAPH_KUBECONFIG, else the repository's lab (.lab/kubeconfig, `npm run lab:up`),
@@ -13,7 +14,7 @@ import * as chai from 'chai';
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { polygraphChai } from '../../src/chai.js';
-import { run, type RunScenarioOptions } from '../../src/index.js';
+import { run, runAll, type RunScenarioOptions } from '../../src/index.js';
 
 chai.use(polygraphChai);
 
@@ -46,5 +47,17 @@ describe('three-tier NetworkPolicies on the cluster', function () {
     const result = await run(join(ROOT, 'scenarios/three-tier.yaml'), await target());
     expect(result.live, 'a live run').to.not.equal(undefined);
     expect(result).to.haveNoMismatches();
+  });
+
+  it('two scenarios of one topology: one deployment (the same run id), both agree', async () => {
+    const [open, denied] = await runAll(
+      [join(ROOT, 'scenarios/allow-all.yaml'), join(ROOT, 'scenarios/default-deny-ingress.yaml')],
+      { ...(await target()), skipCanary: true },
+    );
+    expect(open?.name).to.equal('allow-all');
+    expect(denied?.name).to.equal('default-deny-ingress');
+    expect(denied?.live?.runId).to.be.a('string').and.equal(open?.live?.runId);
+    expect(open).to.haveNoMismatches();
+    expect(denied).to.haveNoMismatches();
   });
 });

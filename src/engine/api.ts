@@ -1,17 +1,17 @@
 /**
- * The library's scenario API: `check` (offline, against the model) and `run` (on a live cluster,
- * with the same preflight and enforcement canary as `polygraph run`). Both take a scenario or the
- * path of a scenario file and resolve to a ScenarioResult (src/engine/results.ts).
+ * The library's scenario API: `check` (offline, against the model), `run` and `runAll` (on a live
+ * cluster, through the same path as `polygraph run`). Each takes scenarios or paths of scenario
+ * files and resolves to ScenarioResults (src/engine/results.ts).
  */
 import { Cluster } from '../cluster/index.js';
 import type { Family } from '../domain/job.js';
 import { loadScenario } from '../dsl/load.js';
 import type { Scenario } from '../dsl/types.js';
 import { checkScenario } from './check.js';
-import { clusterBackend } from './live-cluster.js';
-import { enforcementCanary, preflightRun } from './preflight.js';
+import { InternalError } from '../domain/errors.js';
+import { runOnCluster } from './live-run.js';
 import type { ScenarioResult } from './results.js';
-import { runScenario, type RunEvent } from './run.js';
+import type { RunEvent } from './run.js';
 
 /** The public, pinned probe image: agnhost (servers and the probe client). */
 export const DEFAULT_PROBE_IMAGE = 'registry.k8s.io/e2e-test-images/agnhost:2.53';
@@ -85,33 +85,50 @@ export async function check(
   );
 }
 
+/** Options of {@link runAll}: those of {@link run}, and how many scenarios run at once. */
+export interface RunAllOptions extends RunScenarioOptions {
+  /**
+   * Scenarios running at once, each on a deployment of its own. Default 1. Above 1 the cluster
+   * holds as many copies of a topology at once.
+   */
+  readonly parallel?: number;
+}
+
 /**
  * Runs a scenario on a live cluster, as `polygraph run` does: checks access (and, for cluster
- * policies, that the cluster serves their API), runs the enforcement canary (unless `skipCanary`), then creates the namespaces, probe pods and policies,
- * probes every cell of every step, compares expected, modelled and observed, and removes what it
- * created. Throws a ClusterError when the cluster cannot be used (no access, no enforcement).
+ * policies, that the cluster serves their API), runs the enforcement canary (unless
+ * `skipCanary`), then creates the namespaces, probe pods and policies, probes every cell of
+ * every step, compares expected, modelled and observed, and removes what it created. Throws a
+ * ClusterError when the cluster cannot be used (no access, no enforcement).
  */
 export async function run(
   scenarioOrPath: Scenario | string,
   options: RunScenarioOptions = {},
 ): Promise<ScenarioResult> {
-  const scenario = await scenarioOf(scenarioOrPath);
+  const [result] = await runAll([scenarioOrPath], options);
+  if (result === undefined) throw new InternalError('a run of one scenario gave no result');
+  return result;
+}
+
+/**
+ * Runs scenarios on a live cluster as `polygraph run A B …` does: one preflight and one
+ * enforcement canary, then every scenario; scenarios with the same topology (namespaces, pods,
+ * labels, ports) run on one deployment, reset between them, instead of each creating its own
+ * probe pods. Resolves to one result per scenario, in the order given (none, without contacting
+ * the cluster, for none). Every file is read first: an invalid one rejects with its InputError
+ * before the cluster is contacted. The first scenario that throws stops the others from
+ * starting; its error is thrown once everything is removed.
+ */
+export async function runAll(
+  scenariosOrPaths: readonly (Scenario | string)[],
+  options: RunAllOptions = {},
+): Promise<ScenarioResult[]> {
+  const scenarios = await Promise.all(scenariosOrPaths.map(scenarioOf));
+  if (scenarios.length === 0) return [];
   const cluster = Cluster.connect({
     ...(options.kubeconfig === undefined ? {} : { kubeconfig: options.kubeconfig }),
     ...(options.context === undefined ? {} : { context: options.context }),
   });
-  const live = clusterBackend(cluster);
-  const common = {
-    image: options.image ?? DEFAULT_PROBE_IMAGE,
-    concurrency: options.concurrency ?? 10,
-    timeoutSeconds: Math.max(1, Math.ceil((options.timeoutMs ?? 1000) / 1000)),
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-    ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
-  };
-  const { plugin, warnings } = await preflightRun(cluster, [scenario], options.plugin);
-  for (const warning of warnings)
-    options.onEvent?.({ kind: 'phase', scenario: scenario.name, message: `warning: ${warning}` });
-  if (options.skipCanary !== true) await enforcementCanary(live, common);
   const externals =
     options.externals instanceof Map
       ? new Map(options.externals)
@@ -120,12 +137,27 @@ export async function run(
     options.externalSources instanceof Map
       ? new Map(options.externalSources)
       : new Map(Object.entries(options.externalSources ?? {}));
-  return runScenario(scenario, live, {
-    ...common,
-    ...(plugin === undefined ? {} : { plugin }),
+  const { results } = await runOnCluster(cluster, scenarios, {
+    image: options.image ?? DEFAULT_PROBE_IMAGE,
+    concurrency: options.concurrency ?? 10,
+    timeoutSeconds: Math.max(1, Math.ceil((options.timeoutMs ?? 1000) / 1000)),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
+    ...(options.plugin === undefined ? {} : { plugin: options.plugin }),
+    ...(options.skipCanary === true ? { skipCanary: true } : {}),
+    ...(options.parallel === undefined ? {} : { parallel: options.parallel }),
     ...(options.placement === undefined ? {} : { placement: options.placement }),
     ...(options.families === undefined ? {} : { families: options.families }),
     externals,
     externalSources,
+    onPreflight: ({ warnings }) => {
+      for (const warning of warnings)
+        options.onEvent?.({
+          kind: 'phase',
+          scenario: scenarios[0]?.name ?? '',
+          message: `warning: ${warning}`,
+        });
+    },
   });
+  return [...results];
 }

@@ -13,8 +13,10 @@ import {
   loadScenario,
   parseScenario,
   resultDocument,
+  runAll,
   type ScenarioResult,
 } from '../../src/index.js';
+import { InputError } from '../../src/domain/errors.js';
 
 chai.use(polygraphChai);
 
@@ -52,6 +54,22 @@ describe('library API: check, failing, resultDocument', () => {
     expect(result.counts.byClass['expectation-contradicts-spec']).to.equal(20);
     expect(FAILING_CLASSES).to.include('expectation-contradicts-spec');
     expect(resultDocument([result]).passed).to.equal(false);
+  });
+});
+
+describe('library API: runAll before the cluster', () => {
+  it('no scenario: no result, and no cluster contacted (the kubeconfig named does not exist)', async () => {
+    expect(await runAll([], { kubeconfig: '/nonexistent/kubeconfig' })).to.deep.equal([]);
+  });
+
+  it('reads every file first: one invalid file rejects with its InputError, naming it, before any cluster is contacted', async () => {
+    const error = await runAll([THREE_TIER, 'scenarios/no-such-scenario.yaml'], {
+      kubeconfig: '/nonexistent/kubeconfig',
+    }).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(InputError);
+    expect((error as InputError).issues[0]?.location?.file).to.equal(
+      'scenarios/no-such-scenario.yaml',
+    );
   });
 });
 

@@ -2,10 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { Cluster } from '../../cluster/index.js';
 import { InterruptedError, UsageError } from '../../domain/errors.js';
 import { DEFAULT_PROBE_IMAGE } from '../../engine/api.js';
-import { clusterBackend } from '../../engine/live-cluster.js';
-import { enforcementCanary, preflightRun } from '../../engine/preflight.js';
-import type { ScenarioResult } from '../../engine/results.js';
-import { runSuite } from '../../engine/suite.js';
+import { runOnCluster } from '../../engine/live-run.js';
 import { progressReporter } from '../../report/progress.js';
 import type { ReportTarget } from '../../report/sinks.js';
 import type { Io } from '../io.js';
@@ -176,52 +173,40 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
       ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }),
       ...(flags.context === undefined ? {} : { context: flags.context }),
     });
-    const live = clusterBackend(cluster);
     const { signal, dispose } = interruptions(io);
-    const common = {
-      image: flags.image,
-      concurrency: flags.concurrency,
-      timeoutSeconds: Math.max(1, Math.ceil(flags.timeout / 1000)),
-      signal,
-      onEvent: progress.onEvent,
-    };
     const startedAt = new Date();
     try {
-      const { version, facts, plugin, warnings } = await preflightRun(
-        cluster,
-        scenarios,
-        flags.plugin,
-      );
-      for (const warning of warnings) io.err(`warning: ${warning}`);
-      progress.message(
-        `cluster ${cluster.server}, Kubernetes ${version}${facts.nodes === undefined ? '' : `, ${String(facts.nodes)} node${facts.nodes === 1 ? '' : 's'}`}${facts.networkPlugin === undefined ? '' : `, network plugin ${facts.networkPlugin} (detected)`}`,
-      );
-      if (flags.skipCanary !== true) {
-        const canary = await enforcementCanary(live, common);
-        progress.message(
-          `enforcement canary: a deny-all policy was enforced within ${String(canary.enforcedAfterMs)} ms`,
-        );
-      }
       // Scenarios with the same topology share one deployment, reset between them
       // (src/engine/suite.ts); the first failure stops the suite and is thrown once everything
       // is cleaned up.
-      const suite = await runSuite(scenarios, live, {
-        ...common,
+      const { results, preflight } = await runOnCluster(cluster, scenarios, {
+        image: flags.image,
+        concurrency: flags.concurrency,
+        timeoutSeconds: Math.max(1, Math.ceil(flags.timeout / 1000)),
+        signal,
+        onEvent: progress.onEvent,
         parallel: flags.parallel,
-        stopOnError: true,
         namespaceNames: flags.namespaceNames,
         placement: flags.placement,
         ...(flags.keep === true ? { keep: true } : {}),
-        ...(plugin === undefined ? {} : { plugin }),
+        ...(flags.plugin === undefined ? {} : { plugin: flags.plugin }),
+        ...(flags.skipCanary === true ? { skipCanary: true } : {}),
         ...(flags.family === undefined ? {} : { families: flags.family }),
         externals: new Map((flags.external ?? []).map((e) => [e.name, e.ip])),
         externalSources: new Map((flags.externalExec ?? []).map((e) => [e.name, e.command])),
+        onPreflight: ({ version, facts, warnings }) => {
+          for (const warning of warnings) io.err(`warning: ${warning}`);
+          progress.message(
+            `cluster ${cluster.server}, Kubernetes ${version}${facts.nodes === undefined ? '' : `, ${String(facts.nodes)} node${facts.nodes === 1 ? '' : 's'}`}${facts.networkPlugin === undefined ? '' : `, network plugin ${facts.networkPlugin} (detected)`}`,
+          );
+        },
+        onCanary: (canary) => {
+          progress.message(
+            `enforcement canary: a deny-all policy was enforced within ${String(canary.enforcedAfterMs)} ms`,
+          );
+        },
       });
-      const failed = suite.outcomes.find((o) => o.error !== undefined);
-      if (failed !== undefined) throw failed.error;
-      const results: ScenarioResult[] = suite.outcomes.flatMap((o) =>
-        o.result === undefined ? [] : [o.result],
-      );
+      const { version, facts } = preflight;
       progress.end();
       await emitResults(io, results, flags, targets, {
         kind: 'RunResult',
@@ -229,7 +214,7 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
         durationMs: Date.now() - startedAt.getTime(),
         cluster: { server: cluster.server, kubernetesVersion: version, ...facts },
       });
-      done({ kind: 'run', results });
+      done({ kind: 'run', results: [...results] });
     } finally {
       progress.end();
       dispose();
