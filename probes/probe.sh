@@ -43,7 +43,9 @@
 #   allowed      TCP: connected. UDP: the server's reply arrived.
 #   refused      actively rejected: TCP "Connection refused" or an ICMP unreachable; UDP: no reply,
 #                and the socket reported an error well before the timeout (an ICMP unreachable).
-#   dropped      nothing came back before the timeout.
+#   dropped      nothing came back before the timeout (UDP: to any of the datagrams planned for
+#                the timeout, one per UDP_RESEND_US; a probe short of CPU sends them all, within
+#                twice the timeout).
 #   probe-error  the probe itself failed (a bad job, a local error); the detail says why.
 set -u
 NC=/usr/bin/nc
@@ -91,11 +93,15 @@ probe_one() {
       # takes the whole datagram), so the probe ends as soon as the reply arrives. The datagram
       # is sent again every UDP_RESEND_US from the same socket (one conntrack entry), as TCP sends
       # its SYN again: one datagram or reply lost on a busy node is not a denial.
+      # "No reply" means every planned datagram (one per UDP_RESEND_US of the timeout) went
+      # unanswered: a probe short of CPU, which sent fewer by the timeout, goes on sending until
+      # it has sent them all or twice the timeout has passed.
       if ! { exec 3<>"/dev/udp/$host/$port"; } 2>/dev/null; then
         emit "$id" probe-error 0 "could not open a UDP socket to $host:$port"
         return
       fi
-      local sent=0 limit=$((start + timeout * 1000000)) left slice wait
+      local sent=0 limit=$((start + timeout * 1000000)) hard=$((start + 2 * timeout * 1000000))
+      local planned=$((timeout * 1000000 / UDP_RESEND_US)) left slice wait
       while :; do
         if ! { printf 'polygraph\n' >&3; } 2>/dev/null; then
           # A send fails once the socket holds an error: an ICMP unreachable for an earlier one.
@@ -110,22 +116,32 @@ probe_one() {
         fi
         sent=$((sent + 1))
         end=${EPOCHREALTIME//[.,]/}
-        left=$((limit - end))
-        [[ $left -le 0 ]] && { rc=142; break; }
+        if [[ $end -ge $limit ]]; then
+          [[ $sent -ge $planned || $end -ge $hard ]] && { rc=142; break; }
+          left=$((hard - end)) # short of CPU: one more datagram's wait, within twice the timeout
+        else
+          left=$((limit - end))
+        fi
         slice=$((left < UDP_RESEND_US ? left : UDP_RESEND_US))
         printf -v wait '%d.%06d' $((slice / 1000000)) $((slice % 1000000))
         read -r -t "$wait" -N 1 _ <&3 2>/dev/null
         rc=$?
         [[ $rc -le 128 ]] && break # a reply (0) or an error on the socket
-        [[ ${EPOCHREALTIME//[.,]/} -ge $limit ]] && break
+        end=${EPOCHREALTIME//[.,]/}
+        [[ $end -ge $limit && ($sent -ge $planned || $end -ge $hard) ]] && break
       done
+      # A reply that came while the probe had no CPU to read it is still a reply.
+      if [[ $rc -gt 128 ]]; then
+        read -r -t 0.001 -N 1 _ <&3 2>/dev/null
+        rc=$?
+      fi
       end=${EPOCHREALTIME//[.,]/}
       elapsed=$(((end - start) / 1000))
       exec 3>&-
       if [[ $rc -eq 0 ]]; then
         emit "$id" allowed "$elapsed" "a reply arrived$([[ $sent -gt 1 ]] && echo " (datagram $sent)")"
       elif [[ $rc -gt 128 ]]; then
-        emit "$id" dropped "$elapsed" "no reply within ${timeout}s ($sent datagrams)"
+        emit "$id" dropped "$elapsed" "no reply within ${timeout}s ($sent datagrams$([[ $end -gt $((limit + UDP_RESEND_US)) ]] && echo ", over ${elapsed} ms: the probe was short of CPU"))"
       else
         emit "$id" refused "$elapsed" "no reply; the socket reported an error (an ICMP unreachable)"
       fi

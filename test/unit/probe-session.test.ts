@@ -616,3 +616,46 @@ describe('probe session client (probes/probe.sh --session, local bash, loopback 
     }
   });
 });
+
+describe('a UDP probe short of CPU (probes/probe.sh, local bash, loopback only)', () => {
+  it('stopped for its whole timeout after one datagram, it still sends the ones planned before saying dropped, and is answered', async function () {
+    this.timeout(10_000);
+    // Answers from the third datagram on, as if the first two were lost: a probe that gave up at
+    // the timeout with the one or two it managed to send would read a drop.
+    const lossy = await loopbackUdp(true, 2);
+    const [shell = 'bash', flag = '-c', script = '', name = 'probe.sh'] = sessionCommand();
+    // Its own process group, so that the whole probe (the job runs in a subshell) can be stopped.
+    const child = spawn(shell, [flag, script, name, `u,127.0.0.1,${String(lossy.port)},UDP,1`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (text: string) => (output += text));
+    const exited = new Promise<void>((resolve) =>
+      child.on('exit', () => {
+        resolve();
+      }),
+    );
+    try {
+      // Stopped as soon as the first datagram arrived, for longer than the 1 s timeout.
+      await new Promise<void>((resolve) =>
+        lossy.socket.once('message', () => {
+          resolve();
+        }),
+      );
+      process.kill(-child.pid!, 'SIGSTOP');
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      process.kill(-child.pid!, 'SIGCONT');
+      await exited;
+      const line = output.split('\n').find((l) => l.startsWith('PROBE'));
+      const [, id, outcome, ms, detail] = (line ?? '').split('\t');
+      expect([id, outcome, detail]).to.deep.equal(['u', 'allowed', 'a reply arrived (datagram 3)']);
+      // Past the timeout (it was stopped), within twice it.
+      expect(Number(ms)).to.be.within(1100, 2000);
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+      lossy.socket.close();
+    }
+  });
+});
