@@ -619,6 +619,45 @@ describe('engine run (fake cluster)', () => {
     expect(flaky[0]?.tries?.length).to.be.greaterThan(1);
   });
 
+  it('UDP: a reply on one try and silence on the others is allowed, not flaky; an ICMP unreachable then a reply is flaky', async () => {
+    // (The scenario expects nothing of this cell: decided, it is unchecked.)
+    for (const [first, cls] of [
+      ['dropped', 'unchecked'],
+      ['refused', 'flaky'],
+    ] as const) {
+      const fake = new FakeCluster('r');
+      let silenced = 0;
+      fake.override = (key, round) => {
+        if (key !== 'x/a>y/b/UDP') return undefined;
+        // Every other round unanswered (or refused), as from a server short of CPU.
+        if (round % 2 === 0) {
+          silenced++;
+          return first;
+        }
+        return undefined;
+      };
+      const result = await runScenario(scenario(), fake, {
+        image: 'img',
+        runId: 'r',
+        settleTimeoutMs: 0,
+      });
+      expect(silenced, first).to.be.greaterThan(0);
+      const cells = result.steps
+        .flatMap((st) => st.cells)
+        .filter((c) => c.from === 'x/a' && c.to === 'y/b' && c.probe.protocol === 'UDP');
+      const tried = cells.filter((c) => (c.tries?.length ?? 0) > 1);
+      expect(tried.length, first).to.be.greaterThan(0);
+      for (const c of tried) {
+        expect(c.class, `${first}: ${c.tries?.join(',') ?? ''}`).to.equal(cls);
+        expect(c.tries).to.include(first).and.to.include('allowed');
+        if (cls === 'unchecked') {
+          expect(c.observed).to.equal('allowed');
+          expect(c.observedDetail).to.not.equal(undefined);
+        }
+      }
+    }
+  });
+
   it('settling waits out a transient on a cell the step does not change (a deny-all enforced before the rule that admits)', async () => {
     const fake = new FakeCluster('r');
     // x/a -> y/b is allowed before and after every step; the first round after each change
