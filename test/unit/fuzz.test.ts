@@ -35,7 +35,10 @@ const SHARED_CHAIN_GROUP =
 const NAMED_PORT_GROUP =
   'the spec denies, the cluster allows: a selected pod to a selected pod; 1 policy: [policyTypes Ingress; ingress: any peer on named/TCP (resolves on none)]';
 
-describe('fuzz: the generator', () => {
+describe('fuzz: the generator', function () {
+  // Property runs over many seeds: 5–10 s alone, three times that with the other Node
+  // versions' suites on the same cores (.ci/run).
+  this.timeout(60_000);
   it('makes only sets the product validation (as strict as the API server) accepts, for any seed, cluster policies included, and none the model warns of', async () => {
     const generator = new PolicyGenerator(SHAPES);
     let clusterPolicies = 0;
@@ -238,7 +241,8 @@ describe('fuzz: the shrinker', () => {
   });
 });
 
-describe('fuzz: shrinking and grouping against injected deviations', () => {
+describe('fuzz: shrinking and grouping against injected deviations', function () {
+  this.timeout(60_000); // as the generator's
   it('shrinks the shared-chain deviation to its minimal case and groups every set that shows it', async () => {
     const oracle = deviatingOracle([sharedChain]);
     const run = await fuzz(oracle, { seed: 1, cases: 40 });
@@ -351,7 +355,8 @@ describe('fuzz: shrinking and grouping against injected deviations', () => {
   });
 });
 
-describe('fuzz: cluster policies against a cluster that enforces none of them', () => {
+describe('fuzz: cluster policies against a cluster that enforces none of them', function () {
+  this.timeout(60_000); // as the generator's
   const CNP = 'policy.networking.k8s.io/v1beta1';
   // By hand: an Admin Deny into z from the team blue namespaces (x, y) on 80/TCP, a second peer
   // that matches no pod (no pod has role=none), a NetworkPolicy in y and a Baseline Pass that
