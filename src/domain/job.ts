@@ -1,5 +1,6 @@
 import type { EndpointKey } from './endpoint.js';
 import { formatProbe, type ProbePort } from './probe.js';
+import type { Protocol } from './protocol.js';
 
 /** An IP family. */
 export type Family = 4 | 6;
@@ -62,6 +63,28 @@ export function outcomeVerdict(outcome: Outcome): 'allow' | 'deny' | undefined {
     case 'unresolved-port':
       return undefined;
   }
+}
+
+/**
+ * What a cell's tries (in order) observed, and which try stands for it: their one verdict, else
+ * 'flaky' (the first try stands). UDP is the exception: a reply proves delivery and silence
+ * proves nothing (a server short of CPU answers late, while a TCP connect completes in the
+ * kernel), so replies and silences ('dropped'), at least one reply, are 'allow' and the first
+ * reply stands; a 'refused' among them (an ICMP unreachable) is an answer, and makes them flaky.
+ */
+export function triesVerdict(
+  protocol: Protocol,
+  outcomes: readonly Outcome[],
+): { readonly observed: 'allow' | 'deny' | 'flaky' | 'probe-error'; readonly stands: number } {
+  if (
+    protocol === 'UDP' &&
+    outcomes.includes('allowed') &&
+    outcomes.every((o) => o === 'allowed' || o === 'dropped')
+  )
+    return { observed: 'allow', stands: outcomes.indexOf('allowed') };
+  const verdicts = outcomes.map((o) => outcomeVerdict(o) ?? 'probe-error');
+  const first = verdicts[0] ?? 'probe-error';
+  return { observed: verdicts.some((v) => v !== first) ? 'flaky' : first, stands: 0 };
 }
 
 export interface JobResult {

@@ -159,5 +159,5 @@ export async function runAll(
         });
     },
   });
-  return [...results];
+  return results;
 }

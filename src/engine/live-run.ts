@@ -36,7 +36,7 @@ export interface LiveRunOptions extends Omit<
 
 export interface LiveRunResult {
   /** One per scenario, in the order given. */
-  readonly results: readonly ScenarioResult[];
+  readonly results: ScenarioResult[];
   readonly preflight: RunPreflight;
 }
 

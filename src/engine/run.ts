@@ -14,6 +14,7 @@ import { InternalError, UsageError } from '../domain/errors.js';
 import {
   familyName,
   outcomeVerdict,
+  triesVerdict,
   probeLabel,
   type Family,
   type JobResult,
@@ -749,16 +750,8 @@ export async function runScenario(
         };
       const results = observedBy.get(c) ?? [];
       const outcomes = results.map((r) => r.outcome);
-      // UDP: a reply proves delivery, silence proves nothing (a server short of CPU answers
-      // late): replies and silences, at least one reply, are allowed, not flaky.
-      const replied =
-        job.probe.protocol === 'UDP' &&
-        outcomes.includes('allowed') &&
-        outcomes.every((o) => o === 'allowed' || o === 'dropped');
-      const verdicts = outcomes.map((o) => verdictOf(o));
-      const flaky = !replied && verdicts.some((v) => v !== verdicts[0]);
-      const firstResult = replied ? results.find((r) => r.outcome === 'allowed') : results[0];
-      const observed = replied ? 'allow' : flaky ? 'flaky' : (verdicts[0] ?? 'probe-error');
+      const { observed, stands } = triesVerdict(job.probe.protocol, outcomes);
+      const firstResult = results[stands];
       const cls = classify({ ...base, modelled: c.modelled, observed, ...known });
       const deviationNote =
         cls === 'known-deviation' && c.deviation !== undefined

@@ -37,6 +37,28 @@ export function splitPath(path: string): (string | number)[] {
   return parts;
 }
 
+export interface ParsedYaml {
+  documents: SourceDocument[];
+  issues: Issue[];
+}
+
+/*
+ * Parsed texts by file and text, least recently used first: a suite whose scenarios share a
+ * topology file (test/cases has one named by 100 scenarios) parses it once, not once per
+ * scenario (the YAML reader takes ~1 ms per kB; npm run bench:load). The text is part of the key,
+ * so an edited file is parsed again; the values are frozen, shared by every reader. A parsed
+ * document keeps its syntax tree (for locations), many times the text's size: texts above
+ * 256 kB (Helm streams) are not kept, nor more than 2 MB of text in all.
+ */
+const CACHE_MAX_TEXT = 256 << 10;
+const CACHE_MAX_CHARS = 2 << 20;
+const parsedTexts = new Map<string, ParsedYaml>();
+let cachedChars = 0;
+
+/**
+ * The YAML documents of a text (kubectl's YAML 1.1 reading), each with its locations, and the
+ * reader's errors as issues. A text read before under the same file name is not parsed again.
+ */
 export function parseYamlDocuments(text: string, file: string): ParsedYaml {
   if (text.length > CACHE_MAX_TEXT) return parse(text, file);
   const key = `${file}\0${text}`;
@@ -57,23 +79,6 @@ export function parseYamlDocuments(text: string, file: string): ParsedYaml {
   parsedTexts.set(key, parsed);
   return { documents: [...parsed.documents], issues: [...parsed.issues] };
 }
-
-export interface ParsedYaml {
-  documents: SourceDocument[];
-  issues: Issue[];
-}
-
-/*
- * Parsed texts by file and text, least recently used first: a suite whose scenarios share a
- * topology file (test/cases has one used by 100 scenarios) parses it once, not once per scenario
- * (the YAML reader takes ~1 ms per kB). The text is part of the key, so an edited file is parsed
- * again; the values are frozen, shared by every reader. Texts above 1 MB (Helm streams) are not
- * kept, nor more than 8 MB of text in all.
- */
-const CACHE_MAX_TEXT = 1 << 20;
-const CACHE_MAX_CHARS = 8 << 20;
-const parsedTexts = new Map<string, ParsedYaml>();
-let cachedChars = 0;
 
 function deepFreeze(value: unknown): void {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;

@@ -136,6 +136,14 @@ function scenario(extra: Partial<Scenario> = {}): Scenario {
   };
 }
 
+/** A scenario of another topology than scenario()'s: x/a and y/c only, no policy. */
+function otherTopology(): Scenario {
+  return scenario({
+    name: 'other',
+    initial: { ...BASE_WORLD, pods: [pod('x', 'a'), pod('y', 'c')], policies: [] },
+  });
+}
+
 /** A kube-router deviation on step "deny": the cells from FROM to TO are observed allowed. */
 function withDeviation(from: string, to: string, reason: string, intermittent = false): Scenario {
   return scenario({
@@ -942,10 +950,7 @@ describe('engine run (fake cluster)', () => {
   it('a suite runs scenarios of one topology on one deployment, releases a topology once no waiting scenario needs it, and returns outcomes in input order', async () => {
     const fake = new FakeCluster(/-s[0-9]\b/g);
     let ids = 0;
-    const other = scenario({
-      name: 'other',
-      initial: { ...BASE_WORLD, pods: [pod('x', 'a'), pod('y', 'c')], policies: [] },
-    });
+    const other = otherTopology();
     const ran: string[] = [];
     const { outcomes, reuses } = await runSuite(
       [scenario({ name: 's1' }), other, scenario({ name: 's2' }), scenario({ name: 's3' })],
@@ -978,10 +983,7 @@ describe('engine run (fake cluster)', () => {
   it('a suite told not to wait for cleanup deletes every deployment without waiting', async () => {
     const fake = new FakeCluster(/-w[0-9]\b/g);
     let ids = 0;
-    const other = scenario({
-      name: 'other',
-      initial: { ...BASE_WORLD, pods: [pod('x', 'a'), pod('y', 'c')], policies: [] },
-    });
+    const other = otherTopology();
     await runSuite([scenario({ name: 'w1' }), other, scenario({ name: 'w2' })], fake, {
       image: 'img',
       newRunId: () => `w${String(++ids)}`,

@@ -43,8 +43,8 @@ describe('parseYamlDocuments: texts read again', () => {
     expect(elsewhere.documents[0]?.locate('metadata.name').file).to.equal('other.yaml');
   });
 
-  it('a text above 1 MB is not kept: read twice, two values, neither frozen', () => {
-    const big = `${POD('a')}${'# padding\n'.repeat(110_000)}`;
+  it('a text above 256 kB is not kept: read twice, two values, neither frozen', () => {
+    const big = `${POD('a')}${'# padding\n'.repeat(30_000)}`;
     const one = parseYamlDocuments(big, 'big.yaml').documents[0]?.value;
     const two = parseYamlDocuments(big, 'big.yaml').documents[0]?.value;
     expect(two).to.deep.equal(one);

@@ -214,7 +214,7 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
         durationMs: Date.now() - startedAt.getTime(),
         cluster: { server: cluster.server, kubernetesVersion: version, ...facts },
       });
-      done({ kind: 'run', results: [...results] });
+      done({ kind: 'run', results });
     } finally {
       progress.end();
       dispose();
