@@ -6,16 +6,7 @@ import { ClusterError } from '../cluster/index.js';
 import { assertNever } from '../domain/assert.js';
 import { InputError, InterruptedError, ToolError, UsageError } from '../domain/errors.js';
 import { failing } from '../engine/results.js';
-import { checkCommand } from './commands/check.js';
-import { cleanCommand } from './commands/clean.js';
-import { diffCommand } from './commands/diff.js';
-import { clusterCommand } from './commands/cluster.js';
-import { initCommand } from './commands/init.js';
-import { reportCommand } from './commands/report.js';
-import { runCommand } from './commands/run.js';
-import { fuzzCommand } from './commands/fuzz.js';
 import type { CommandResult } from './result.js';
-import { explainCommand, modelCommand } from './model-command.js';
 import { processIo, type Io } from './io.js';
 
 /** Exit codes (docs/CLI.md). */
@@ -94,7 +85,35 @@ function version(): string {
   return (require('../../package.json') as { version: string }).version;
 }
 
-export function program(io: Io, done: (result: CommandResult) => void = () => undefined): Command {
+type CommandFactory = (io: Io, done: (result: CommandResult) => void) => Command;
+
+/**
+ * Every command, in the order the help lists them, each module loaded only when its command is
+ * built: a run of `check` does not load the cluster client, the fuzz generator or the HTML report.
+ */
+const COMMANDS: readonly (readonly [string, () => Promise<CommandFactory>])[] = [
+  ['model', async () => (await import('./model-command.js')).modelCommand],
+  ['explain', async () => (await import('./model-command.js')).explainCommand],
+  ['diff', async () => (await import('./commands/diff.js')).diffCommand],
+  ['check', async () => (await import('./commands/check.js')).checkCommand],
+  ['init', async () => (await import('./commands/init.js')).initCommand],
+  ['run', async () => (await import('./commands/run.js')).runCommand],
+  ['fuzz', async () => (await import('./commands/fuzz.js')).fuzzCommand],
+  ['clean', async () => (await import('./commands/clean.js')).cleanCommand],
+  ['report', async () => (await import('./commands/report.js')).reportCommand],
+  ['cluster', async () => (await import('./commands/cluster.js')).clusterCommand],
+];
+
+/**
+ * The CLI for these arguments: when the first names a command, that command alone (what it
+ * parses and does is the same); otherwise (help, --version, a mistyped command, which commander
+ * answers with a suggestion) every command.
+ */
+export async function program(
+  io: Io,
+  done: (result: CommandResult) => void = () => undefined,
+  argv: readonly string[] = [],
+): Promise<Command> {
   const root = new Command('polygraph')
     .description(
       'Connectivity testing harness for Kubernetes NetworkPolicies: an exact model of the spec,\nchecked against your expectations and against live clusters.',
@@ -114,18 +133,11 @@ export function program(io: Io, done: (result: CommandResult) => void = () => un
       'after',
       '\nExit codes: 0 success, 1 mismatch (diff: changes found), 2 invalid input or usage, 3 cluster failure, 4 internal error.\nDocs: docs/MODEL.md (semantics), docs/OUTPUT.md (JSON), docs/CLI.md.',
     );
-  for (const sub of [
-    modelCommand(io),
-    explainCommand(io),
-    diffCommand(io, done),
-    checkCommand(io, done),
-    initCommand(io, done),
-    runCommand(io, done),
-    fuzzCommand(io, done),
-    cleanCommand(io, done),
-    reportCommand(io, done),
-    clusterCommand(io, done),
-  ]) {
+  const named = COMMANDS.filter(([name]) => name === argv[0]);
+  const factories = await Promise.all(
+    (named.length > 0 ? named : COMMANDS).map(([, load]) => load()),
+  );
+  for (const sub of factories.map((factory) => factory(io, done))) {
     sub.exitOverride().configureOutput({
       writeOut: (s) => {
         io.out(s.trimEnd());
@@ -153,9 +165,14 @@ function reflow(command: Command): void {
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   let result: CommandResult = { kind: 'done' };
   try {
-    await program(io, (r) => {
-      result = r;
-    }).parseAsync(argv, { from: 'user' });
+    const cli = await program(
+      io,
+      (r) => {
+        result = r;
+      },
+      argv,
+    );
+    await cli.parseAsync(argv, { from: 'user' });
   } catch (error) {
     return exitCode({ error }, io);
   }

@@ -3,7 +3,7 @@
  * read: a testsuite per scenario, a testcase per step × probe; a failure lists the cells of that
  * matrix whose class fails the check or run, each with the model's reason.
  */
-import { create } from 'xmlbuilder2';
+import { createRequire } from 'node:module';
 import type { CellClass } from '../compare/classify.js';
 import type { ResultDocument, StepJson } from './document.js';
 import {
@@ -139,7 +139,18 @@ function gridCases(
   });
 }
 
+/**
+ * xmlbuilder2, loaded on the first JUnit report (about 0.1 s of a command's start, which the
+ * commands that write none, `check` among them, do not pay); synchronous, as its package is CommonJS.
+ */
+let xml: typeof import('xmlbuilder2') | undefined;
+function xmlbuilder(): typeof import('xmlbuilder2') {
+  xml ??= createRequire(import.meta.url)('xmlbuilder2') as typeof import('xmlbuilder2');
+  return xml;
+}
+
 export function renderJunit(doc: ResultDocument): string {
+  const { create } = xmlbuilder();
   const command = doc.kind === 'RunResult' ? 'run' : 'check';
   const suites = doc.scenarios.map((scenario) => {
     const cases = scenario.steps.flatMap((s) =>
