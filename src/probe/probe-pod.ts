@@ -7,7 +7,7 @@ export interface ProbePodRequest {
   labels?: Readonly<Record<string, string>>;
   /** registry.k8s.io/e2e-test-images/agnhost:<v>, or the lab's polygraph.local/probe:<v>. */
   image: string;
-  /** Each port is served on TCP and UDP by its own container, `serve-<port>`. */
+  /** Each port is served on TCP and UDP by one process, all in the container `probe`. */
   ports: readonly number[];
   nodeName?: string;
   /**
@@ -20,15 +20,37 @@ export interface ProbePodRequest {
 const defaultPortName = (port: number, protocol: 'TCP' | 'UDP'): string =>
   `${protocol.toLowerCase()}-${String(port)}`;
 
-/** Container to exec the probe client in (any of them has bash and nc). */
-export function probeContainer(ports: readonly number[]): string {
-  const first = ports[0];
-  if (first === undefined) throw new Error('a probe pod needs at least one port');
-  return `serve-${String(first)}`;
+/** The container a probe pod's servers run in, and the probe client when exec'd into. */
+export const PROBE_CONTAINER = 'probe';
+
+/**
+ * How the one container of a probe pod runs its servers (each the arguments of one agnhost
+ * process): none, `agnhost pause`; one, agnhost itself; several, a bash that starts each in the
+ * background and exits when any does (so the kubelet restarts the container, and a crash loop
+ * shows), and on SIGTERM stops them all at once (serve-hostname alone waits 60 s after it). One
+ * container rather than one per server: a container costs the node a runtime create and start,
+ * and the pods of a topology become Ready that much sooner.
+ */
+export function serverCommand(servers: readonly (readonly string[])[]): {
+  command: string[];
+  args: string[];
+} {
+  const [first, ...rest] = servers;
+  if (first === undefined) return { command: ['/agnhost'], args: ['pause'] };
+  if (rest.length === 0) return { command: ['/agnhost'], args: [...first] };
+  const script = [
+    "trap 'kill $(jobs -p) 2>/dev/null; exit 0' TERM INT",
+    ...servers.map((args) => `/agnhost ${args.join(' ')} &`),
+    'wait -n',
+    'status=$?',
+    'echo "polygraph: a server exited (status $status)" >&2',
+    'exit 1',
+  ].join('\n');
+  return { command: ['/bin/bash', '-c'], args: [script] };
 }
 
 export function probePod(request: ProbePodRequest): PodSpecInput {
-  probeContainer(request.ports);
+  if (request.ports.length === 0) throw new Error('a probe pod needs at least one port');
   const portName = request.portName ?? defaultPortName;
   return {
     namespace: request.namespace,
@@ -38,21 +60,27 @@ export function probePod(request: ProbePodRequest): PodSpecInput {
     // Non-root servers on ports < 1024, on any cluster (a safe sysctl since Kubernetes 1.22).
     sysctls: { 'net.ipv4.ip_unprivileged_port_start': '0' },
     terminationGracePeriodSeconds: 1,
-    containers: request.ports.map((port) => ({
-      name: `serve-${String(port)}`,
-      image: request.image,
-      command: ['/agnhost'],
-      args: ['serve-hostname', '--tcp', '--udp', '--http=false', `--port=${String(port)}`],
-      ports: [
-        { containerPort: port, protocol: 'TCP' as const, name: portName(port, 'TCP') },
-        { containerPort: port, protocol: 'UDP' as const, name: portName(port, 'UDP') },
-      ],
-    })),
+    containers: [
+      {
+        name: PROBE_CONTAINER,
+        image: request.image,
+        ...serverCommand(
+          request.ports.map((port) => [
+            'serve-hostname',
+            '--tcp',
+            '--udp',
+            '--http=false',
+            `--port=${String(port)}`,
+          ]),
+        ),
+        ports: request.ports.flatMap((port) => [
+          { containerPort: port, protocol: 'TCP' as const, name: portName(port, 'TCP') },
+          { containerPort: port, protocol: 'UDP' as const, name: portName(port, 'UDP') },
+        ]),
+      },
+    ],
   };
 }
-
-/** The container a scenario pod's probes run in (see scenarioProbePod). */
-export const PROBE_CONTAINER = 'probe';
 
 export interface ScenarioPodRequest {
   /** The live namespace (the scenario's name, mapped). */
@@ -76,17 +104,15 @@ export interface ScenarioPodRequest {
 }
 
 /**
- * A probe pod standing for a scenario pod: it declares every port of the scenario pod as
- * written (on the container `probe`), and serves each port number on its TCP and UDP declarations
- * with agnhost serve-hostname, one process for both (`--tcp --udp`; a UDP server replies, so a
- * reply proves delivery). A TCP port a step holds connections to (`keepAlive`) is served in HTTP
- * mode instead (keep-alive: a held connection answers more than once), and its UDP by a second
- * process (serve-hostname cannot serve HTTP and UDP at once). The first server (lowest port, TCP
- * before UDP) runs in the container `probe` itself, every other in `serve-<port>`
- * (`serve-<port>-udp` for the UDP server of a port served over HTTP). A
- * pod that serves nothing runs `agnhost pause` in `probe`. The probe client runs in `probe`
- * (exec). SCTP ports are declared (policies can match them by name) but not served: the probe
- * client has no SCTP probe, so SCTP cells are skipped.
+ * A probe pod standing for a scenario pod, one container `probe`: it declares every port of the
+ * scenario pod as written, and serves each port number on its TCP and UDP declarations with
+ * agnhost serve-hostname, one process for both (`--tcp --udp`; a UDP server replies, so a reply
+ * proves delivery). A TCP port a step holds connections to (`keepAlive`) is served in HTTP mode
+ * instead (keep-alive: a held connection answers more than once), and its UDP by a second process
+ * (serve-hostname cannot serve HTTP and UDP at once). The processes start in port order (see
+ * serverCommand); a pod that serves nothing runs `agnhost pause`. The probe client runs in
+ * `probe` too (exec). SCTP ports are declared (policies can match them by name) but not served:
+ * the probe client has no SCTP probe, so SCTP cells are skipped.
  */
 export function scenarioProbePod(request: ScenarioPodRequest): PodSpecInput {
   const byPort = new Map<number, Set<string>>();
@@ -96,33 +122,26 @@ export function scenarioProbePod(request: ScenarioPodRequest): PodSpecInput {
     byPort.set(p.containerPort, set);
   }
   // One process per port; a held TCP port in HTTP mode, with its UDP in a second process.
-  const served = [...byPort]
+  const servers = [...byPort]
     .sort(([a], [b]) => a - b)
-    .flatMap(([port, protocols]) => {
+    .flatMap(([port, protocols]): string[][] => {
       const p = String(port);
       const tcp = protocols.has('TCP');
       const udp = protocols.has('UDP');
       const udpOnly = ['serve-hostname', '--udp', '--http=false', `--port=${p}`];
       if (tcp && request.keepAlive?.has(port) === true)
-        return [
-          { name: `serve-${p}`, args: ['serve-hostname', `--port=${p}`] },
-          ...(udp ? [{ name: `serve-${p}-udp`, args: udpOnly }] : []),
-        ];
+        return [['serve-hostname', `--port=${p}`], ...(udp ? [udpOnly] : [])];
       if (!tcp && !udp) return [];
       return [
-        {
-          name: `serve-${p}`,
-          args: [
-            'serve-hostname',
-            ...(tcp ? ['--tcp'] : []),
-            ...(udp ? ['--udp'] : []),
-            '--http=false',
-            `--port=${p}`,
-          ],
-        },
+        [
+          'serve-hostname',
+          ...(tcp ? ['--tcp'] : []),
+          ...(udp ? ['--udp'] : []),
+          '--http=false',
+          `--port=${p}`,
+        ],
       ];
     });
-  const [first, ...rest] = served;
   return {
     namespace: request.namespace,
     name: request.name,
@@ -133,20 +152,13 @@ export function scenarioProbePod(request: ScenarioPodRequest): PodSpecInput {
       {
         name: PROBE_CONTAINER,
         image: request.image,
-        command: ['/agnhost'],
-        args: first?.args ?? ['pause'],
+        ...serverCommand(servers),
         ports: request.ports.map((p) => ({
           containerPort: p.containerPort,
           protocol: p.protocol,
           ...(p.name === undefined ? {} : { name: p.name }),
         })),
       },
-      ...rest.map((s) => ({
-        name: s.name,
-        image: request.image,
-        command: ['/agnhost'],
-        args: s.args,
-      })),
     ],
   };
 }

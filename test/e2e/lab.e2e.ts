@@ -16,7 +16,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { Cluster, type PodInfo } from '../../src/cluster/index.js';
 import type { ProbeJob, ProbeResult } from '../../src/probe/batch-protocol.js';
 import { runProbeBatch } from '../../src/probe/batch.js';
-import { probeContainer, probePod } from '../../src/probe/probe-pod.js';
+import { PROBE_CONTAINER, probePod } from '../../src/probe/probe-pod.js';
 import * as lab from '../lab/lab.js';
 
 /** TEST-NET-3: never assigned, and never reached — the host guard (and the backstop) drop it. */
@@ -305,7 +305,7 @@ describe('The lab', function () {
       for (const p of pods) {
         const [result] = await runProbeBatch(
           cluster!,
-          { namespace: ns, pod: p.name, container: probeContainer(PORTS) },
+          { namespace: ns, pod: p.name, container: PROBE_CONTAINER },
           [
             {
               id: 'outside6:80/TCP',
@@ -344,7 +344,7 @@ describe('The lab', function () {
       for (let round = 1; ; round++) {
         const results = await runProbeBatch(
           cluster!,
-          { namespace: ns, pod: CLIENT, container: probeContainer(PORTS) },
+          { namespace: ns, pod: CLIENT, container: PROBE_CONTAINER },
           jobs,
         );
         const verdicts = Object.fromEntries(
@@ -422,7 +422,7 @@ describe('The lab', function () {
       }));
       const results = await runProbeBatch(
         cluster!,
-        { namespace: ns, pod: client.name, container: probeContainer(PORTS) },
+        { namespace: ns, pod: client.name, container: PROBE_CONTAINER },
         jobs,
       );
       for (const r of results)

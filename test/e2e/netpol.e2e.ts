@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { Cluster, type NetworkPolicyManifest, type PodInfo } from '../../src/cluster/index.js';
 import type { ProbeJob, ProbeProtocol, ProbeResult } from '../../src/probe/batch-protocol.js';
 import { runProbeBatch } from '../../src/probe/batch.js';
-import { probeContainer, probePod } from '../../src/probe/probe-pod.js';
+import { PROBE_CONTAINER, probePod } from '../../src/probe/probe-pod.js';
 import * as lab from '../lab/lab.js';
 
 const PORTS = [80, 81] as const;
@@ -52,7 +52,7 @@ describe('NetworkPolicy enforcement on the lab', function () {
     if (source === undefined) throw new Error(`no pod ${from}`);
     const results = await runProbeBatch(
       cluster!,
-      { namespace: source.namespace, pod: source.name, container: probeContainer(PORTS) },
+      { namespace: source.namespace, pod: source.name, container: PROBE_CONTAINER },
       jobs,
     );
     for (const r of results)

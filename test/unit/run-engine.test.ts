@@ -1146,10 +1146,11 @@ describe('engine run (fake cluster)', () => {
     expect(fake.openHoldClients.size).to.equal(0);
     // The destinations of held TCP connections serve that port over HTTP (keep-alive), its UDP
     // in a second process; without holds, one process serves both.
-    expect(fake.podContainers.get('x-r/a')).to.deep.equal([
-      'probe: serve-hostname --port=80',
-      'serve-80-udp: serve-hostname --udp --http=false --port=80',
-    ]);
+    const heldPod = fake.podContainers.get('x-r/a') ?? [];
+    expect(heldPod).to.have.length(1);
+    expect(heldPod[0]).to.match(/^probe: trap /);
+    expect(heldPod[0]).to.include('/agnhost serve-hostname --port=80 &\n');
+    expect(heldPod[0]).to.include('/agnhost serve-hostname --udp --http=false --port=80 &\n');
     const plain = new FakeCluster('p');
     await runScenario(base, plain, { image: 'img', runId: 'p' });
     expect(plain.podContainers.get('x-p/a')).to.deep.equal([
@@ -1340,19 +1341,29 @@ describe('engine run (fake cluster)', () => {
       ],
     };
     const spec = scenarioProbePod(request);
-    // One process per port number, TCP and UDP together.
-    expect(spec.containers.map((c) => [c.name, c.args?.join(' ')])).to.deep.equal([
-      ['probe', 'serve-hostname --udp --http=false --port=53'],
-      ['serve-80', 'serve-hostname --tcp --udp --http=false --port=80'],
-      ['serve-81', 'serve-hostname --tcp --http=false --port=81'],
+    // One container; one process per port number, TCP and UDP together, started by bash.
+    const servers = (pod: PodSpecInput): string[] =>
+      (pod.containers[0]?.args?.[0] ?? '').split('\n').filter((l) => l.startsWith('/agnhost '));
+    expect(spec.containers.map((c) => [c.name, c.command])).to.deep.equal([
+      ['probe', ['/bin/bash', '-c']],
+    ]);
+    expect(servers(spec)).to.deep.equal([
+      '/agnhost serve-hostname --udp --http=false --port=53 &',
+      '/agnhost serve-hostname --tcp --udp --http=false --port=80 &',
+      '/agnhost serve-hostname --tcp --http=false --port=81 &',
     ]);
     // A port a step holds TCP connections to: HTTP mode, its UDP in a second process.
     const held = scenarioProbePod({ ...request, keepAlive: new Set([80]) });
-    expect(held.containers.map((c) => [c.name, c.args?.join(' ')])).to.deep.equal([
-      ['probe', 'serve-hostname --udp --http=false --port=53'],
-      ['serve-80', 'serve-hostname --port=80'],
-      ['serve-80-udp', 'serve-hostname --udp --http=false --port=80'],
-      ['serve-81', 'serve-hostname --tcp --http=false --port=81'],
+    expect(servers(held)).to.deep.equal([
+      '/agnhost serve-hostname --udp --http=false --port=53 &',
+      '/agnhost serve-hostname --port=80 &',
+      '/agnhost serve-hostname --udp --http=false --port=80 &',
+      '/agnhost serve-hostname --tcp --http=false --port=81 &',
+    ]);
+    // One server: agnhost itself, no shell.
+    const one = scenarioProbePod({ ...request, ports: [{ containerPort: 80, protocol: 'TCP' }] });
+    expect(one.containers.map((c) => [c.name, c.command, c.args])).to.deep.equal([
+      ['probe', ['/agnhost'], ['serve-hostname', '--tcp', '--http=false', '--port=80']],
     ]);
     expect(spec.containers[0]?.ports).to.deep.equal([
       { containerPort: 80, protocol: 'TCP', name: 'http' },
