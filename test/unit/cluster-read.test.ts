@@ -175,4 +175,30 @@ describe('reading a cluster: pages and refusals', function () {
       /^read all namespaces of http:\/\/127\.0\.0\.1:\d+: 2 namespace\(s\), 0 running pod\(s\), 0 NetworkPolicy\(ies\) in \d+\.\d s$/,
     );
   });
+
+  it('deletes a namespace with its pods first at once (grace 0), also when the pods are refused', async () => {
+    const cluster = Cluster.connect({ kubeconfig });
+    let podsRefused = false;
+    handler = (url) => {
+      if (url.pathname.endsWith('/pods'))
+        return podsRefused
+          ? { status: 403, body: { kind: 'Status', code: 403, reason: 'Forbidden' } }
+          : { status: 200, body: { kind: 'PodList', apiVersion: 'v1', items: [] } };
+      if (url.pathname === '/api/v1/namespaces/gone')
+        return { status: 404, body: { kind: 'Status', code: 404, reason: 'NotFound' } };
+      return { status: 200, body: { kind: 'Namespace', apiVersion: 'v1', metadata: {} } };
+    };
+    await cluster.deleteNamespace('shop-x1');
+    podsRefused = true;
+    await cluster.deleteNamespace('shop-x2');
+    await cluster.deleteNamespace('gone');
+    expect(requests).to.deep.equal([
+      'DELETE /api/v1/namespaces/shop-x1/pods?gracePeriodSeconds=0',
+      'DELETE /api/v1/namespaces/shop-x1',
+      'DELETE /api/v1/namespaces/shop-x2/pods?gracePeriodSeconds=0',
+      'DELETE /api/v1/namespaces/shop-x2',
+      'DELETE /api/v1/namespaces/gone/pods?gracePeriodSeconds=0',
+      'DELETE /api/v1/namespaces/gone',
+    ]);
+  });
 });
