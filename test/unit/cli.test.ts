@@ -263,7 +263,7 @@ describe('polygraph CLI (built)', function () {
     expect(flag.stderr).to.contain("unknown option '--prob'");
   });
 
-  it('run --parallel: a positive number, and above 1 only with run-suffixed namespaces (exit 2, before any cluster is asked)', async () => {
+  it('run --parallel and --settle-timeout: positive numbers, --parallel above 1 only with run-suffixed namespaces (exit 2, before any cluster is asked)', async () => {
     const args = ['run', 'scenarios/three-tier.yaml', '--kubeconfig', '/nonexistent/kubeconfig'];
     const exact = await polygraph(...args, '--parallel', '2', '--namespace-names', 'exact');
     expect(exact.code).to.equal(2);
@@ -273,6 +273,9 @@ describe('polygraph CLI (built)', function () {
     const zero = await polygraph(...args, '--parallel', '0');
     expect(zero.code).to.equal(2);
     expect(zero.stderr).to.contain('--parallel');
+    const settle = await polygraph(...args, '--settle-timeout', '2s');
+    expect(settle.code).to.equal(2);
+    expect(settle.stderr).to.contain('expected a whole number ≥ 1 for --settle-timeout, got "2s"');
   });
 
   it('renders tables and explanations exactly as the golden files', async () => {

@@ -29,6 +29,7 @@ interface RunFlags {
   image: string;
   concurrency: number;
   timeout: number;
+  settleTimeout: number;
   keep?: boolean;
   namespaceNames: 'suffix' | 'exact';
   placement: 'spread' | 'pack';
@@ -104,6 +105,12 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
         'per-probe timeout (whole seconds, rounded up)',
         positiveInt('--timeout'),
         1000,
+      )
+      .option(
+        '--settle-timeout <ms>',
+        "bound of settling after a step's actions: a cell that does not show its new verdict by then is probed as it is, then re-probed",
+        positiveInt('--settle-timeout'),
+        15_000,
       )
       .option(
         '--keep',
@@ -183,6 +190,7 @@ export function runCommand(io: Io, done: (result: CommandResult) => void): Comma
         image: flags.image,
         concurrency: flags.concurrency,
         timeoutSeconds: Math.max(1, Math.ceil(flags.timeout / 1000)),
+        settleTimeoutMs: flags.settleTimeout,
         signal,
         onEvent: progress.onEvent,
         parallel: flags.parallel,
