@@ -104,25 +104,17 @@ export interface ScenarioPodRequest {
 }
 
 /**
- * A probe pod standing for a scenario pod, one container `probe`: it declares every port of the
- * scenario pod as written, and serves each port number on its TCP and UDP declarations with
- * agnhost serve-hostname, one process for both (`--tcp --udp`; a UDP server replies, so a reply
- * proves delivery). A TCP port a step holds connections to (`keepAlive`) is served in HTTP mode
- * instead (keep-alive: a held connection answers more than once), and its UDP by a second process
- * (serve-hostname cannot serve HTTP and UDP at once). The processes start in port order (see
- * serverCommand); a pod that serves nothing runs `agnhost pause`. The probe client runs in
- * `probe` too (exec). SCTP ports are declared (policies can match them by name) but not served:
- * the probe client has no SCTP probe, so SCTP cells are skipped.
+ * The agnhost arguments of each server a scenario pod's probe pod runs, in port order: one per
+ * port number for its TCP and UDP declarations; a held TCP port in HTTP mode, its UDP apart.
  */
-export function scenarioProbePod(request: ScenarioPodRequest): PodSpecInput {
+export function probeServers(request: ScenarioPodRequest): string[][] {
   const byPort = new Map<number, Set<string>>();
   for (const p of request.ports) {
     const set = byPort.get(p.containerPort) ?? new Set<string>();
     set.add(p.protocol);
     byPort.set(p.containerPort, set);
   }
-  // One process per port; a held TCP port in HTTP mode, with its UDP in a second process.
-  const servers = [...byPort]
+  return [...byPort]
     .sort(([a], [b]) => a - b)
     .flatMap(([port, protocols]): string[][] => {
       const p = String(port);
@@ -142,6 +134,21 @@ export function scenarioProbePod(request: ScenarioPodRequest): PodSpecInput {
         ],
       ];
     });
+}
+
+/**
+ * A probe pod standing for a scenario pod, one container `probe`: it declares every port of the
+ * scenario pod as written, and serves each port number on its TCP and UDP declarations with
+ * agnhost serve-hostname, one process for both (`--tcp --udp`; a UDP server replies, so a reply
+ * proves delivery). A TCP port a step holds connections to (`keepAlive`) is served in HTTP mode
+ * instead (keep-alive: a held connection answers more than once), and its UDP by a second process
+ * (serve-hostname cannot serve HTTP and UDP at once). The processes start in port order (see
+ * serverCommand); a pod that serves nothing runs `agnhost pause`. The probe client runs in
+ * `probe` too (exec). SCTP ports are declared (policies can match them by name) but not served:
+ * the probe client has no SCTP probe, so SCTP cells are skipped.
+ */
+export function scenarioProbePod(request: ScenarioPodRequest): PodSpecInput {
+  const servers = probeServers(request);
   return {
     namespace: request.namespace,
     name: request.name,
