@@ -17,10 +17,12 @@ import {
   CLUSTER_NETWORK_POLICY as CNP,
   KUBECONFIG,
   ON_LAB,
+  liveArgs,
   liveTarget,
   ownedClusterPolicies,
   ownedNamespaces,
   polygraph,
+  type LiveTarget,
 } from '../support/e2e.js';
 import { CASES_DIR, ROOT } from '../support/scenarios.js';
 
@@ -50,29 +52,21 @@ interface RunDoc {
 describe('polygraph run of cluster policies on a cluster that does not enforce them (built CLI)', function () {
   this.timeout(240_000);
   const kubeconfig = KUBECONFIG;
-  let image = '';
+  let target: LiveTarget | undefined;
   let cluster: Cluster | undefined;
   let tmp = '';
 
   // The cluster deviates on a cell of the second step, which waits out the settling bound: 5 s
   // rather than 15 (the exposure window of the other cells is about 1 s on the lab).
-  const base = () => [
-    '--kubeconfig',
-    kubeconfig,
-    '--image',
-    image,
-    '--plugin',
-    'kube-router',
-    '--settle-timeout',
-    '5000',
-  ];
+  const base = () => [...liveArgs(target!), '--settle-timeout', '5000'];
   const ours = async () => ({
     namespaces: await ownedNamespaces(cluster!),
     clusterPolicies: await ownedClusterPolicies(cluster!),
   });
 
   before(async function () {
-    ({ image, cluster, tmp } = await liveTarget('cnp'));
+    target = await liveTarget('cnp');
+    ({ cluster, tmp } = target);
     if (ON_LAB) log(`lab CRDs: ${(await lab.status()).clusterPolicyCrds.join(', ')}`);
     expect(await ours(), 'polygraph objects before the suite').to.deep.equal({
       namespaces: [],

@@ -14,7 +14,14 @@ import { loadScenario } from '../../src/dsl/load.js';
 import { clusterBackend } from '../../src/engine/live-cluster.js';
 import { runScenario } from '../../src/engine/run.js';
 import * as lab from '../lab/lab.js';
-import { KUBECONFIG, liveTarget, namespacesLeft, polygraph } from '../support/e2e.js';
+import {
+  KUBECONFIG,
+  liveArgs,
+  liveTarget,
+  namespacesLeft,
+  polygraph,
+  type LiveTarget,
+} from '../support/e2e.js';
 import { ROOT } from '../support/scenarios.js';
 
 function log(message: string): void {
@@ -54,13 +61,15 @@ const MEASURED: Readonly<Record<string, Readonly<Record<string, string>>>> = {
 describe('held connections on the live cluster', function () {
   this.timeout(300_000);
   const kubeconfig = KUBECONFIG;
+  let target: LiveTarget | undefined;
   let image = '';
   let cluster: Cluster | undefined;
   let tmp = '';
   const noneLeft = (boundMs?: number) => namespacesLeft(cluster!, boundMs);
 
   before(async function () {
-    ({ image, cluster, tmp } = await liveTarget('held'));
+    target = await liveTarget('held');
+    ({ image, cluster, tmp } = target);
   });
 
   it('a new deny on ingress and on egress, on either side of the flow, TCP and UDP: kube-router keeps every held connection open (across nodes on a two-node cluster)', async function () {
@@ -68,12 +77,7 @@ describe('held connections on the live cluster', function () {
     const r = await polygraph(
       'run',
       'scenarios/held-connections.yaml',
-      '--kubeconfig',
-      kubeconfig,
-      '--image',
-      image,
-      '--plugin',
-      'kube-router',
+      ...liveArgs(target!),
       '--placement',
       'spread',
       '--report',
