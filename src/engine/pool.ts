@@ -88,12 +88,19 @@ export class TopologyPool {
 
   /**
    * Deletes the idle deployments of topology `key`: for a suite that knows no later scenario
-   * needs them.
+   * needs them. `removing` hears the namespaces first, when there are any (for progress).
    */
-  async release(cluster: LiveCluster, key: string, wait = false): Promise<void> {
+  async release(
+    cluster: LiveCluster,
+    key: string,
+    wait = false,
+    removing?: (namespaces: readonly string[]) => void,
+  ): Promise<void> {
     const idle = this.idle.get(key) ?? [];
     this.idle.delete(key);
     for (const d of idle) this.deployed.delete(d);
+    const namespaces = idle.flatMap((d) => [...d.names.values()]);
+    if (namespaces.length > 0) removing?.(namespaces);
     await remove(cluster, idle, wait);
   }
 

@@ -136,8 +136,11 @@ export async function runSuite(
       previous = key;
       // No waiting scenario has this topology: its idle deployments go now rather than at the
       // end (a suite of many topologies would otherwise keep every one of them deployed).
+      // Its deletion is waited for as a scenario's cleanup is, and reported as one.
       if (pool !== undefined && !queue.has(key) && busy.get(key) === 0)
-        await pool.release(cluster, key, wait);
+        await pool.release(cluster, key, wait, (namespaces) => {
+          onEvent?.({ kind: 'cleanup', scenario: scenario.name, namespaces }, index);
+        });
       outcomes[index] = outcome;
       onOutcome?.(outcome);
     }

@@ -994,6 +994,36 @@ describe('engine run (fake cluster)', () => {
     expect(fake.namespaces.size).to.equal(0);
   });
 
+  it('two runners on one topology: the idle deployment a runner releases is reported as a cleanup', async () => {
+    const fake = new FakeCluster(/-p[0-9]\b/g);
+    let ids = 0;
+    const cleanups: string[] = [];
+    await runSuite(
+      [scenario({ name: 'p1' }), scenario({ name: 'p2' }), scenario({ name: 'p3' })],
+      fake,
+      {
+        image: 'img',
+        parallel: 2,
+        newRunId: () => `p${String(++ids)}`,
+        onEvent: (event, index) => {
+          if (event.kind === 'cleanup')
+            cleanups.push(`${String(index)} ${event.namespaces.join(',')}`);
+        },
+      },
+    );
+    // Two deployments (p1's and p2's); the last scenario deletes the one it ran on, and the
+    // other, idle, is released: each deletion is heard once, with its namespaces.
+    const deleted = fake.calls
+      .filter((c) => c.startsWith('delete-namespace'))
+      .map((c) => c.split(' ')[1]);
+    expect(deleted).to.have.length(4);
+    expect(cleanups).to.have.length(2);
+    expect(cleanups.flatMap((c) => c.split(' ')[1]!.split(',')).sort()).to.deep.equal(
+      [...deleted].sort(),
+    );
+    expect(fake.namespaces.size).to.equal(0);
+  });
+
   it('a suite of one scenario deletes its deployment as a single run does: no reset, a cleanup event', async () => {
     const fake = new FakeCluster('one');
     const kinds: string[] = [];
