@@ -88,19 +88,20 @@ export class TopologyPool {
 
   /**
    * Deletes the idle deployments of topology `key`: for a suite that knows no later scenario
-   * needs them. `removing` hears the namespaces first, when there are any (for progress).
+   * needs them. `removing` hears each of them first (for progress).
    */
   async release(
     cluster: LiveCluster,
     key: string,
     wait = false,
-    removing?: (namespaces: readonly string[]) => void,
+    removing?: (deployed: Deployed) => void,
   ): Promise<void> {
     const idle = this.idle.get(key) ?? [];
     this.idle.delete(key);
-    for (const d of idle) this.deployed.delete(d);
-    const namespaces = idle.flatMap((d) => [...d.names.values()]);
-    if (namespaces.length > 0) removing?.(namespaces);
+    for (const d of idle) {
+      this.deployed.delete(d);
+      removing?.(d);
+    }
     await remove(cluster, idle, wait);
   }
 

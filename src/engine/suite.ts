@@ -96,6 +96,8 @@ export async function runSuite(
   const queue = new SuiteQueue(keys);
   const outcomes: (SuiteOutcome | undefined)[] = scenarios.map(() => undefined);
   const busy = new Map<string, number>();
+  /** Deployment (run id) → the scenario that ran on it last. */
+  const lastOn = new Map<string, { index: number; name: string }>();
   let stopped = false;
 
   const runner = async () => {
@@ -136,10 +138,17 @@ export async function runSuite(
       previous = key;
       // No waiting scenario has this topology: its idle deployments go now rather than at the
       // end (a suite of many topologies would otherwise keep every one of them deployed).
-      // Its deletion is waited for as a scenario's cleanup is, and reported as one.
+      // Its deletion is waited for as a scenario's cleanup is, and reported as the cleanup of
+      // the scenario that ran on it last.
+      const live = outcome.result?.live;
+      if (live !== undefined) lastOn.set(live.runId, { index, name: scenario.name });
       if (pool !== undefined && !queue.has(key) && busy.get(key) === 0)
-        await pool.release(cluster, key, wait, (namespaces) => {
-          onEvent?.({ kind: 'cleanup', scenario: scenario.name, namespaces }, index);
+        await pool.release(cluster, key, wait, (deployed) => {
+          const last = lastOn.get(deployed.runId) ?? { index, name: scenario.name };
+          onEvent?.(
+            { kind: 'cleanup', scenario: last.name, namespaces: [...deployed.names.values()] },
+            last.index,
+          );
         });
       outcomes[index] = outcome;
       onOutcome?.(outcome);

@@ -23,6 +23,11 @@ const defaultPortName = (port: number, protocol: 'TCP' | 'UDP'): string =>
 /** The container a probe pod's servers run in, and the probe client when exec'd into. */
 export const PROBE_CONTAINER = 'probe';
 
+/** A word for bash as it is: plain flags bare, anything else single-quoted. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_./=:,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
 /**
  * How the one container of a probe pod runs its servers (each the arguments of one agnhost
  * process): none, `agnhost pause`; one, agnhost itself; several, a bash that starts each in the
@@ -40,7 +45,7 @@ export function serverCommand(servers: readonly (readonly string[])[]): {
   if (rest.length === 0) return { command: ['/agnhost'], args: [...first] };
   const script = [
     "trap 'kill $(jobs -p) 2>/dev/null; exit 0' TERM INT",
-    ...servers.map((args) => `/agnhost ${args.join(' ')} &`),
+    ...servers.map((args) => `/agnhost ${args.map(shellWord).join(' ')} &`),
     'wait -n',
     'status=$?',
     'echo "polygraph: a server exited (status $status)" >&2',

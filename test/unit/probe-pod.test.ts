@@ -88,6 +88,31 @@ describe('the servers of a probe pod, in one container', () => {
     expect(result.stderr).to.include('a server exited (status 0)');
   });
 
+  it('passes each argument as it is, blanks, quotes and $ included', async () => {
+    await rm(join(dir, 'started'), { force: true });
+    const shell = execa(
+      'bash',
+      [
+        '-c',
+        script([
+          ['serve', "it's $HOME"],
+          ['serve', 'a  b'],
+        ]),
+      ],
+      {
+        reject: false,
+      },
+    );
+    while ((await started().catch(() => [])).length < 2)
+      await new Promise((r) => setTimeout(r, 20));
+    shell.kill('SIGTERM');
+    await shell;
+    expect((await started()).map((l) => l.split(' ').slice(1).join(' ')).sort()).to.deep.equal([
+      'serve a  b',
+      "serve it's $HOME",
+    ]);
+  });
+
   it('one server is agnhost itself; none is agnhost pause', () => {
     expect(serverCommand([['serve-hostname', '--port=80']])).to.deep.equal({
       command: ['/agnhost'],

@@ -994,11 +994,11 @@ describe('engine run (fake cluster)', () => {
     expect(fake.namespaces.size).to.equal(0);
   });
 
-  it('two runners on one topology: the idle deployment a runner releases is reported as a cleanup', async () => {
+  it('two runners on one topology: the idle deployment a runner releases is reported as the cleanup of the scenario that ran on it last', async () => {
     const fake = new FakeCluster(/-p[0-9]\b/g);
     let ids = 0;
-    const cleanups: string[] = [];
-    await runSuite(
+    const cleanups: { index: number; namespaces: readonly string[] }[] = [];
+    const { outcomes } = await runSuite(
       [scenario({ name: 'p1' }), scenario({ name: 'p2' }), scenario({ name: 'p3' })],
       fake,
       {
@@ -1006,21 +1006,23 @@ describe('engine run (fake cluster)', () => {
         parallel: 2,
         newRunId: () => `p${String(++ids)}`,
         onEvent: (event, index) => {
-          if (event.kind === 'cleanup')
-            cleanups.push(`${String(index)} ${event.namespaces.join(',')}`);
+          if (event.kind === 'cleanup') cleanups.push({ index, namespaces: event.namespaces });
         },
       },
     );
     // Two deployments (p1's and p2's); the last scenario deletes the one it ran on, and the
-    // other, idle, is released: each deletion is heard once, with its namespaces.
+    // other, idle, is released: each deletion is heard once, with its namespaces, as the cleanup
+    // of the scenario that ran on that deployment last.
     const deleted = fake.calls
       .filter((c) => c.startsWith('delete-namespace'))
       .map((c) => c.split(' ')[1]);
     expect(deleted).to.have.length(4);
-    expect(cleanups).to.have.length(2);
-    expect(cleanups.flatMap((c) => c.split(' ')[1]!.split(',')).sort()).to.deep.equal(
-      [...deleted].sort(),
-    );
+    expect(cleanups.flatMap((c) => c.namespaces).sort()).to.deep.equal([...deleted].sort());
+    expect(new Set(cleanups.map((c) => c.index)).size).to.equal(2);
+    for (const c of cleanups) {
+      const runId = outcomes[c.index]?.result?.live?.runId ?? '?';
+      expect(c.namespaces.map((ns) => ns.replace(/^[a-z]+-/, ''))).to.deep.equal([runId, runId]);
+    }
     expect(fake.namespaces.size).to.equal(0);
   });
 
