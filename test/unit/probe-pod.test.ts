@@ -36,6 +36,16 @@ describe('the servers of a probe pod, in one container', () => {
     const stat = await readFile(`/proc/${String(pid)}/stat`, 'utf8').catch(() => '');
     return stat !== '' && !/^\d+ \(.*\) Z/.test(stat);
   };
+  /** The script of these servers under bash, once every server has started. */
+  const startAll = async (servers: string[][]) => {
+    await rm(join(dir, 'started'), { force: true });
+    const shell = execa('bash', ['-c', script(servers)], { reject: false });
+    while ((await started().catch(() => [])).length < servers.length)
+      await new Promise((r) => setTimeout(r, 20));
+    return { shell, lines: await started() };
+  };
+  /** The arguments each started server was given, sorted. */
+  const argsOf = (lines: string[]) => lines.map((l) => l.split(' ').slice(1).join(' ')).sort();
   // What a container's end would do: no server outlives the test.
   afterEach(async () => {
     for (const line of await started().catch(() => [])) {
@@ -48,27 +58,11 @@ describe('the servers of a probe pod, in one container', () => {
   });
 
   it('starts every server and stops them all on SIGTERM, at once and with status 0', async () => {
-    await rm(join(dir, 'started'), { force: true });
-    const shell = execa(
-      'bash',
-      [
-        '-c',
-        script([
-          ['serve', '--port=80'],
-          ['serve', '--port=81'],
-        ]),
-      ],
-      {
-        reject: false,
-      },
-    );
-    while ((await started().catch(() => [])).length < 2)
-      await new Promise((r) => setTimeout(r, 20));
-    const lines = await started();
-    expect(lines.map((l) => l.split(' ').slice(1).join(' ')).sort()).to.deep.equal([
-      'serve --port=80',
-      'serve --port=81',
+    const { shell, lines } = await startAll([
+      ['serve', '--port=80'],
+      ['serve', '--port=81'],
     ]);
+    expect(argsOf(lines)).to.deep.equal(['serve --port=80', 'serve --port=81']);
     const t0 = Date.now();
     shell.kill('SIGTERM');
     const result = await shell;
@@ -89,28 +83,13 @@ describe('the servers of a probe pod, in one container', () => {
   });
 
   it('passes each argument as it is, blanks, quotes and $ included', async () => {
-    await rm(join(dir, 'started'), { force: true });
-    const shell = execa(
-      'bash',
-      [
-        '-c',
-        script([
-          ['serve', "it's $HOME"],
-          ['serve', 'a  b'],
-        ]),
-      ],
-      {
-        reject: false,
-      },
-    );
-    while ((await started().catch(() => [])).length < 2)
-      await new Promise((r) => setTimeout(r, 20));
+    const { shell, lines } = await startAll([
+      ['serve', "it's $HOME"],
+      ['serve', 'a  b'],
+    ]);
     shell.kill('SIGTERM');
     await shell;
-    expect((await started()).map((l) => l.split(' ').slice(1).join(' ')).sort()).to.deep.equal([
-      'serve a  b',
-      "serve it's $HOME",
-    ]);
+    expect(argsOf(lines)).to.deep.equal(['serve a  b', "serve it's $HOME"]);
   });
 
   it('one server is agnhost itself; none is agnhost pause', () => {
