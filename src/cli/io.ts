@@ -13,19 +13,50 @@ export interface Io {
   errRaw?(text: string): void;
 }
 
+/**
+ * Whether standard output's reader has gone (EPIPE: `polygraph model | head -1`): what is left to
+ * print is dropped and the command ends as it would have, with its own exit code, rather than
+ * as an internal error. A run still cleans up the cluster.
+ */
+let stdoutGone = false;
+let watching = false;
+
+function isEpipe(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE';
+}
+
+function watchStdout(): void {
+  if (watching) return;
+  watching = true;
+  process.stdout.on('error', (error) => {
+    if (!isEpipe(error)) throw error;
+    stdoutGone = true;
+  });
+}
+
 export const processIo: Io = {
-  out: (text) => process.stdout.write(`${text}\n`),
+  out: (text) => {
+    watchStdout();
+    if (!stdoutGone) process.stdout.write(`${text}\n`);
+  },
   err: (text) => process.stderr.write(`${text}\n`),
   write: (chunk) =>
     new Promise((resolve, reject) => {
+      watchStdout();
+      if (stdoutGone) {
+        resolve();
+        return;
+      }
       const onError = (error: Error): void => {
-        reject(error);
+        process.stdout.off('drain', done);
+        if (isEpipe(error)) resolve();
+        else reject(error);
       };
-      process.stdout.once('error', onError);
       const done = (): void => {
         process.stdout.off('error', onError);
         resolve();
       };
+      process.stdout.once('error', onError);
       if (process.stdout.write(chunk)) done();
       else process.stdout.once('drain', done);
     }),

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { matchesGolden } from '../support/golden.js';
@@ -9,6 +9,7 @@ import { matchesGolden } from '../support/golden.js';
 /* The built CLI, spawned as users run it: stdout, stderr and exit codes. */
 const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 const EXAMPLE = new URL('../../examples/three-tier', import.meta.url).pathname;
+const THREE_TIER = new URL('../../scenarios/three-tier.yaml', import.meta.url).pathname;
 
 async function polygraph(...args: string[]) {
   const r = await execa('node', [CLI, ...args], { reject: false, env: { NO_COLOR: '1' } });
@@ -204,6 +205,38 @@ describe('polygraph CLI (built)', function () {
     expect(r.stdout).to.match(
       /Verdict: ALLOW: allowed: egress admitted by shop\/api spec\.egress\[0\]; ingress admitted by shop\/db spec\.ingress\[0\]/,
     );
+  });
+
+  it('output into a pipe its reader closed (| head, | true): the command ends with its own exit code, no error', async () => {
+    // `true` reads nothing and exits at once: every write of the CLI meets a closed pipe (EPIPE).
+    const piped = async (command: string) => {
+      const r = await execa(
+        'bash',
+        ['-c', `node ${CLI} ${command} | true; exit \${PIPESTATUS[0]}`],
+        {
+          reject: false,
+          env: { NO_COLOR: '1' },
+        },
+      );
+      return { code: r.exitCode, stderr: r.stderr };
+    };
+    for (const command of [`model -f ${EXAMPLE}`, `model -f ${EXAMPLE} -o json`])
+      expect(await piped(command), command).to.deep.equal({ code: 0, stderr: '' });
+    // A failing check still exits 1 (what pipefail sees), its report unread.
+    const swapped = await mkdtemp(join(tmpdir(), 'polygraph-pipe-'));
+    const text = (await readFile(THREE_TIER, 'utf8')).replace(/^(\s*default:\s*)deny/m, '$1allow');
+    await writeFile(join(swapped, 'three-tier.yaml'), text);
+    await cp(
+      new URL('../../scenarios/policies', import.meta.url).pathname,
+      join(swapped, 'policies'),
+      {
+        recursive: true,
+      },
+    );
+    expect(await piped(`check ${join(swapped, 'three-tier.yaml')}`)).to.deep.equal({
+      code: 1,
+      stderr: '',
+    });
   });
 
   it('exits 2 on invalid manifests, listing every problem with file and line, no stack trace', async () => {
