@@ -240,20 +240,38 @@ export class Cluster {
 
   static connect(options: ConnectOptions = {}): Cluster {
     const config = new (lib().KubeConfig)();
+    const details = {
+      verb: 'load',
+      kind: 'kubeconfig',
+      ...(options.kubeconfig === undefined ? {} : { name: options.kubeconfig }),
+      hint: 'check the kubeconfig path and its current context',
+    };
     try {
       if (options.kubeconfig === undefined) config.loadFromDefault();
       else config.loadFromFile(options.kubeconfig);
       if (options.context !== undefined) config.setCurrentContext(options.context);
     } catch (error) {
+      // The client fails on a file that is YAML but not a kubeconfig (empty, /dev/null) with a
+      // TypeError of its own internals: say what the file lacks instead.
+      const message =
+        error instanceof TypeError
+          ? 'not a kubeconfig: it has no clusters, users and contexts to read'
+          : error instanceof Error
+            ? error.message
+            : String(error);
+      throw new ClusterError(message, details, { cause: error });
+    }
+    if (config.getCurrentCluster() === null) {
+      const context = config.getCurrentContext() as string | undefined;
+      const known = config.getContexts().map((c) => c.name);
+      const listed = known.length === 0 ? 'it defines none' : `it defines ${known.join(', ')}`;
       throw new ClusterError(
-        error instanceof Error ? error.message : String(error),
-        {
-          verb: 'load',
-          kind: 'kubeconfig',
-          ...(options.kubeconfig === undefined ? {} : { name: options.kubeconfig }),
-          hint: 'check the kubeconfig path and its current context',
-        },
-        { cause: error },
+        context === undefined || context === ''
+          ? `no current context: current-context is not set and no --context was given (${listed})`
+          : config.getContextObject(context) === null
+            ? `no context "${context}" (${listed})`
+            : `its context "${context}" names a cluster it does not define`,
+        details,
       );
     }
     return new Cluster(config);

@@ -201,4 +201,46 @@ describe('reading a cluster: pages and refusals', function () {
       'DELETE /api/v1/namespaces/gone',
     ]);
   });
+
+  it('a kubeconfig that names no usable cluster is refused at once, saying what it lacks', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'polygraph-kc-'));
+    const write = async (name: string, text: string) => {
+      await writeFile(join(dir, name), text);
+      return join(dir, name);
+    };
+    const base =
+      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:9"}}]\nusers: [{name: u, user: {token: t}}]\n';
+    const refusal = (options: { kubeconfig: string; context?: string }) => {
+      try {
+        Cluster.connect(options);
+      } catch (error) {
+        expect(error).to.be.instanceOf(ClusterError);
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    const empty = await write('empty', '');
+    const noCurrent = await write(
+      'no-current',
+      `${base}contexts: [{name: x, context: {cluster: c, user: u}}]\n`,
+    );
+    const dangling = await write(
+      'dangling',
+      `${base}contexts: [{name: x, context: {cluster: other, user: u}}]\ncurrent-context: x\n`,
+    );
+    expect(refusal({ kubeconfig: empty })).to.include(
+      'not a kubeconfig: it has no clusters, users and contexts to read',
+    );
+    expect(refusal({ kubeconfig: noCurrent })).to.include(
+      'no current context: current-context is not set and no --context was given (it defines x)',
+    );
+    expect(refusal({ kubeconfig: noCurrent, context: 'nope' })).to.include(
+      'no context "nope" (it defines x)',
+    );
+    expect(refusal({ kubeconfig: dangling })).to.include(
+      'its context "x" names a cluster it does not define',
+    );
+    expect(refusal({ kubeconfig: noCurrent, context: 'x' })).to.equal('accepted');
+    expect(requests).to.deep.equal([]);
+  });
 });
