@@ -304,7 +304,7 @@ function apiRequest(
 }
 
 interface NodeObject {
-  spec?: { podCIDR?: string; podCIDRs?: string[] };
+  spec?: { podCIDR?: string; podCIDRs?: string[]; taints?: { key: string; effect: string }[] };
   status?: { conditions?: { type: string; status: string; message?: string }[] };
 }
 
@@ -318,6 +318,21 @@ async function nodeReady(n: LabNode): Promise<boolean> {
   return (
     object?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false
   );
+}
+
+/**
+ * Ready, and no NoSchedule or NoExecute taint left: the controller-manager removes the
+ * `node.kubernetes.io/not-ready` taint up to one monitor period (5 s) after the node turns Ready,
+ * and until then a suite that lists the schedulable nodes does not see it.
+ */
+async function nodeSchedulable(n: LabNode): Promise<boolean> {
+  const object = await readNode(n);
+  const ready =
+    object?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  const tainted = (object?.spec?.taints ?? []).some(
+    (t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute',
+  );
+  return ready && !tainted;
 }
 
 /**
@@ -1027,7 +1042,7 @@ async function start(
     );
   });
 
-  await phase('kubelet (until every node is Ready)', async () => {
+  await phase('kubelet (until every node schedules)', async () => {
     // One at a time until each has registered, then the lab gives it the pod CIDRs its CNI
     // conflist names (the controller-manager allocates none: its allocator can skip a range when
     // an allocation races with the node's registration). Then all until Ready.
@@ -1070,14 +1085,14 @@ async function start(
       }
     }
     await waitFor(
-      `nodes ${labNodes.map((n) => n.name).join(', ')} to be Ready`,
+      `nodes ${labNodes.map((n) => n.name).join(', ')} to be Ready and schedulable`,
       async () => {
         for (const n of labNodes) {
           const record = readPid(kubeletName(n));
           if (record === undefined || !isOurs(record))
             throw new LabError(`${kubeletName(n)} exited`, logFile(kubeletName(n)));
         }
-        return (await Promise.all(labNodes.map(nodeReady))).every(Boolean);
+        return (await Promise.all(labNodes.map(nodeSchedulable))).every(Boolean);
       },
       120_000,
     ).catch((error: unknown) => {
