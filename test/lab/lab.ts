@@ -313,26 +313,27 @@ async function readNode(n: LabNode): Promise<NodeObject | undefined> {
   return code === 200 ? (JSON.parse(body) as NodeObject) : undefined;
 }
 
-async function nodeReady(n: LabNode): Promise<boolean> {
-  const object = await readNode(n);
+function isReady(object: NodeObject | undefined): boolean {
   return (
     object?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false
   );
 }
 
+async function nodeReady(n: LabNode): Promise<boolean> {
+  return isReady(await readNode(n));
+}
+
 /**
  * Ready, and no NoSchedule or NoExecute taint left: the controller-manager removes the
  * `node.kubernetes.io/not-ready` taint up to one monitor period (5 s) after the node turns Ready,
- * and until then a suite that lists the schedulable nodes does not see it.
+ * and until then a suite that lists the schedulable nodes (Cluster.listNodes) does not see it.
  */
 async function nodeSchedulable(n: LabNode): Promise<boolean> {
   const object = await readNode(n);
-  const ready =
-    object?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
   const tainted = (object?.spec?.taints ?? []).some(
     (t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute',
   );
-  return ready && !tainted;
+  return isReady(object) && !tainted;
 }
 
 /**
