@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Cluster, waitPodsReady, type PodSpecInput } from '../src/cluster/index.js';
+import { Cluster, findNamespace, waitPodsReady, type PodSpecInput } from '../src/cluster/index.js';
 import { clientsOf } from '../src/cluster/cluster.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, newRunId } from '../src/engine/names.js';
 import { probeServers, scenarioProbePod, type ScenarioPodRequest } from '../src/probe/probe-pod.js';
@@ -66,17 +66,13 @@ const kubeconfig =
   process.env.POLYGRAPH_KUBECONFIG ?? process.env.KUBECONFIG ?? lab.kubeconfigPath();
 const image = process.env.POLYGRAPH_IMAGE ?? (await lab.probeImageRef());
 const cluster = Cluster.connect({ kubeconfig });
+// The baseline deletes a namespace as polygraph did before: the namespace alone.
 const core = clientsOf(cluster).core;
 
+/** Until the namespace is gone (as Cluster.deleteNamespace waits, for the baseline's deletion). */
 async function gone(namespace: string): Promise<void> {
-  for (;;) {
-    try {
-      await core.readNamespace({ name: namespace });
-    } catch {
-      return;
-    }
+  while ((await findNamespace(cluster, namespace)) !== undefined)
     await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 async function deploy(layout: Layout, cleanup: Cleanup): Promise<{ ready: number; gone: number }> {
